@@ -1,0 +1,273 @@
+/*
+ * ipsecmon: the command line, in the manner of `netsh ipsec dynamic`.
+ * Reads the daemon's live views through its control socket.
+ *
+ * Exit codes (docs/CLI.md): 0 success, 1 the daemon refused the request,
+ * 2 usage error, 3 cannot reach the daemon.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/addr.h"
+#include "ctl/ctl_client.h"
+#include "render.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+
+/* Which key=value options a command takes. */
+enum { OPT_FORMAT = 1, OPT_TYPE = 2, OPT_ADDR = 4 };
+
+struct command {
+	const char *verb, *noun;
+	unsigned opts;
+	const char *help;
+};
+
+static const struct command commands[] = {
+    {"show", "policy", OPT_FORMAT, "the active policy (Active Policy)"},
+    {"show", "mmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR,
+	"Main Mode filters, generic or specific"},
+    {"show", "qmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR,
+	"Quick Mode filters, generic or specific"},
+    {"show", "mmpolicy", OPT_FORMAT, "Main Mode offers (IKE policies)"},
+    {"show", "qmpolicy", OPT_FORMAT,
+	"Quick Mode offers (negotiation policies)"},
+    {"show", "stats", OPT_FORMAT, "Main Mode and Quick Mode statistics"},
+    {"reload", NULL, OPT_FORMAT, "re-read the policy file"},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: ipsecmon [--socket PATH] [--timeout MS] COMMAND "
+		   "[key=value ...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s%s%s", commands[i].verb,
+		    commands[i].noun ? " " : "",
+		    commands[i].noun ? commands[i].noun : "");
+		fprintf(f, "  %-16s %s\n", name, commands[i].help);
+	}
+	fprintf(f, "\noptions:\n"
+		   "  format=table|list|json   output format (all commands)\n"
+		   "  type=generic|specific    filter view (default generic)\n"
+		   "  srcaddr=any|me|IP        filters matching this source\n"
+		   "  dstaddr=any|me|IP        filters matching this "
+		   "destination\n"
+		   "\nThe socket defaults to $IPSECMON_SOCKET, else "
+		   CTL_DEFAULT_SOCKET ".\n");
+}
+
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A usage error: say what is wrong, point at --help. */
+static int
+bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ipsecmon: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (try: ipsecmon --help)\n");
+	return EXIT_USAGE;
+}
+
+static int
+parse_addr(const char *v, Ipsm__AddrQuery *q)
+{
+	struct ips_addr a;
+
+	if (strcmp(v, "any") == 0) {
+		q->kind = IPSM__ADDR_QUERY__KIND__ANY;
+	} else if (strcmp(v, "me") == 0) {
+		q->kind = IPSM__ADDR_QUERY__KIND__ME;
+	} else if (ips_addr_parse(v, &a)) {
+		q->kind = IPSM__ADDR_QUERY__KIND__ADDR;
+		q->addr = (char *)v;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse key=value options into the request; returns an exit code or 0. */
+static int
+parse_opts(const struct command *cmd, int argc, char **argv,
+    Ipsm__ShowFilters *sf, enum render_format *fmt)
+{
+	for (int i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		const char *v;
+
+		if (eq == NULL)
+			return bad("expected key=value, got '%s'", argv[i]);
+		*eq = '\0';
+		v = eq + 1;
+		if (strcmp(argv[i], "format") == 0 && cmd->opts & OPT_FORMAT) {
+			if (strcmp(v, "table") == 0)
+				*fmt = RENDER_TABLE;
+			else if (strcmp(v, "list") == 0)
+				*fmt = RENDER_LIST;
+			else if (strcmp(v, "json") == 0)
+				*fmt = RENDER_JSON;
+			else
+				return bad("format must be table, list or "
+					   "json, not '%s'", v);
+		} else if (strcmp(argv[i], "type") == 0 &&
+		    cmd->opts & OPT_TYPE) {
+			if (strcmp(v, "generic") == 0)
+				sf->type = IPSM__FILTER_TYPE__GENERIC;
+			else if (strcmp(v, "specific") == 0)
+				sf->type = IPSM__FILTER_TYPE__SPECIFIC;
+			else
+				return bad("type must be generic or specific, "
+					   "not '%s'", v);
+		} else if ((strcmp(argv[i], "srcaddr") == 0 ||
+			       strcmp(argv[i], "dstaddr") == 0) &&
+		    cmd->opts & OPT_ADDR) {
+			bool src = argv[i][0] == 's';
+
+			if (parse_addr(v, src ? sf->src : sf->dst) != 0)
+				return bad("address must be any, me or an IP "
+					   "address, not '%s'", v);
+		} else {
+			return bad("'%s' is not an option of this command",
+			    argv[i]);
+		}
+	}
+	return 0;
+}
+
+static const struct command *
+find_command(int argc, char **argv, int *used)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(argv[0], c->verb) != 0)
+			continue;
+		if (c->noun == NULL) {
+			*used = 1;
+			return c;
+		}
+		if (argc > 1 && strcmp(argv[1], c->noun) == 0) {
+			*used = 2;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *sock = getenv("IPSECMON_SOCKET");
+	int timeout_ms = 10000, used, c, rc;
+	Ipsm__Request req = IPSM__REQUEST__INIT;
+	Ipsm__ShowFilters sf = IPSM__SHOW_FILTERS__INIT;
+	Ipsm__AddrQuery qs = IPSM__ADDR_QUERY__INIT, qd = IPSM__ADDR_QUERY__INIT;
+	Ipsm__ShowPolicy sp = IPSM__SHOW_POLICY__INIT;
+	Ipsm__ShowMmPolicy smp = IPSM__SHOW_MM_POLICY__INIT;
+	Ipsm__ShowQmPolicy sqp = IPSM__SHOW_QM_POLICY__INIT;
+	Ipsm__ShowStats ss = IPSM__SHOW_STATS__INIT;
+	Ipsm__Reload rl = IPSM__RELOAD__INIT;
+	enum render_format fmt = RENDER_DEFAULT;
+	const struct command *cmd;
+	struct ctl_client *cl;
+	Ipsm__Response *resp;
+	char err[512];
+
+	if (sock == NULL || *sock == '\0')
+		sock = CTL_DEFAULT_SOCKET;
+	while ((c = getopt_long(argc, argv, "+s:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 't':
+			timeout_ms = atoi(optarg);
+			if (timeout_ms <= 0)
+				return bad("timeout must be a positive number "
+					   "of milliseconds, not '%s'", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0 || strcmp(argv[0], "help") == 0) {
+		usage(argc == 0 ? stderr : stdout);
+		return argc == 0 ? EXIT_USAGE : 0;
+	}
+	if ((cmd = find_command(argc, argv, &used)) == NULL)
+		return bad("unknown command '%s'", argv[argc > 1 ? 1 : 0]);
+	sf.src = &qs;
+	sf.dst = &qd;
+	if ((rc = parse_opts(cmd, argc - used, argv + used, &sf, &fmt)) != 0)
+		return rc;
+
+	if (cmd->noun == NULL) {
+		req.op_case = IPSM__REQUEST__OP_RELOAD;
+		req.reload = &rl;
+	} else if (strcmp(cmd->noun, "policy") == 0) {
+		req.op_case = IPSM__REQUEST__OP_SHOW_POLICY;
+		req.show_policy = &sp;
+	} else if (strcmp(cmd->noun, "mmfilter") == 0 ||
+	    strcmp(cmd->noun, "qmfilter") == 0) {
+		sf.mode = cmd->noun[0] == 'm' ? IPSM__FILTER_MODE__MAIN_MODE
+					      : IPSM__FILTER_MODE__QUICK_MODE;
+		req.op_case = IPSM__REQUEST__OP_SHOW_FILTERS;
+		req.show_filters = &sf;
+	} else if (strcmp(cmd->noun, "mmpolicy") == 0) {
+		req.op_case = IPSM__REQUEST__OP_SHOW_MMPOLICY;
+		req.show_mmpolicy = &smp;
+	} else if (strcmp(cmd->noun, "qmpolicy") == 0) {
+		req.op_case = IPSM__REQUEST__OP_SHOW_QMPOLICY;
+		req.show_qmpolicy = &sqp;
+	} else {
+		req.op_case = IPSM__REQUEST__OP_SHOW_STATS;
+		req.show_stats = &ss;
+	}
+
+	if (!ips_ok(ctl_client_connect(sock, timeout_ms, &cl, err,
+		sizeof(err)))) {
+		fprintf(stderr, "ipsecmon: %s\n", err);
+		return EXIT_UNREACHABLE;
+	}
+	if (!ips_ok(ctl_client_call(cl, &req, &resp, err, sizeof(err)))) {
+		fprintf(stderr, "ipsecmon: %s\n", err);
+		ctl_client_close(cl);
+		return EXIT_UNREACHABLE;
+	}
+	ctl_client_close(cl);
+	if (resp->status != 0) {
+		fprintf(stderr, "ipsecmon: %s\n", resp->error);
+		ipsm__response__free_unpacked(resp, NULL);
+		return EXIT_REFUSED;
+	}
+	rc = render_response(resp, fmt, stdout) == 0 ? 0 : EXIT_REFUSED;
+	if (rc != 0)
+		fprintf(stderr, "ipsecmon: the daemon sent no view\n");
+	ipsm__response__free_unpacked(resp, NULL);
+	return rc;
+}

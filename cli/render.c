@@ -1,0 +1,518 @@
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "render.h"
+#include "table.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *
+utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, len, "-");
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return buf;
+}
+
+static json_t *
+json_utc(int64_t t)
+{
+	char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static int
+emit_json(json_t *j, FILE *f)
+{
+	int rc;
+
+	if (j == NULL)
+		return -1;
+	rc = json_dumpf(j, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', f);
+	json_decref(j);
+	return rc == 0 ? 0 : -1;
+}
+
+static int
+emit_table(struct table *t, enum render_format fmt, const char *title,
+    FILE *f)
+{
+	if (t == NULL)
+		return -1;
+	fprintf(f, "%s: %zu\n\n", title, table_rows(t));
+	if (table_rows(t) > 0) {
+		if (fmt == RENDER_LIST)
+			table_print_list(t, f);
+		else
+			table_print(t, f);
+	}
+	table_free(t);
+	return 0;
+}
+
+/* ---- policy ----------------------------------------------------------- */
+
+static int
+render_policy(const Ipsm__PolicyView *v, enum render_format fmt, FILE *f)
+{
+	static const char *const hdr[] = {"Field", "Value"};
+	char lm[40], la[40], rules[16];
+	const char *rows[][2] = {
+	    {"Policy Name", v->name},
+	    {"Description", v->description},
+	    {"Last Modified", utc(v->last_modified, lm, sizeof(lm))},
+	    {"Store", strcmp(v->store, "directory") == 0 ? "Directory Store"
+							  : "Local Store"},
+	    {"Path", v->path},
+	    {"Organizational Unit", v->organizational_unit},
+	    {"Group Policy Object", v->group_policy_object},
+	    {"Rules", rules},
+	    {"Applied", utc(v->loaded_at, la, sizeof(la))},
+	};
+	struct table *t;
+
+	snprintf(rules, sizeof(rules), "%u", v->rules);
+	if (fmt == RENDER_JSON) {
+		json_t *j = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, "
+				      "s:i, s:o}",
+		    "name", v->name, "description", v->description,
+		    "last_modified", json_utc(v->last_modified), "store",
+		    v->store, "path", v->path, "organizational_unit",
+		    v->organizational_unit, "group_policy_object",
+		    v->group_policy_object, "rules", (json_int_t)v->rules,
+		    "applied", json_utc(v->loaded_at));
+
+		return emit_json(j, f);
+	}
+	if (fmt == RENDER_TABLE) {
+		if ((t = table_new(2, hdr)) == NULL)
+			return -1;
+		for (size_t i = 0; i < N(rows); i++)
+			table_add(t, rows[i]);
+		table_print(t, f);
+		table_free(t);
+		return 0;
+	}
+	for (size_t i = 0; i < N(rows); i++)
+		fprintf(f, "%-20s:%s%s\n", rows[i][0], *rows[i][1] ? " " : "",
+		    rows[i][1]);
+	return 0;
+}
+
+/* ---- filters ------------------------------------------------------------ */
+
+static const char *
+port_text(uint32_t p, char *buf, size_t len)
+{
+	if (p == 0)
+		return "any";
+	snprintf(buf, len, "%u", p);
+	return buf;
+}
+
+static char *
+join_auth(const Ipsm__Filter *x)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < x->n_authentication; i++)
+		len += strlen(x->authentication[i]) + 2;
+	if ((s = calloc(1, len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < x->n_authentication; i++) {
+		if (i > 0)
+			strcat(s, ", ");
+		strcat(s, x->authentication[i]);
+	}
+	return s;
+}
+
+static json_t *
+filter_json(const Ipsm__Filter *x, bool mm, bool specific)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(x->name));
+	json_object_set_new(o, "rule", json_string(x->rule));
+	json_object_set_new(o, "source", json_string(x->src));
+	json_object_set_new(o, "destination", json_string(x->dst));
+	if (specific) {
+		json_object_set_new(o, "direction", json_string(x->direction));
+		json_object_set_new(o, "weight", json_integer(x->weight));
+	} else {
+		json_object_set_new(o, "mirrored", json_boolean(x->mirrored));
+	}
+	if (mm) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < x->n_authentication; i++)
+			json_array_append_new(a,
+			    json_string(x->authentication[i]));
+		json_object_set_new(o, "authentication", a);
+		json_object_set_new(o, "ike_policy", json_string(x->ike_policy));
+	} else {
+		json_object_set_new(o, "protocol", json_string(x->protocol));
+		json_object_set_new(o, "source_port", json_integer(x->src_port));
+		json_object_set_new(o, "destination_port",
+		    json_integer(x->dst_port));
+		json_object_set_new(o, "tunnel", json_boolean(x->tunnel));
+		json_object_set_new(o, "tunnel_source",
+		    x->tunnel ? json_string(x->tunnel_src) : json_null());
+		json_object_set_new(o, "tunnel_destination",
+		    x->tunnel ? json_string(x->tunnel_dst) : json_null());
+		json_object_set_new(o, "inbound_action",
+		    json_string(x->inbound_action));
+		json_object_set_new(o, "outbound_action",
+		    json_string(x->outbound_action));
+		json_object_set_new(o, "negotiation_policy",
+		    json_string(x->negotiation_policy));
+	}
+	json_object_set_new(o, "connection_type",
+	    json_string(x->connection_type));
+	return o;
+}
+
+static int
+render_mm_filters(const Ipsm__FilterView *v, bool specific,
+    enum render_format fmt, const char *title, FILE *f)
+{
+	static const char *const gen[] = {"Name", "Source", "Destination",
+	    "Authentication", "Connection", "IKE Policy"};
+	static const char *const spec[] = {"Name", "Source", "Destination",
+	    "Direction", "Weight", "Authentication", "Connection",
+	    "IKE Policy"};
+	struct table *t = specific ? table_new(N(spec), spec)
+				   : table_new(N(gen), gen);
+
+	for (size_t i = 0; t != NULL && i < v->n_filters; i++) {
+		const Ipsm__Filter *x = v->filters[i];
+		char w[16], *auth = join_auth(x);
+
+		snprintf(w, sizeof(w), "%u", x->weight);
+		if (specific) {
+			const char *row[] = {x->name, x->src, x->dst,
+			    x->direction, w, auth, x->connection_type,
+			    x->ike_policy};
+			table_add(t, row);
+		} else {
+			const char *row[] = {x->name, x->src, x->dst, auth,
+			    x->connection_type, x->ike_policy};
+			table_add(t, row);
+		}
+		free(auth);
+	}
+	return emit_table(t, fmt, title, f);
+}
+
+static int
+render_qm_filters(const Ipsm__FilterView *v, bool specific,
+    enum render_format fmt, const char *title, FILE *f)
+{
+	static const char *const gen[] = {"Name", "Source", "Destination",
+	    "Protocol", "Src Port", "Dst Port", "Mirrored", "Tunnel Source",
+	    "Tunnel Destination", "Inbound", "Outbound", "Negotiation Policy",
+	    "Connection"};
+	static const char *const spec[] = {"Name", "Source", "Destination",
+	    "Protocol", "Src Port", "Dst Port", "Direction", "Weight",
+	    "Tunnel Source", "Tunnel Destination", "Inbound", "Outbound",
+	    "Negotiation Policy", "Connection"};
+	struct table *t = specific ? table_new(N(spec), spec)
+				   : table_new(N(gen), gen);
+
+	for (size_t i = 0; t != NULL && i < v->n_filters; i++) {
+		const Ipsm__Filter *x = v->filters[i];
+		char sp[8], dp[8], w[16];
+		const char *ts = x->tunnel ? x->tunnel_src : "-";
+		const char *td = x->tunnel ? x->tunnel_dst : "-";
+		const char *np = *x->negotiation_policy ? x->negotiation_policy
+							: "-";
+
+		snprintf(w, sizeof(w), "%u", x->weight);
+		if (specific) {
+			const char *row[] = {x->name, x->src, x->dst,
+			    x->protocol, port_text(x->src_port, sp, sizeof(sp)),
+			    port_text(x->dst_port, dp, sizeof(dp)),
+			    x->direction, w, ts, td, x->inbound_action,
+			    x->outbound_action, np, x->connection_type};
+			table_add(t, row);
+		} else {
+			const char *row[] = {x->name, x->src, x->dst,
+			    x->protocol, port_text(x->src_port, sp, sizeof(sp)),
+			    port_text(x->dst_port, dp, sizeof(dp)),
+			    x->mirrored ? "yes" : "no", ts, td,
+			    x->inbound_action, x->outbound_action, np,
+			    x->connection_type};
+			table_add(t, row);
+		}
+	}
+	return emit_table(t, fmt, title, f);
+}
+
+static int
+render_filters(const Ipsm__FilterView *v, enum render_format fmt, FILE *f)
+{
+	bool mm = v->mode == IPSM__FILTER_MODE__MAIN_MODE;
+	bool specific = v->type == IPSM__FILTER_TYPE__SPECIFIC;
+	char title[64];
+
+	if (fmt == RENDER_JSON) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < v->n_filters; i++)
+			json_array_append_new(a,
+			    filter_json(v->filters[i], mm, specific));
+		return emit_json(json_pack("{s:s, s:s, s:o}", "mode",
+				     mm ? "main" : "quick", "type",
+				     specific ? "specific" : "generic",
+				     "filters", a), f);
+	}
+	snprintf(title, sizeof(title), "%s %s filters",
+	    specific ? "Specific" : "Generic", mm ? "Main Mode" : "Quick Mode");
+	if (fmt == RENDER_DEFAULT)
+		fmt = RENDER_TABLE;
+	return mm ? render_mm_filters(v, specific, fmt, title, f)
+		  : render_qm_filters(v, specific, fmt, title, f);
+}
+
+/* ---- offers ---------------------------------------------------------------- */
+
+static const char *
+dh_text(uint32_t group, const char *name, char *buf, size_t len)
+{
+	if (group == 0)
+		return "none";
+	snprintf(buf, len, "%s (%u)", name, group);
+	return buf;
+}
+
+static int
+render_mmpolicy(const Ipsm__MmPolicyView *v, enum render_format fmt,
+    FILE *f)
+{
+	static const char *const hdr[] = {"IKE Policy", "Offer", "Encryption",
+	    "Integrity", "DH Group", "Lifetime (s)", "QM Limit"};
+	struct table *t;
+
+	if (fmt == RENDER_JSON) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < v->n_policies; i++) {
+			const Ipsm__MmPolicy *p = v->policies[i];
+			json_t *offers = json_array();
+
+			for (size_t j = 0; j < p->n_offers; j++) {
+				const Ipsm__MmOffer *o = p->offers[j];
+
+				json_array_append_new(offers, json_pack(
+				    "{s:s, s:s, s:i, s:s, s:i, s:i}",
+				    "encryption", o->encryption, "integrity",
+				    o->integrity, "dh_group",
+				    (json_int_t)o->dh_group, "dh_name",
+				    o->dh_name, "lifetime_s",
+				    (json_int_t)o->lifetime_s, "qm_limit",
+				    (json_int_t)o->qm_limit));
+			}
+			json_array_append_new(a, json_pack("{s:s, s:o}", "name",
+			    p->name, "offers", offers));
+		}
+		return emit_json(json_pack("{s:o}", "ike_policies", a), f);
+	}
+	if ((t = table_new(N(hdr), hdr)) == NULL)
+		return -1;
+	for (size_t i = 0; i < v->n_policies; i++) {
+		const Ipsm__MmPolicy *p = v->policies[i];
+
+		for (size_t j = 0; j < p->n_offers; j++) {
+			const Ipsm__MmOffer *o = p->offers[j];
+			char n[24], dh[32], life[16], qml[16];
+			const char *row[] = {p->name, n, o->encryption,
+			    o->integrity, dh_text(o->dh_group, o->dh_name, dh,
+				sizeof(dh)), life, qml};
+
+			snprintf(n, sizeof(n), "%zu", j + 1);
+			snprintf(life, sizeof(life), "%u", o->lifetime_s);
+			snprintf(qml, sizeof(qml), "%u", o->qm_limit);
+			table_add(t, row);
+		}
+	}
+	return emit_table(t, fmt == RENDER_DEFAULT ? RENDER_TABLE : fmt,
+	    "Main Mode offers (IKE policies)", f);
+}
+
+static int
+render_qmpolicy(const Ipsm__QmPolicyView *v, enum render_format fmt,
+    FILE *f)
+{
+	static const char *const hdr[] = {"Negotiation Policy", "Offer", "AH",
+	    "ESP Encryption", "ESP Integrity", "PFS", "Lifetime (s)",
+	    "Lifetime (KB)", "Soft"};
+	struct table *t;
+
+	if (fmt == RENDER_JSON) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < v->n_policies; i++) {
+			const Ipsm__QmPolicy *p = v->policies[i];
+			json_t *offers = json_array();
+
+			for (size_t j = 0; j < p->n_offers; j++) {
+				const Ipsm__QmOffer *o = p->offers[j];
+
+				json_array_append_new(offers, json_pack(
+				    "{s:s?, s:s?, s:s?, s:i, s:I}", "ah",
+				    *o->ah ? o->ah : NULL, "esp_encryption",
+				    *o->esp_encryption ? o->esp_encryption
+						       : NULL,
+				    "esp_integrity",
+				    *o->esp_encryption ? o->esp_integrity
+						       : NULL,
+				    "lifetime_s", (json_int_t)o->lifetime_s,
+				    "lifetime_kb", (json_int_t)o->lifetime_kb));
+			}
+			json_array_append_new(a, json_pack("{s:s, s:i, s:b, s:o}",
+			    "name", p->name, "pfs_group",
+			    (json_int_t)p->pfs_group, "soft", (int)p->soft,
+			    "offers", offers));
+		}
+		return emit_json(json_pack("{s:o}", "negotiation_policies", a),
+		    f);
+	}
+	if ((t = table_new(N(hdr), hdr)) == NULL)
+		return -1;
+	for (size_t i = 0; i < v->n_policies; i++) {
+		const Ipsm__QmPolicy *p = v->policies[i];
+
+		for (size_t j = 0; j < p->n_offers; j++) {
+			const Ipsm__QmOffer *o = p->offers[j];
+			char n[24], pfs[32], life[16], kb[24];
+			const char *row[] = {p->name, n, *o->ah ? o->ah : "-",
+			    *o->esp_encryption ? o->esp_encryption : "-",
+			    *o->esp_encryption ? o->esp_integrity : "-",
+			    pfs, life, kb, p->soft ? "yes" : "no"};
+
+			snprintf(n, sizeof(n), "%zu", j + 1);
+			if (p->pfs_group == 0)
+				snprintf(pfs, sizeof(pfs), "none");
+			else
+				snprintf(pfs, sizeof(pfs), "group %u",
+				    p->pfs_group);
+			snprintf(life, sizeof(life), "%u", o->lifetime_s);
+			snprintf(kb, sizeof(kb), "%" PRIu64, o->lifetime_kb);
+			table_add(t, row);
+		}
+	}
+	return emit_table(t, fmt == RENDER_DEFAULT ? RENDER_TABLE : fmt,
+	    "Quick Mode offers (negotiation policies)", f);
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+static void
+stats_section(FILE *f, const char *title, Ipsm__Stat **s, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(s[i]->name) > w)
+			w = strlen(s[i]->name);
+	fprintf(f, "%s\n", title);
+	for (size_t i = 0; i < strlen(title); i++)
+		fputc('-', f);
+	fputc('\n', f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%-*s : %" PRIu64 "\n", (int)w, s[i]->name,
+		    s[i]->value);
+}
+
+static int
+render_stats(const Ipsm__StatsView *v, enum render_format fmt, FILE *f)
+{
+	static const char *const hdr[] = {"Mode", "Statistic", "Value"};
+	char since[40];
+
+	if (fmt == RENDER_JSON) {
+		json_t *mm = json_object(), *qm = json_object();
+
+		for (size_t i = 0; i < v->n_main_mode; i++)
+			json_object_set_new(mm, v->main_mode[i]->key,
+			    json_integer((json_int_t)v->main_mode[i]->value));
+		for (size_t i = 0; i < v->n_quick_mode; i++)
+			json_object_set_new(qm, v->quick_mode[i]->key,
+			    json_integer((json_int_t)v->quick_mode[i]->value));
+		return emit_json(json_pack("{s:o, s:o, s:o}", "main_mode", mm,
+				     "quick_mode", qm, "discontinuity_time",
+				     json_utc(v->discontinuity_time)), f);
+	}
+	if (fmt == RENDER_TABLE) {
+		struct table *t = table_new(N(hdr), hdr);
+
+		if (t == NULL)
+			return -1;
+		for (size_t i = 0; i < v->n_main_mode + v->n_quick_mode; i++) {
+			bool mm = i < v->n_main_mode;
+			const Ipsm__Stat *s = mm ? v->main_mode[i]
+						 : v->quick_mode[i - v->n_main_mode];
+			char val[24];
+			const char *row[] = {mm ? "Main Mode" : "Quick Mode",
+			    s->name, val};
+
+			snprintf(val, sizeof(val), "%" PRIu64, s->value);
+			table_add(t, row);
+		}
+		table_print(t, f);
+		table_free(t);
+	} else {
+		stats_section(f, "IKE Main Mode statistics", v->main_mode,
+		    v->n_main_mode);
+		fputc('\n', f);
+		stats_section(f, "IPsec Quick Mode statistics", v->quick_mode,
+		    v->n_quick_mode);
+	}
+	fprintf(f, "\nCounting since %s\n",
+	    utc(v->discontinuity_time, since, sizeof(since)));
+	return 0;
+}
+
+int
+render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
+{
+	switch (resp->view_case) {
+	case IPSM__RESPONSE__VIEW_POLICY:
+		return render_policy(resp->policy, fmt, f);
+	case IPSM__RESPONSE__VIEW_FILTERS:
+		return render_filters(resp->filters, fmt, f);
+	case IPSM__RESPONSE__VIEW_MMPOLICY:
+		return render_mmpolicy(resp->mmpolicy, fmt, f);
+	case IPSM__RESPONSE__VIEW_QMPOLICY:
+		return render_qmpolicy(resp->qmpolicy, fmt, f);
+	case IPSM__RESPONSE__VIEW_STATS:
+		return render_stats(resp->stats, fmt, f);
+	case IPSM__RESPONSE__VIEW_RELOAD:
+		if (fmt == RENDER_JSON)
+			return emit_json(json_pack("{s:s}", "policy",
+					     resp->reload->policy), f);
+		fprintf(f, "Policy '%s' reloaded.\n", resp->reload->policy);
+		return 0;
+	default:
+		return -1;
+	}
+}

@@ -1,0 +1,358 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl_view.h"
+
+/*
+ * Every builder returns false only when the arena is exhausted; the
+ * response then carries IPS_E_NOMEM instead of a partial view.
+ */
+static char *
+dup(struct arena *a, const char *s)
+{
+	char *p = arena_strdup(a, s != NULL ? s : "");
+
+	return p != NULL ? p : (char *)"";
+}
+
+static char *
+aspec_text(struct arena *a, const struct ips_aspec *sp)
+{
+	char buf[IPS_ASPECSTRLEN];
+
+	return dup(a, ips_aspec_str(sp, buf, sizeof(buf)));
+}
+
+static bool
+view_policy(const struct ctl_view_src *src, Ipsm__Response *resp,
+    struct arena *a)
+{
+	const struct pol_meta *m = policy_meta(src->policy);
+	Ipsm__PolicyView *v = arena_alloc(a, sizeof(*v));
+
+	if (v == NULL)
+		return false;
+	ipsm__policy_view__init(v);
+	v->name = dup(a, m->name);
+	v->description = dup(a, m->description);
+	v->last_modified = (int64_t)m->last_modified;
+	v->store = dup(a, pol_store_name(m->store));
+	v->path = dup(a, m->path);
+	v->organizational_unit = dup(a, m->ou);
+	v->group_policy_object = dup(a, m->gpo);
+	v->rules = (uint32_t)policy_nrules(src->policy);
+	v->loaded_at = (int64_t)src->loaded_at;
+	resp->view_case = IPSM__RESPONSE__VIEW_POLICY;
+	resp->policy = v;
+	return true;
+}
+
+static bool
+auth_list(const struct pol_rule *r, Ipsm__Filter *f, struct arena *a)
+{
+	f->n_authentication = r->nauth;
+	f->authentication = arena_calloc(a, r->nauth ? r->nauth : 1,
+	    sizeof(char *));
+	if (f->authentication == NULL)
+		return false;
+	for (size_t i = 0; i < r->nauth; i++) {
+		char buf[320];
+		const struct pol_auth *au = &r->auth[i];
+
+		/* A PSK is named by reference only; its value never leaves
+		 * the secrets module. */
+		if (au->method == POL_AUTH_PSK)
+			snprintf(buf, sizeof(buf), "psk");
+		else if (au->ca[0] != '\0')
+			snprintf(buf, sizeof(buf), "certificate (ca %s)", au->ca);
+		else
+			snprintf(buf, sizeof(buf), "certificate");
+		f->authentication[i] = dup(a, buf);
+	}
+	return true;
+}
+
+static Ipsm__Filter *
+filter_msg(const struct flt *x, enum flt_mode m, enum flt_type t,
+    struct arena *a)
+{
+	Ipsm__Filter *f = arena_alloc(a, sizeof(*f));
+	const struct pol_rule *r = x->rule;
+	char pbuf[8];
+
+	if (f == NULL)
+		return NULL;
+	ipsm__filter__init(f);
+	f->name = dup(a, x->name);
+	f->rule = dup(a, r->name);
+	f->src = aspec_text(a, &x->src);
+	f->dst = aspec_text(a, &x->dst);
+	f->direction = dup(a, flt_dir_name(x->dir));
+	f->mirrored = t == FLT_GENERIC && x->mirrored;
+	f->weight = t == FLT_SPECIFIC ? x->weight : 0;
+	f->connection_type = dup(a, pol_conn_name(r->conn));
+	if (m == FLT_MM) {
+		f->protocol = dup(a, "");
+		f->ike_policy = dup(a, r->ike_policy ? r->ike_policy->name : "");
+		f->negotiation_policy = dup(a, "");
+		f->inbound_action = dup(a, "");
+		f->outbound_action = dup(a, "");
+		f->tunnel_src = dup(a, "");
+		f->tunnel_dst = dup(a, "");
+		if (!auth_list(r, f, a))
+			return NULL;
+		return f;
+	}
+	f->protocol = dup(a, pol_proto_name(x->proto, pbuf, sizeof(pbuf)));
+	f->src_port = x->sport;
+	f->dst_port = x->dport;
+	f->tunnel = x->tunnel;
+	f->tunnel_src = x->tunnel ? aspec_text(a, &x->tunnel_src) : dup(a, "");
+	f->tunnel_dst = x->tunnel ? aspec_text(a, &x->tunnel_dst) : dup(a, "");
+	f->inbound_action = dup(a, pol_action_name(x->inbound_action));
+	f->outbound_action = dup(a, pol_action_name(x->outbound_action));
+	f->ike_policy = dup(a, "");
+	f->negotiation_policy = dup(a, r->filter_action->neg_policy
+		? r->filter_action->neg_policy->name : "");
+	return f;
+}
+
+static bool
+parse_qaddr(const Ipsm__AddrQuery *q, struct flt_qaddr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (q == NULL || q->kind == IPSM__ADDR_QUERY__KIND__ANY) {
+		out->kind = FLT_Q_ANY;
+		return true;
+	}
+	if (q->kind == IPSM__ADDR_QUERY__KIND__ME) {
+		out->kind = FLT_Q_ME;
+		return true;
+	}
+	out->kind = FLT_Q_ADDR;
+	return q->kind == IPSM__ADDR_QUERY__KIND__ADDR &&
+	    ips_addr_parse(q->addr, &out->addr);
+}
+
+static bool
+view_filters(const struct ctl_view_src *src, const Ipsm__ShowFilters *q,
+    Ipsm__Response *resp, struct arena *a)
+{
+	enum flt_mode m = q->mode == IPSM__FILTER_MODE__QUICK_MODE ? FLT_QM
+								    : FLT_MM;
+	enum flt_type t = q->type == IPSM__FILTER_TYPE__SPECIFIC ? FLT_SPECIFIC
+								  : FLT_GENERIC;
+	size_t total = flt_count(src->filters, m, t), n;
+	struct flt_qaddr qs, qd;
+	Ipsm__FilterView *v;
+	size_t *idx;
+
+	if (!parse_qaddr(q->src, &qs) || !parse_qaddr(q->dst, &qd)) {
+		resp->status = IPS_E_INVAL;
+		resp->error = dup(a, "srcaddr/dstaddr must be any, me or an IP "
+				     "address");
+		return true;
+	}
+	if ((v = arena_alloc(a, sizeof(*v))) == NULL ||
+	    (idx = arena_calloc(a, total ? total : 1, sizeof(*idx))) == NULL)
+		return false;
+	ipsm__filter_view__init(v);
+	v->mode = q->mode;
+	v->type = q->type;
+	n = flt_search(src->filters, m, t, &qs, &qd, src->host, idx, total);
+	v->filters = arena_calloc(a, n ? n : 1, sizeof(*v->filters));
+	if (v->filters == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		v->filters[i] = filter_msg(flt_get(src->filters, m, t, idx[i]),
+		    m, t, a);
+		if (v->filters[i] == NULL)
+			return false;
+	}
+	v->n_filters = n;
+	resp->view_case = IPSM__RESPONSE__VIEW_FILTERS;
+	resp->filters = v;
+	return true;
+}
+
+static bool
+view_mmpolicy(const struct ctl_view_src *src, Ipsm__Response *resp,
+    struct arena *a)
+{
+	size_t n = policy_nike_policies(src->policy);
+	Ipsm__MmPolicyView *v = arena_alloc(a, sizeof(*v));
+
+	if (v == NULL)
+		return false;
+	ipsm__mm_policy_view__init(v);
+	if ((v->policies = arena_calloc(a, n ? n : 1, sizeof(void *))) == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct pol_ike_policy *ip = policy_ike_policy(src->policy,
+		    i);
+		Ipsm__MmPolicy *mp = arena_alloc(a, sizeof(*mp));
+
+		if (mp == NULL)
+			return false;
+		ipsm__mm_policy__init(mp);
+		mp->offers = arena_calloc(a, ip->noffers, sizeof(void *));
+		if (mp->offers == NULL)
+			return false;
+		mp->name = dup(a, ip->name);
+		for (size_t j = 0; j < ip->noffers; j++) {
+			const struct pol_mm_offer *o = &ip->offers[j];
+			Ipsm__MmOffer *mo = arena_alloc(a, sizeof(*mo));
+
+			if (mo == NULL)
+				return false;
+			ipsm__mm_offer__init(mo);
+			mo->encryption = dup(a, ips_ike_encr_name(o->encr));
+			mo->integrity = dup(a, ips_ike_hash_name(o->hash));
+			mo->dh_group = o->dh_group;
+			mo->dh_name = dup(a, ips_dh_group_name(o->dh_group));
+			mo->lifetime_s = o->lifetime_s;
+			mo->qm_limit = o->qm_limit;
+			mp->offers[j] = mo;
+		}
+		mp->n_offers = ip->noffers;
+		v->policies[i] = mp;
+	}
+	v->n_policies = n;
+	resp->view_case = IPSM__RESPONSE__VIEW_MMPOLICY;
+	resp->mmpolicy = v;
+	return true;
+}
+
+static bool
+view_qmpolicy(const struct ctl_view_src *src, Ipsm__Response *resp,
+    struct arena *a)
+{
+	size_t n = policy_nneg_policies(src->policy);
+	Ipsm__QmPolicyView *v = arena_alloc(a, sizeof(*v));
+
+	if (v == NULL)
+		return false;
+	ipsm__qm_policy_view__init(v);
+	if ((v->policies = arena_calloc(a, n ? n : 1, sizeof(void *))) == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct pol_neg_policy *np = policy_neg_policy(src->policy,
+		    i);
+		Ipsm__QmPolicy *qp = arena_alloc(a, sizeof(*qp));
+
+		if (qp == NULL)
+			return false;
+		ipsm__qm_policy__init(qp);
+		qp->offers = arena_calloc(a, np->noffers, sizeof(void *));
+		if (qp->offers == NULL)
+			return false;
+		qp->name = dup(a, np->name);
+		qp->pfs_group = np->pfs_group;
+		qp->soft = np->soft;
+		for (size_t j = 0; j < np->noffers; j++) {
+			const struct pol_qm_offer *o = &np->offers[j];
+			Ipsm__QmOffer *qo = arena_alloc(a, sizeof(*qo));
+
+			if (qo == NULL)
+				return false;
+			ipsm__qm_offer__init(qo);
+			qo->ah = dup(a, o->ah ? ips_integ_name(o->ah_integ) : "");
+			qo->esp_encryption = dup(a,
+			    o->esp ? ips_esp_encr_name(o->esp_encr) : "");
+			qo->esp_integrity = dup(a,
+			    o->esp ? ips_integ_name(o->esp_integ) : "");
+			qo->lifetime_s = o->lifetime_s;
+			qo->lifetime_kb = o->lifetime_kb;
+			qp->offers[j] = qo;
+		}
+		qp->n_offers = np->noffers;
+		v->policies[i] = qp;
+	}
+	v->n_policies = n;
+	resp->view_case = IPSM__RESPONSE__VIEW_QMPOLICY;
+	resp->qmpolicy = v;
+	return true;
+}
+
+static Ipsm__Stat **
+stat_list(const struct stats_desc *d, size_t n, const void *base,
+    struct arena *a)
+{
+	Ipsm__Stat **list = arena_calloc(a, n, sizeof(*list));
+
+	if (list == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		Ipsm__Stat *s = arena_alloc(a, sizeof(*s));
+
+		if (s == NULL)
+			return NULL;
+		ipsm__stat__init(s);
+		s->key = (char *)d[i].key;
+		s->name = (char *)d[i].name;
+		s->gauge = d[i].kind == STATS_GAUGE;
+		memcpy(&s->value, (const char *)base + d[i].offset,
+		    sizeof(s->value));
+		list[i] = s;
+	}
+	return list;
+}
+
+static bool
+view_stats(const struct ctl_view_src *src, Ipsm__Response *resp,
+    struct arena *a)
+{
+	Ipsm__StatsView *v = arena_alloc(a, sizeof(*v));
+	const struct stats_desc *d;
+	size_t n;
+
+	if (v == NULL)
+		return false;
+	ipsm__stats_view__init(v);
+	d = stats_mm_desc(&n);
+	if ((v->main_mode = stat_list(d, n, src->mm, a)) == NULL)
+		return false;
+	v->n_main_mode = n;
+	d = stats_qm_desc(&n);
+	if ((v->quick_mode = stat_list(d, n, src->qm, a)) == NULL)
+		return false;
+	v->n_quick_mode = n;
+	v->discontinuity_time = (int64_t)src->discontinuity;
+	resp->view_case = IPSM__RESPONSE__VIEW_STATS;
+	resp->stats = v;
+	return true;
+}
+
+void
+ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
+    Ipsm__Response *resp, struct arena *a)
+{
+	bool ok;
+
+	switch (req->op_case) {
+	case IPSM__REQUEST__OP_SHOW_POLICY:
+		ok = view_policy(src, resp, a);
+		break;
+	case IPSM__REQUEST__OP_SHOW_FILTERS:
+		ok = view_filters(src, req->show_filters, resp, a);
+		break;
+	case IPSM__REQUEST__OP_SHOW_MMPOLICY:
+		ok = view_mmpolicy(src, resp, a);
+		break;
+	case IPSM__REQUEST__OP_SHOW_QMPOLICY:
+		ok = view_qmpolicy(src, resp, a);
+		break;
+	case IPSM__REQUEST__OP_SHOW_STATS:
+		ok = view_stats(src, resp, a);
+		break;
+	default:
+		resp->status = IPS_E_INVAL;
+		resp->error = (char *)"not a view request";
+		return;
+	}
+	if (!ok) {
+		resp->view_case = IPSM__RESPONSE__VIEW__NOT_SET;
+		resp->status = IPS_E_NOMEM;
+		resp->error = (char *)"out of memory";
+	}
+}

@@ -1,0 +1,37 @@
+/*
+ * ctl_view: the read-only views of the control protocol, built from the
+ * engine's live objects.  This is the one place where engine state becomes
+ * protocol messages; the command line, the collector and (later) the SNMP
+ * agent all see the engine through it.
+ */
+#ifndef IPS_CTL_VIEW_H
+#define IPS_CTL_VIEW_H
+
+#include <time.h>
+
+#include "base/arena.h"
+#include "ctl.pb-c.h"
+#include "spd/filter.h"
+#include "spd/hostenv.h"
+#include "spd/policy.h"
+#include "stats/stats.h"
+
+/* Everything a view may read; all borrowed for the call. */
+struct ctl_view_src {
+	const struct policy *policy;
+	const struct flt_set *filters;
+	const struct hostenv *host;
+	const struct ips_mm_stats *mm;
+	const struct ips_qm_stats *qm;
+	time_t discontinuity;
+	time_t loaded_at;
+};
+
+/*
+ * Answer a show request into resp, allocating from a.  Requests that are
+ * not views (reload) get IPS_E_INVAL: the daemon handles those itself.
+ */
+void ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
+    Ipsm__Response *resp, struct arena *a);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * engine: the daemon's state — the active policy, its secrets, this host's
+ * addresses, the filters expanded from them, and the statistics — and the
+ * two ways it changes outside IKE: a policy reload and a host change.
+ * Either is all-or-nothing: on any error the previous state stays active.
+ */
+#ifndef IPS_ENGINE_H
+#define IPS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "base/ips_err.h"
+#include "ctl/ctl_view.h"
+#include "spd/filter.h"
+#include "spd/hostenv.h"
+#include "spd/policy.h"
+#include "stats/stats.h"
+
+struct engine;
+
+/*
+ * Load the policy at policy_path (borrowed path, copied) and everything it
+ * needs.  errbuf gets "file:line:col: reason" on failure.  host is the
+ * initial host view (consumed); NULL reads the running system.
+ */
+IPS_MUST_USE ips_res engine_new(const char *policy_path, struct hostenv *host,
+    struct engine **out, char *errbuf, size_t errlen);
+void engine_free(struct engine *e);
+
+/* Re-read policy and secrets; on failure keep running the old ones. */
+IPS_MUST_USE ips_res engine_reload(struct engine *e, char *errbuf,
+    size_t errlen);
+/*
+ * Adopt a new view of the host (consumed) and re-expand the filters if it
+ * differs; *changed says whether it did.
+ */
+IPS_MUST_USE ips_res engine_set_host(struct engine *e, struct hostenv *host,
+    bool *changed);
+
+const struct policy *engine_policy(const struct engine *e);
+const struct flt_set *engine_filters(const struct engine *e);
+const struct hostenv *engine_host(const struct engine *e);
+struct stats *engine_stats(struct engine *e);
+
+/*
+ * Fill a view source from the live state.  The statistics are copied into
+ * mm/qm (caller's storage) so one response sees one consistent moment.
+ */
+void engine_view_src(const struct engine *e, struct ctl_view_src *src,
+    struct ips_mm_stats *mm, struct ips_qm_stats *qm);
+
+/* Check a policy file and its secrets without starting anything. */
+IPS_MUST_USE ips_res engine_check_policy(const char *policy_path,
+    char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * ipsecmond: the ipsecmon daemon.  One libuv loop runs everything: the
+ * control socket, policy reloads (SIGHUP), host address changes and, as
+ * later issues land, IKE, the ESP datapath and the AgentX subagent.
+ * It stays in the foreground; a service manager supervises it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <uv.h>
+
+#include "base/log.h"
+#include "ctl/ctl_client.h"
+#include "ctl/ctl_server.h"
+#include "ctl/ctl_view.h"
+#include "engine.h"
+#include "spd/hostwatch.h"
+
+#define DEFAULT_POLICY "/etc/ipsecmon/policy.yaml"
+#define HOST_QUIET_MS 200
+
+struct daemon {
+	uv_loop_t loop;
+	struct engine *engine;
+	struct ctl_server *ctl;
+	struct hostwatch *hw;
+	uv_signal_t sighup, sigterm, sigint;
+};
+
+static void
+do_reload(struct daemon *d, Ipsm__Response *resp, struct arena *a)
+{
+	char err[512];
+
+	if (!ips_ok(engine_reload(d->engine, err, sizeof(err)))) {
+		ips_log(IPS_LOG_ERR, "reload refused, keeping the running "
+				     "policy: %s", err);
+		if (resp != NULL) {
+			resp->status = IPS_E_CONFIG;
+			resp->error = arena_strdup(a, err);
+		}
+		return;
+	}
+	ips_log(IPS_LOG_NOTICE, "policy '%s' loaded (%zu rules)",
+	    policy_meta(engine_policy(d->engine))->name,
+	    policy_nrules(engine_policy(d->engine)));
+	if (resp != NULL) {
+		Ipsm__ReloadResult *rr = arena_alloc(a, sizeof(*rr));
+
+		if (rr == NULL) {
+			resp->status = IPS_E_NOMEM;
+			return;
+		}
+		ipsm__reload_result__init(rr);
+		rr->policy = arena_strdup(a,
+		    policy_meta(engine_policy(d->engine))->name);
+		resp->view_case = IPSM__RESPONSE__VIEW_RELOAD;
+		resp->reload = rr;
+	}
+}
+
+static void
+handle_request(void *ctx, const Ipsm__Request *req, Ipsm__Response *resp,
+    struct arena *a)
+{
+	struct daemon *d = ctx;
+	struct ctl_view_src src;
+	struct ips_mm_stats mm;
+	struct ips_qm_stats qm;
+
+	if (req->op_case == IPSM__REQUEST__OP_RELOAD) {
+		do_reload(d, resp, a);
+		return;
+	}
+	engine_view_src(d->engine, &src, &mm, &qm);
+	ctl_view_build(&src, req, resp, a);
+}
+
+static void
+on_host_change(void *ctx)
+{
+	struct daemon *d = ctx;
+	struct hostenv *h = hostenv_new();
+	bool changed;
+
+	if (h == NULL || !ips_ok(hostenv_load_system(h))) {
+		ips_log(IPS_LOG_WARNING, "cannot re-read host addresses; "
+					 "keeping the previous expansion");
+		hostenv_free(h);
+		return;
+	}
+	if (!ips_ok(engine_set_host(d->engine, h, &changed))) {
+		ips_log(IPS_LOG_ERR, "cannot re-expand filters; keeping the "
+				     "previous expansion");
+		return;
+	}
+	if (changed)
+		ips_log(IPS_LOG_NOTICE, "host addresses changed: %zu local, "
+		    "%zu dns, %zu gateway; specific filters re-expanded",
+		    hostenv_count(engine_host(d->engine), HOSTENV_LOCAL),
+		    hostenv_count(engine_host(d->engine), HOSTENV_DNS),
+		    hostenv_count(engine_host(d->engine), HOSTENV_GATEWAY));
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (signum == SIGHUP) {
+		do_reload(d, NULL, NULL);
+		return;
+	}
+	ips_log(IPS_LOG_NOTICE, "signal %d: shutting down", signum);
+	ctl_server_close(d->ctl);
+	d->ctl = NULL;
+	hostwatch_stop(d->hw);
+	d->hw = NULL;
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ipsecmond [options]\n"
+	    "  -p, --policy FILE     policy file (default " DEFAULT_POLICY ")\n"
+	    "  -s, --socket PATH     control socket (default "
+	    CTL_DEFAULT_SOCKET ")\n"
+	    "  -m, --socket-mode M   control socket mode, octal (default 0660)\n"
+	    "  -c, --check           validate the policy and secrets, then exit\n"
+	    "      --syslog          log to syslog instead of stderr\n"
+	    "  -v, --verbose         log debug messages\n"
+	    "  -h, --help            this text\n");
+}
+
+static int
+make_parent_dir(const char *path)
+{
+	char dir[4096], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	/* 0750: the socket's own mode decides who may talk to us. */
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"policy", required_argument, NULL, 'p'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"socket-mode", required_argument, NULL, 'm'},
+	    {"check", no_argument, NULL, 'c'},
+	    {"syslog", no_argument, NULL, 'S'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *policy = DEFAULT_POLICY, *sock = CTL_DEFAULT_SOCKET;
+	unsigned long mode = 0660;
+	bool check = false, use_syslog = false, verbose = false;
+	struct daemon d;
+	char err[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "p:s:m:cvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			policy = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'm':
+			mode = strtoul(optarg, NULL, 8);
+			if (mode > 0777) {
+				fprintf(stderr, "ipsecmond: bad socket mode "
+						"%s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'c':
+			check = true;
+			break;
+		case 'S':
+			use_syslog = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	ips_log_setup("ipsecmond", use_syslog,
+	    verbose ? IPS_LOG_DEBUG : IPS_LOG_INFO);
+	if (check) {
+		if (!ips_ok(engine_check_policy(policy, err, sizeof(err)))) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		printf("%s: ok\n", policy);
+		return 0;
+	}
+
+	memset(&d, 0, sizeof(d));
+	signal(SIGPIPE, SIG_IGN);
+	if (!ips_ok(engine_new(policy, NULL, &d.engine, err, sizeof(err)))) {
+		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
+		return 1;
+	}
+	uv_loop_init(&d.loop);
+	if (make_parent_dir(sock) != 0 ||
+	    !ips_ok(ctl_server_start(&d.loop, sock, (unsigned)mode,
+		handle_request, &d, &d.ctl, err, sizeof(err)))) {
+		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
+		engine_free(d.engine);
+		return 1;
+	}
+	if (!ips_ok(hostwatch_start(&d.loop, HOST_QUIET_MS, on_host_change, &d,
+		&d.hw)))
+		ips_log(IPS_LOG_WARNING, "cannot watch host address changes; "
+					 "filters follow them only on reload");
+	uv_signal_init(&d.loop, &d.sighup);
+	uv_signal_init(&d.loop, &d.sigterm);
+	uv_signal_init(&d.loop, &d.sigint);
+	d.sighup.data = d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	ips_log(IPS_LOG_NOTICE, "policy '%s' active (%zu rules), control "
+	    "socket %s", policy_meta(engine_policy(d.engine))->name,
+	    policy_nrules(engine_policy(d.engine)), sock);
+
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+
+	uv_loop_close(&d.loop);
+	engine_free(d.engine);
+	ips_log(IPS_LOG_NOTICE, "stopped");
+	return 0;
+}

@@ -1,0 +1,187 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_int.h"
+
+#define IPS_DISP(e, tok, disp) disp,
+static const char *const ike_encr_names[] = {IPS_IKE_ENCRS(IPS_DISP)};
+static const char *const ike_hash_names[] = {IPS_IKE_HASHES(IPS_DISP)};
+static const char *const esp_encr_names[] = {IPS_ESP_ENCRS(IPS_DISP)};
+static const char *const integ_names[] = {IPS_INTEGS(IPS_DISP)};
+#undef IPS_DISP
+
+#define NAME_OR_UNKNOWN(tab, i)                                         \
+	((size_t)(i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : "unknown")
+
+const char *
+ips_ike_encr_name(enum ips_ike_encr e)
+{
+	return NAME_OR_UNKNOWN(ike_encr_names, e);
+}
+
+const char *
+ips_ike_hash_name(enum ips_ike_hash h)
+{
+	return NAME_OR_UNKNOWN(ike_hash_names, h);
+}
+
+const char *
+ips_esp_encr_name(enum ips_esp_encr e)
+{
+	return NAME_OR_UNKNOWN(esp_encr_names, e);
+}
+
+const char *
+ips_integ_name(enum ips_integ i)
+{
+	return NAME_OR_UNKNOWN(integ_names, i);
+}
+
+const char *
+ips_dh_group_name(unsigned group)
+{
+	switch (group) {
+#define IPS_DH_CASE(e, num, tok, disp)                                  \
+	case num:                                                       \
+		return disp;
+		IPS_DH_GROUPS(IPS_DH_CASE)
+#undef IPS_DH_CASE
+	default:
+		return NULL;
+	}
+}
+
+bool
+ips_esp_encr_is_aead(enum ips_esp_encr e)
+{
+	return e == IPS_ESP_ENCR_AES128GCM16 || e == IPS_ESP_ENCR_AES256GCM16;
+}
+
+const char *
+pol_store_name(enum pol_store s)
+{
+	return s == POL_STORE_DIRECTORY ? "directory" : "local";
+}
+
+const char *
+pol_action_name(enum pol_action a)
+{
+	switch (a) {
+	case POL_ACTION_PERMIT:
+		return "permit";
+	case POL_ACTION_BLOCK:
+		return "block";
+	case POL_ACTION_NEGOTIATE:
+		return "negotiate";
+	}
+	return "unknown";
+}
+
+const char *
+pol_conn_name(enum pol_conn c)
+{
+	switch (c) {
+	case POL_CONN_ALL:
+		return "all";
+	case POL_CONN_LAN:
+		return "lan";
+	case POL_CONN_DIALUP:
+		return "dialup";
+	}
+	return "unknown";
+}
+
+const char *
+pol_auth_method_name(enum pol_auth_method m)
+{
+	return m == POL_AUTH_PSK ? "psk" : "certificate";
+}
+
+const char *
+pol_proto_name(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case POL_PROTO_ANY:
+		return "any";
+	case 1:
+		return "icmp";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 58:
+		return "ipv6-icmp";
+	default:
+		snprintf(buf, len, "%u", proto);
+		return buf;
+	}
+}
+
+const char *
+policy_error_str(const struct policy_error *e, char *buf, size_t len)
+{
+	if (e->line > 0)
+		snprintf(buf, len, "%s:%u:%u: %s", e->file, e->line, e->col,
+		    e->msg);
+	else
+		snprintf(buf, len, "%s: %s", e->file, e->msg);
+	return buf;
+}
+
+void
+policy_free(struct policy *p)
+{
+	if (p == NULL)
+		return;
+	arena_free(p->arena);
+	free(p);
+}
+
+const struct pol_meta *
+policy_meta(const struct policy *p)
+{
+	return &p->meta;
+}
+
+const char *
+policy_secrets_path(const struct policy *p)
+{
+	return p->secrets_path;
+}
+
+size_t
+policy_nrules(const struct policy *p)
+{
+	return p->nrules;
+}
+
+const struct pol_rule *
+policy_rule(const struct policy *p, size_t i)
+{
+	return i < p->nrules ? &p->rules[i] : NULL;
+}
+
+size_t
+policy_nike_policies(const struct policy *p)
+{
+	return p->nike;
+}
+
+const struct pol_ike_policy *
+policy_ike_policy(const struct policy *p, size_t i)
+{
+	return i < p->nike ? &p->ike[i] : NULL;
+}
+
+size_t
+policy_nneg_policies(const struct policy *p)
+{
+	return p->nneg;
+}
+
+const struct pol_neg_policy *
+policy_neg_policy(const struct policy *p, size_t i)
+{
+	return i < p->nneg ? &p->neg[i] : NULL;
+}
