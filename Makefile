@@ -1,0 +1,45 @@
+# The two commands of the README, and the rest of the developer loop.
+#   make demo   install what is missing, build, run the daemon on an example
+#   make test   install what is missing, build with ASan+UBSan, run every test
+BUILD      ?= build
+DEMO_BUILD ?= build-demo
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build test demo format check-format fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug -DIPS_ASAN=ON \
+	    -DIPS_UBSAN=ON >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+demo: deps
+	@cmake -S . -B $(DEMO_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DIPS_TESTS=OFF >/dev/null
+	@cmake --build $(DEMO_BUILD) -j$(JOBS)
+	@scripts/demo $(DEMO_BUILD)
+
+# libFuzzer on every parser, FUZZ_SECONDS each (needs clang).
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	    -DIPS_FUZZ=ON -DIPS_ASAN=ON -DIPS_UBSAN=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	@scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	@scripts/check-format
+
+clean:
+	rm -rf $(BUILD) $(DEMO_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,303 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testlib.h"
+
+const char *
+tl_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		fail_msg("environment variable %s is not set (run via ctest)",
+		    name);
+	return v;
+}
+
+char *
+tl_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (cap - n < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+
+		n += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+void
+tl_write_file(const char *path, const char *content, unsigned mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, (mode_t)mode);
+	size_t len = strlen(content);
+
+	if (fd < 0)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	assert_int_equal(write(fd, content, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, (mode_t)mode), 0);
+	close(fd);
+}
+
+char *
+tl_mkdtemp(void)
+{
+	char *d = strdup("/tmp/ipsm-test-XXXXXX");
+
+	assert_non_null(d);
+	if (mkdtemp(d) == NULL)
+		fail_msg("mkdtemp: %s", strerror(errno));
+	return d;
+}
+
+void
+tl_rmrf(const char *path)
+{
+	char cmd[1024];
+
+	if (path == NULL || strncmp(path, "/tmp/ipsm-test-", 15) != 0)
+		return; /* never anything else */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "warning: could not remove %s\n", path);
+}
+
+char *
+tl_run(const char *cmd, bool merge_stderr, int *exit_status)
+{
+	char *full, buf[4096];
+	char *out = NULL;
+	size_t n = 0;
+	FILE *p;
+	int st;
+
+	if (asprintf(&full, "%s%s", cmd, merge_stderr ? " 2>&1" : "") < 0)
+		fail_msg("out of memory");
+	if ((p = popen(full, "r")) == NULL)
+		fail_msg("popen %s: %s", cmd, strerror(errno));
+	out = calloc(1, 1);
+	for (;;) {
+		size_t got = fread(buf, 1, sizeof(buf), p);
+
+		if (got == 0)
+			break;
+		out = realloc(out, n + got + 1);
+		assert_non_null(out);
+		memcpy(out + n, buf, got);
+		n += got;
+		out[n] = '\0';
+	}
+	st = pclose(p);
+	free(full);
+	if (exit_status != NULL)
+		*exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return out;
+}
+
+void
+tl_sh(const char *fmt, ...)
+{
+	char *cmd, *out;
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) < 0)
+		fail_msg("out of memory");
+	va_end(ap);
+	out = tl_run(cmd, true, &st);
+	if (st != 0)
+		fail_msg("command failed (%d): %s\n%s", st, cmd, out);
+	free(out);
+	free(cmd);
+}
+
+char *
+tl_replace(const char *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), count = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = s; (p = strstr(p, from)) != NULL; p += fl)
+		count++;
+	out = malloc(strlen(s) + count * tl + 1);
+	assert_non_null(out);
+	for (o = out, p = s;;) {
+		const char *hit = strstr(p, from);
+
+		if (hit == NULL) {
+			strcpy(o, p);
+			break;
+		}
+		memcpy(o, p, (size_t)(hit - p));
+		o += hit - p;
+		memcpy(o, to, tl);
+		o += tl;
+		p = hit + fl;
+	}
+	return out;
+}
+
+pid_t
+tl_spawn(char *const argv[], const char *logpath)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+int
+tl_wait_exit(pid_t pid, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st)
+					     : 128 + WTERMSIG(st);
+		usleep(10000);
+	}
+	return -1;
+}
+
+int
+tl_stop(pid_t pid, int sig)
+{
+	int st;
+
+	kill(pid, sig);
+	if ((st = tl_wait_exit(pid, 10000)) >= 0)
+		return st;
+	kill(pid, SIGKILL);
+	return tl_wait_exit(pid, 5000);
+}
+
+bool
+tl_wait_socket(const char *path, int timeout_ms)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		int rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+
+		close(fd);
+		if (rc == 0)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+const char *
+tl_netns_create(const char *tag, char *buf, size_t len)
+{
+	char *out;
+	int st;
+
+	snprintf(buf, len, "ipsm-%s-%d", tag, (int)getpid());
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "ip netns add %s", buf);
+		out = tl_run(cmd, true, &st);
+		if (st != 0)
+			fail_msg("cannot create network namespace %s (root and "
+				 "iproute2 are required): %s", buf, out);
+		free(out);
+	}
+	tl_sh("ip -n %s link set lo up", buf);
+	return buf;
+}
+
+void
+tl_netns_delete(const char *name)
+{
+	char cmd[256];
+	char *out;
+
+	snprintf(cmd, sizeof(cmd), "ip netns delete %s", name);
+	out = tl_run(cmd, true, NULL);
+	free(out);
+}
+
+void
+tl_golden(const char *name, const char *actual)
+{
+	char path[1024], *expected;
+	const char *update = getenv("IPS_UPDATE_GOLDEN");
+
+	snprintf(path, sizeof(path), "%s/%s", tl_env("IPS_GOLDEN_DIR"), name);
+	if (update != NULL && strcmp(update, "1") == 0) {
+		tl_write_file(path, actual, 0644);
+		return;
+	}
+	if ((expected = tl_read_file(path, NULL)) == NULL)
+		fail_msg("no golden file %s (IPS_UPDATE_GOLDEN=1 writes it)",
+		    path);
+	if (strcmp(expected, actual) != 0) {
+		char tmp[] = "/tmp/ipsm-actual-XXXXXX", cmd[1200], *diff;
+		int fd = mkstemp(tmp);
+
+		assert_true(fd >= 0);
+		close(fd);
+		tl_write_file(tmp, actual, 0644);
+		snprintf(cmd, sizeof(cmd), "diff -u '%s' '%s'", path, tmp);
+		diff = tl_run(cmd, true, NULL);
+		unlink(tmp);
+		fail_msg("output differs from %s:\n%s", path, diff);
+	}
+	free(expected);
+}

@@ -1,0 +1,50 @@
+/*
+ * testlib: helpers for ipsecmon's tests — files, commands, child
+ * processes, network namespaces and golden outputs.  Every helper that
+ * cannot do its job fails the test loudly (cmocka fail_msg); none skips.
+ */
+#ifndef IPS_TESTLIB_H
+#define IPS_TESTLIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A required environment variable (set by CMake for every test). */
+const char *tl_env(const char *name);
+
+/* Whole file into a NUL-terminated malloc'd string, or NULL. */
+char *tl_read_file(const char *path, size_t *len);
+void tl_write_file(const char *path, const char *content, unsigned mode);
+/* A fresh private directory; tl_rmrf() removes it. */
+char *tl_mkdtemp(void);
+void tl_rmrf(const char *path);
+
+/* Run a shell command; its stdout (and stderr if merge) as a string. */
+char *tl_run(const char *cmd, bool merge_stderr, int *exit_status);
+/* Run a shell command that must succeed. */
+void tl_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Replace every occurrence of from by to (returns a new string). */
+char *tl_replace(const char *s, const char *from, const char *to);
+
+/* Start argv[0] with argv, stdout+stderr appended to logpath. */
+pid_t tl_spawn(char *const argv[], const char *logpath);
+/* Signal and reap; returns the exit status (128+sig if killed). */
+int tl_stop(pid_t pid, int sig);
+/* Reap a child that should exit by itself within timeout_ms; -1 if not. */
+int tl_wait_exit(pid_t pid, int timeout_ms);
+/* Wait until a Unix socket accepts connections; false on timeout. */
+bool tl_wait_socket(const char *path, int timeout_ms);
+
+/* Create/delete a network namespace named after tag and our pid. */
+const char *tl_netns_create(const char *tag, char *buf, size_t len);
+void tl_netns_delete(const char *name);
+
+/*
+ * Compare actual with tests/golden/<name>; with IPS_UPDATE_GOLDEN=1 in the
+ * environment, write actual there instead.  Fails with a diff.
+ */
+void tl_golden(const char *name, const char *actual);
+
+#endif
