@@ -33,9 +33,10 @@ struct sample {
 	uint64_t isadb, mm, qm, negfail, authfail, invalid, active_sas, badspi;
 };
 
+/* The reason a host is unreachable goes last: it is long and rare. */
 static const char *const columns[] = {"Host", "Status", "Policy", "ISADB",
     "IKE MM", "IKE QM", "Neg Fail", "Auth Fail", "Invalid Pkts",
-    "Active SAs", "Bad SPI"};
+    "Active SAs", "Bad SPI", "Detail"};
 
 static uint64_t
 stat_value(Ipsm__Stat **s, size_t n, const char *key)
@@ -159,14 +160,15 @@ print_round(const struct target *t, const struct sample *s, size_t n,
 			const uint64_t x[8] = {s[i].isadb, s[i].mm, s[i].qm,
 			    s[i].negfail, s[i].authfail, s[i].invalid,
 			    s[i].active_sas, s[i].badspi};
-			const char *row[11] = {t[i].name,
+			const char *row[12] = {t[i].name,
 			    s[i].error[0] ? "unreachable" : "ok",
-			    s[i].error[0] ? s[i].error : s[i].policy};
+			    s[i].error[0] ? "-" : s[i].policy};
 
 			for (int k = 0; k < 8; k++) {
 				snprintf(v[k], sizeof(v[k]), "%" PRIu64, x[k]);
 				row[3 + k] = s[i].error[0] ? "-" : v[k];
 			}
+			row[11] = s[i].error;
 			table_add(tab, row);
 		}
 		if (tab != NULL)

@@ -1,0 +1,530 @@
+/*
+ * The control protocol end to end: a real ipsecmond, started by this test
+ * in a network namespace it creates (so "me", "dns" and "gateway" have
+ * known values), queried by the real ipsecmon; every view in every format
+ * is compared with tests/golden/ctl/.  Then the things an operator relies
+ * on: filters follow address changes, a bad reload keeps the old policy,
+ * SIGHUP reloads, hostile clients are survived, bad start-ups are refused,
+ * and no secret ever appears in any output.
+ */
+#include <ctype.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testlib.h"
+
+static const char *const psks[] = {"ctl-test-psk-BRANCH-5b1e0c",
+    "ctl-test-psk-MGMT-77aa90"};
+
+struct lab {
+	char ns[64];
+	char *dir;
+	char sock[100]; /* fits sun_path */
+	char policy[512];
+	char log[512];
+	pid_t pid;
+};
+
+static struct lab lab;
+
+/* Every output any command gives is checked for secrets. */
+static void
+no_secrets(const char *what, const char *text)
+{
+	for (size_t i = 0; i < sizeof(psks) / sizeof(psks[0]); i++)
+		if (strstr(text, psks[i]) != NULL)
+			fail_msg("a pre-shared key appeared in %s", what);
+}
+
+/* ipsecmon with args; stdout only unless merge. */
+static char *
+cli(const char *args, bool merge, int *status)
+{
+	char cmd[2048], *out;
+
+	snprintf(cmd, sizeof(cmd), "%s --socket %s %s", tl_env("IPSECMON"),
+	    lab.sock, args);
+	out = tl_run(cmd, merge, status);
+	no_secrets(args, out);
+	return out;
+}
+
+/*
+ * Make an output comparable across runs: the test directory becomes @DIR@
+ * and every time stamp other than the policy's fixed 2001 one becomes
+ * @NOW@ (the daemon's start and apply times).
+ */
+static char *
+normalize(const char *s)
+{
+	char *a = tl_replace(s, lab.dir, "@DIR@"), *out, *o;
+	const char *p;
+
+	out = malloc(strlen(a) + 1);
+	assert_non_null(out);
+	for (p = a, o = out; *p;) {
+		/* YYYY-MM-DD[ T]HH:MM:SS */
+		bool ts = strlen(p) >= 19 && isdigit((unsigned char)p[0]) &&
+		    isdigit((unsigned char)p[3]) && p[4] == '-' &&
+		    p[7] == '-' && (p[10] == ' ' || p[10] == 'T') &&
+		    p[13] == ':' && p[16] == ':';
+
+		if (ts && strncmp(p, "2001-", 5) != 0) {
+			memcpy(o, "@NOW@", 5);
+			o += 5;
+			p += 19;
+			/* Keep the width of aligned columns stable. */
+			for (int pad = 0; pad < 14; pad++)
+				*o++ = ' ';
+			continue;
+		}
+		*o++ = *p++;
+	}
+	*o = '\0';
+	free(a);
+	return out;
+}
+
+static void
+start_daemon(const char *policy_src, const char *secrets_mode_src)
+{
+	char src[1024], *text;
+	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec",
+	    lab.ns, (char *)tl_env("IPSECMOND"), (char *)"-p", lab.policy,
+	    (char *)"-s", lab.sock, NULL};
+
+	(void)secrets_mode_src;
+	snprintf(src, sizeof(src), "%s/ctl/%s", tl_env("IPS_TEST_DATA"),
+	    policy_src);
+	text = tl_read_file(src, NULL);
+	assert_non_null(text);
+	tl_write_file(lab.policy, text, 0644);
+	free(text);
+	lab.pid = tl_spawn(argv, lab.log);
+	if (!tl_wait_socket(lab.sock, 10000)) {
+		char *log = tl_read_file(lab.log, NULL);
+
+		fail_msg("ipsecmond did not start:\n%s", log ? log : "");
+	}
+}
+
+static int
+setup(void **state)
+{
+	char path[1024], *text;
+
+	(void)state;
+	memset(&lab, 0, sizeof(lab));
+	tl_netns_create("ctl", lab.ns, sizeof(lab.ns));
+	/* What the keywords stand for inside the namespace. */
+	/* No dummy driver on these kernels: a veth pair kept inside. */
+	tl_sh("ip -n %s link add ipsm0 type veth peer name ipsm1", lab.ns);
+	tl_sh("ip -n %s link set ipsm1 up", lab.ns);
+	tl_sh("ip -n %s addr add 192.0.2.2/24 dev ipsm0", lab.ns);
+	tl_sh("ip -n %s addr add 198.51.100.7/24 dev ipsm0", lab.ns);
+	tl_sh("ip -n %s addr add 2001:db8:1::2/64 dev ipsm0 nodad", lab.ns);
+	tl_sh("ip -n %s link set ipsm0 up", lab.ns);
+	tl_sh("ip -n %s route add default via 192.0.2.1", lab.ns);
+	/* ip netns exec bind-mounts this over /etc/resolv.conf. */
+	tl_sh("mkdir -p /etc/netns/%s && echo 'nameserver 192.0.2.53' > "
+	      "/etc/netns/%s/resolv.conf", lab.ns, lab.ns);
+
+	lab.dir = tl_mkdtemp();
+	snprintf(lab.sock, sizeof(lab.sock), "%s/ctl.sock", lab.dir);
+	snprintf(lab.policy, sizeof(lab.policy), "%s/policy.yaml", lab.dir);
+	snprintf(lab.log, sizeof(lab.log), "%s/ipsecmond.log", lab.dir);
+	snprintf(path, sizeof(path), "%s/ctl/secrets.yaml",
+	    tl_env("IPS_TEST_DATA"));
+	text = tl_read_file(path, NULL);
+	assert_non_null(text);
+	snprintf(path, sizeof(path), "%s/secrets.yaml", lab.dir);
+	tl_write_file(path, text, 0600);
+	free(text);
+	start_daemon("policy.yaml", NULL);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char *log;
+
+	(void)state;
+	if (lab.pid > 0)
+		tl_stop(lab.pid, SIGTERM);
+	if ((log = tl_read_file(lab.log, NULL)) != NULL) {
+		no_secrets("the daemon's log", log);
+		free(log);
+	}
+	tl_sh("rm -rf /etc/netns/%s", lab.ns);
+	tl_netns_delete(lab.ns);
+	tl_rmrf(lab.dir);
+	free(lab.dir);
+	return 0;
+}
+
+/* Every view, every format, against its golden file. */
+static void
+test_views_match_golden(void **state)
+{
+	static const struct {
+		const char *args, *golden;
+	} views[] = {
+	    {"show policy", "policy"},
+	    {"show mmfilter", "mmfilter-generic"},
+	    {"show mmfilter type=specific", "mmfilter-specific"},
+	    {"show qmfilter", "qmfilter-generic"},
+	    {"show qmfilter type=specific", "qmfilter-specific"},
+	    {"show mmpolicy", "mmpolicy"},
+	    {"show qmpolicy", "qmpolicy"},
+	    {"show stats", "stats"},
+	};
+	static const char *const formats[] = {"table", "list", "json"};
+
+	(void)state;
+	for (size_t v = 0; v < sizeof(views) / sizeof(views[0]); v++) {
+		for (size_t f = 0; f < 3; f++) {
+			char args[256], name[128], *out, *norm;
+			int st;
+
+			snprintf(args, sizeof(args), "%s format=%s",
+			    views[v].args, formats[f]);
+			out = cli(args, false, &st);
+			assert_int_equal(st, 0);
+			norm = normalize(out);
+			snprintf(name, sizeof(name), "ctl/%s.%s",
+			    views[v].golden, formats[f]);
+			tl_golden(name, norm);
+			free(norm);
+			free(out);
+		}
+	}
+}
+
+/* IP Security Monitor's "Search for specific filters". */
+static void
+test_search_golden(void **state)
+{
+	static const struct {
+		const char *args, *golden;
+	} searches[] = {
+	    {"show qmfilter type=specific srcaddr=me", "search-src-me"},
+	    {"show qmfilter type=specific dstaddr=192.0.2.2",
+		"search-dst-address"},
+	    {"show qmfilter type=specific srcaddr=10.98.2.7 dstaddr=10.98.1.9",
+		"search-tunnel-reply"},
+	    {"show mmfilter type=specific srcaddr=10.99.0.2", "search-mm-peer"},
+	    {"show qmfilter type=generic dstaddr=192.0.2.53",
+		"search-generic-dns"},
+	    {"show qmfilter type=specific srcaddr=192.0.2.200 "
+	     "dstaddr=198.51.100.99", "search-nothing"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(searches) / sizeof(searches[0]); i++) {
+		char name[128], *out, *norm;
+		int st;
+
+		out = cli(searches[i].args, false, &st);
+		assert_int_equal(st, 0);
+		norm = normalize(out);
+		snprintf(name, sizeof(name), "ctl/%s.table", searches[i].golden);
+		tl_golden(name, norm);
+		free(norm);
+		free(out);
+	}
+}
+
+/* Specific filters whose source is exactly addr (as an expanded "me"). */
+static int
+count_filters_from(const char *addr)
+{
+	char args[256], key[128], *out;
+	int st, n = 0;
+	const char *p;
+
+	snprintf(args, sizeof(args), "show qmfilter type=specific srcaddr=%s "
+				     "format=json", addr);
+	snprintf(key, sizeof(key), "\"source\": \"%s\"", addr);
+	out = cli(args, false, &st);
+	assert_int_equal(st, 0);
+	for (p = out; (p = strstr(p, key)) != NULL; p++)
+		n++;
+	free(out);
+	return n;
+}
+
+/* A new interface address shows up in the specific filters by itself. */
+static void
+test_filters_follow_address_changes(void **state)
+{
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(count_filters_from("203.0.113.9"), 0);
+	tl_sh("ip -n %s addr add 203.0.113.9/24 dev ipsm0", lab.ns);
+	for (int waited = 0; waited < 10000 && n == 0; waited += 50) {
+		usleep(50000);
+		n = count_filters_from("203.0.113.9");
+	}
+	/* me -> 2001:db8:9::/48 does not apply to an IPv4 address; the
+	 * management and DNS filters do. */
+	assert_int_equal(n, 2);
+	tl_sh("ip -n %s addr del 203.0.113.9/24 dev ipsm0", lab.ns);
+	for (int waited = 0; waited < 10000 && n != 0; waited += 50) {
+		usleep(50000);
+		n = count_filters_from("203.0.113.9");
+	}
+	assert_int_equal(n, 0);
+}
+
+static void
+install_policy(const char *name)
+{
+	char src[1024], tmp[600], *text;
+
+	snprintf(src, sizeof(src), "%s/ctl/%s", tl_env("IPS_TEST_DATA"), name);
+	text = tl_read_file(src, NULL);
+	assert_non_null(text);
+	/* Atomically, as an editor or config manager would. */
+	snprintf(tmp, sizeof(tmp), "%s.new", lab.policy);
+	tl_write_file(tmp, text, 0644);
+	assert_int_equal(rename(tmp, lab.policy), 0);
+	free(text);
+}
+
+static bool
+policy_name_is(const char *name)
+{
+	char *out = cli("show policy format=json", false, NULL), want[256];
+	bool yes;
+
+	snprintf(want, sizeof(want), "\"name\": \"%s\"", name);
+	yes = strstr(out, want) != NULL;
+	free(out);
+	return yes;
+}
+
+/* An invalid reload is refused with file:line:col, the old policy stays;
+ * a valid one applies, by command or by SIGHUP. */
+static void
+test_reload(void **state)
+{
+	char *out, want[1024];
+	int st;
+
+	(void)state;
+	install_policy("policy-broken.yaml");
+	out = cli("reload", true, &st);
+	assert_int_equal(st, 1);
+	snprintf(want, sizeof(want), "ipsecmon: %s:5:18: no filter-list named "
+				     "'missing'\n", lab.policy);
+	assert_string_equal(out, want);
+	free(out);
+	assert_true(policy_name_is("Test lab"));
+
+	install_policy("policy-renamed.yaml");
+	out = cli("reload", true, &st);
+	assert_int_equal(st, 0);
+	assert_string_equal(out, "Policy 'Test lab (reloaded)' reloaded.\n");
+	free(out);
+	assert_true(policy_name_is("Test lab (reloaded)"));
+	out = cli("show qmfilter format=json", false, &st);
+	assert_string_equal(out, "{\n  \"mode\": \"quick\",\n  \"type\": "
+				 "\"generic\",\n  \"filters\": []\n}\n");
+	free(out);
+
+	install_policy("policy.yaml");
+	kill(lab.pid, SIGHUP);
+	for (int waited = 0; waited < 10000 && !policy_name_is("Test lab");
+	     waited += 50)
+		usleep(50000);
+	assert_true(policy_name_is("Test lab"));
+}
+
+static int
+raw_connect(void)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", lab.sock);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+/* Garbage, an oversized frame and a client that vanishes mid-frame: each
+ * costs that client its connection and nothing else. */
+static void
+test_hostile_clients(void **state)
+{
+	static const unsigned char garbage[] = {0, 0, 0, 4, 0xff, 0xff, 0xff,
+	    0xff};
+	static const unsigned char huge[] = {0x7f, 0, 0, 0};
+	static const unsigned char partial[] = {0, 0, 1, 0, 1, 2};
+	unsigned char reply[512];
+	ssize_t n;
+	int fd;
+	char *out;
+
+	(void)state;
+	fd = raw_connect();
+	assert_int_equal(write(fd, garbage, sizeof(garbage)), sizeof(garbage));
+	/* An error response arrives, then the daemon hangs up. */
+	n = read(fd, reply, sizeof(reply));
+	assert_true(n > 4);
+	assert_non_null(memmem(reply, (size_t)n, "not a valid control message",
+	    27));
+	close(fd);
+
+	fd = raw_connect();
+	assert_int_equal(write(fd, huge, sizeof(huge)), sizeof(huge));
+	assert_int_equal(read(fd, reply, sizeof(reply)), 0);
+	close(fd);
+
+	fd = raw_connect();
+	assert_int_equal(write(fd, partial, sizeof(partial)), sizeof(partial));
+	close(fd);
+
+	out = cli("show policy format=json", false, NULL);
+	assert_non_null(strstr(out, "\"name\": \"Test lab\""));
+	free(out);
+}
+
+/* Usage errors, unreachable daemons and their exit codes. */
+static void
+test_cli_errors(void **state)
+{
+	static const struct {
+		const char *args;
+		int status;
+		const char *msg;
+	} cases[] = {
+	    {"show nothing", 2, "ipsecmon: unknown command 'nothing' (try: "
+				"ipsecmon --help)\n"},
+	    {"show policy type=generic", 2, "ipsecmon: 'type' is not an "
+		"option of this command (try: ipsecmon --help)\n"},
+	    {"show qmfilter srcaddr=example.com", 2, "ipsecmon: address must "
+		"be any, me or an IP address, not 'example.com' (try: "
+		"ipsecmon --help)\n"},
+	    {"show stats format=xml", 2, "ipsecmon: format must be table, "
+		"list or json, not 'xml' (try: ipsecmon --help)\n"},
+	    {"show stats verbose", 2, "ipsecmon: expected key=value, got "
+		"'verbose' (try: ipsecmon --help)\n"},
+	};
+	char cmd[1024], *out;
+	int st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out = cli(cases[i].args, true, &st);
+		assert_int_equal(st, cases[i].status);
+		assert_string_equal(out, cases[i].msg);
+		free(out);
+	}
+	snprintf(cmd, sizeof(cmd), "%s --socket %s/nobody.sock show stats",
+	    tl_env("IPSECMON"), lab.dir);
+	out = tl_run(cmd, true, &st);
+	assert_int_equal(st, 3);
+	assert_non_null(strstr(out, "is ipsecmond running?"));
+	free(out);
+}
+
+/* The daemon refuses to start on a bad policy or an exposed secrets file,
+ * and says why. */
+static void
+test_refuses_to_start(void **state)
+{
+	char dir_policy[600], dir_secrets[600], cmd[2048], *out, *text;
+	char src[1024];
+	int st;
+
+	(void)state;
+	snprintf(dir_policy, sizeof(dir_policy), "%s/bad/policy.yaml", lab.dir);
+	snprintf(dir_secrets, sizeof(dir_secrets), "%s/bad/secrets.yaml",
+	    lab.dir);
+	tl_sh("mkdir -p %s/bad", lab.dir);
+	snprintf(src, sizeof(src), "%s/ctl/policy.yaml", tl_env("IPS_TEST_DATA"));
+	text = tl_read_file(src, NULL);
+	tl_write_file(dir_policy, text, 0644);
+	free(text);
+	tl_write_file(dir_secrets, "branch: \"ctl-test-psk-BRANCH-5b1e0c\"\n"
+				   "management: \"ctl-test-psk-MGMT-77aa90\"\n",
+	    0644);
+	snprintf(cmd, sizeof(cmd), "%s -p %s -s %s/bad/s.sock",
+	    tl_env("IPSECMOND"), dir_policy, lab.dir);
+	out = tl_run(cmd, true, &st);
+	no_secrets("ipsecmond's refusal", out);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "secrets.yaml: group or others may access "
+				    "it (mode 0644); run chmod 600 on it"));
+	free(out);
+
+	snprintf(src, sizeof(src), "%s/ctl/policy-broken.yaml",
+	    tl_env("IPS_TEST_DATA"));
+	text = tl_read_file(src, NULL);
+	tl_write_file(dir_policy, text, 0644);
+	free(text);
+	out = tl_run(cmd, true, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "policy.yaml:5:18: no filter-list named "
+				    "'missing'"));
+	free(out);
+	/* --check says the same without starting anything. */
+	snprintf(cmd, sizeof(cmd), "%s --check -p %s", tl_env("IPSECMOND"),
+	    dir_policy);
+	out = tl_run(cmd, true, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "policy.yaml:5:18: no filter-list named "
+				    "'missing'"));
+	free(out);
+}
+
+/* The fleet view: a live daemon and a dead one, side by side. */
+static void
+test_collector(void **state)
+{
+	char cmd[2048], *out, *norm;
+	int st;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "%s lab=%s gone=%s/gone.sock",
+	    tl_env("IPSECMON_COLLECTOR"), lab.sock, lab.dir);
+	out = tl_run(cmd, false, &st);
+	assert_int_equal(st, 0);
+	norm = normalize(out);
+	tl_golden("ctl/collector.table", norm);
+	free(norm);
+	free(out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_views_match_golden),
+	    cmocka_unit_test(test_search_golden),
+	    cmocka_unit_test(test_filters_follow_address_changes),
+	    cmocka_unit_test(test_reload),
+	    cmocka_unit_test(test_hostile_clients),
+	    cmocka_unit_test(test_cli_errors),
+	    cmocka_unit_test(test_refuses_to_start),
+	    cmocka_unit_test(test_collector),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
