@@ -29,7 +29,8 @@ demo: deps
 	@scripts/demo $(DEMO_BUILD)
 
 # libFuzzer on every parser, FUZZ_SECONDS each (needs clang).
-fuzz: deps
+fuzz:
+	@scripts/install-deps fuzz
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
 	    -DIPS_FUZZ=ON -DIPS_ASAN=ON -DIPS_UBSAN=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS)

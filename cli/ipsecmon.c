@@ -45,8 +45,9 @@ static const struct command commands[] = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: ipsecmon [--socket PATH] [--timeout MS] COMMAND "
-		   "[key=value ...]\n\ncommands:\n");
+	fprintf(f,
+	    "usage: ipsecmon [--socket PATH] [--timeout MS] COMMAND "
+	    "[key=value ...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		char name[32];
 
@@ -55,14 +56,15 @@ usage(FILE *f)
 		    commands[i].noun ? commands[i].noun : "");
 		fprintf(f, "  %-16s %s\n", name, commands[i].help);
 	}
-	fprintf(f, "\noptions:\n"
-		   "  format=table|list|json   output format (all commands)\n"
-		   "  type=generic|specific    filter view (default generic)\n"
-		   "  srcaddr=any|me|IP        filters matching this source\n"
-		   "  dstaddr=any|me|IP        filters matching this "
-		   "destination\n"
-		   "\nThe socket defaults to $IPSECMON_SOCKET, else "
-		   CTL_DEFAULT_SOCKET ".\n");
+	fprintf(f,
+	    "\noptions:\n"
+	    "  format=table|list|json   output format (all commands)\n"
+	    "  type=generic|specific    filter view (default generic)\n"
+	    "  srcaddr=any|me|IP        filters matching this source\n"
+	    "  dstaddr=any|me|IP        filters matching this "
+	    "destination\n"
+	    "\nThe socket defaults to $IPSECMON_SOCKET, "
+	    "else " CTL_DEFAULT_SOCKET ".\n");
 }
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -121,7 +123,8 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 				*fmt = RENDER_JSON;
 			else
 				return bad("format must be table, list or "
-					   "json, not '%s'", v);
+					   "json, not '%s'",
+				    v);
 		} else if (strcmp(argv[i], "type") == 0 &&
 		    cmd->opts & OPT_TYPE) {
 			if (strcmp(v, "generic") == 0)
@@ -130,7 +133,8 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 				sf->type = IPSM__FILTER_TYPE__SPECIFIC;
 			else
 				return bad("type must be generic or specific, "
-					   "not '%s'", v);
+					   "not '%s'",
+				    v);
 		} else if ((strcmp(argv[i], "srcaddr") == 0 ||
 			       strcmp(argv[i], "dstaddr") == 0) &&
 		    cmd->opts & OPT_ADDR) {
@@ -138,10 +142,11 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 
 			if (parse_addr(v, src ? sf->src : sf->dst) != 0)
 				return bad("address must be any, me or an IP "
-					   "address, not '%s'", v);
+					   "address, not '%s'",
+				    v);
 		} else {
-			return bad("'%s' is not an option of this command",
-			    argv[i]);
+			return bad(
+			    "'%s' is not an option of this command", argv[i]);
 		}
 	}
 	return 0;
@@ -180,7 +185,8 @@ main(int argc, char **argv)
 	int timeout_ms = 10000, used, c, rc;
 	Ipsm__Request req = IPSM__REQUEST__INIT;
 	Ipsm__ShowFilters sf = IPSM__SHOW_FILTERS__INIT;
-	Ipsm__AddrQuery qs = IPSM__ADDR_QUERY__INIT, qd = IPSM__ADDR_QUERY__INIT;
+	Ipsm__AddrQuery qs = IPSM__ADDR_QUERY__INIT,
+			qd = IPSM__ADDR_QUERY__INIT;
 	Ipsm__ShowPolicy sp = IPSM__SHOW_POLICY__INIT;
 	Ipsm__ShowMmPolicy smp = IPSM__SHOW_MM_POLICY__INIT;
 	Ipsm__ShowQmPolicy sqp = IPSM__SHOW_QM_POLICY__INIT;
@@ -203,7 +209,8 @@ main(int argc, char **argv)
 			timeout_ms = atoi(optarg);
 			if (timeout_ms <= 0)
 				return bad("timeout must be a positive number "
-					   "of milliseconds, not '%s'", optarg);
+					   "of milliseconds, not '%s'",
+				    optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -249,8 +256,8 @@ main(int argc, char **argv)
 		req.show_stats = &ss;
 	}
 
-	if (!ips_ok(ctl_client_connect(sock, timeout_ms, &cl, err,
-		sizeof(err)))) {
+	if (!ips_ok(
+		ctl_client_connect(sock, timeout_ms, &cl, err, sizeof(err)))) {
 		fprintf(stderr, "ipsecmon: %s\n", err);
 		return EXIT_UNREACHABLE;
 	}

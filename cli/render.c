@@ -52,8 +52,7 @@ emit_json(json_t *j, FILE *f)
 }
 
 static int
-emit_table(struct table *t, enum render_format fmt, const char *title,
-    FILE *f)
+emit_table(struct table *t, enum render_format fmt, const char *title, FILE *f)
 {
 	if (t == NULL)
 		return -1;
@@ -79,8 +78,9 @@ render_policy(const Ipsm__PolicyView *v, enum render_format fmt, FILE *f)
 	    {"Policy Name", v->name},
 	    {"Description", v->description},
 	    {"Last Modified", utc(v->last_modified, lm, sizeof(lm))},
-	    {"Store", strcmp(v->store, "directory") == 0 ? "Directory Store"
-							  : "Local Store"},
+	    {"Store",
+		strcmp(v->store, "directory") == 0 ? "Directory Store"
+						   : "Local Store"},
 	    {"Path", v->path},
 	    {"Organizational Unit", v->organizational_unit},
 	    {"Group Policy Object", v->group_policy_object},
@@ -165,29 +165,31 @@ filter_json(const Ipsm__Filter *x, bool mm, bool specific)
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < x->n_authentication; i++)
-			json_array_append_new(a,
-			    json_string(x->authentication[i]));
+			json_array_append_new(
+			    a, json_string(x->authentication[i]));
 		json_object_set_new(o, "authentication", a);
-		json_object_set_new(o, "ike_policy", json_string(x->ike_policy));
+		json_object_set_new(
+		    o, "ike_policy", json_string(x->ike_policy));
 	} else {
 		json_object_set_new(o, "protocol", json_string(x->protocol));
-		json_object_set_new(o, "source_port", json_integer(x->src_port));
-		json_object_set_new(o, "destination_port",
-		    json_integer(x->dst_port));
+		json_object_set_new(
+		    o, "source_port", json_integer(x->src_port));
+		json_object_set_new(
+		    o, "destination_port", json_integer(x->dst_port));
 		json_object_set_new(o, "tunnel", json_boolean(x->tunnel));
 		json_object_set_new(o, "tunnel_source",
 		    x->tunnel ? json_string(x->tunnel_src) : json_null());
 		json_object_set_new(o, "tunnel_destination",
 		    x->tunnel ? json_string(x->tunnel_dst) : json_null());
-		json_object_set_new(o, "inbound_action",
-		    json_string(x->inbound_action));
-		json_object_set_new(o, "outbound_action",
-		    json_string(x->outbound_action));
+		json_object_set_new(
+		    o, "inbound_action", json_string(x->inbound_action));
+		json_object_set_new(
+		    o, "outbound_action", json_string(x->outbound_action));
 		json_object_set_new(o, "negotiation_policy",
 		    json_string(x->negotiation_policy));
 	}
-	json_object_set_new(o, "connection_type",
-	    json_string(x->connection_type));
+	json_object_set_new(
+	    o, "connection_type", json_string(x->connection_type));
 	return o;
 }
 
@@ -200,8 +202,8 @@ render_mm_filters(const Ipsm__FilterView *v, bool specific,
 	static const char *const spec[] = {"Name", "Source", "Destination",
 	    "Direction", "Weight", "Authentication", "Connection",
 	    "IKE Policy"};
-	struct table *t = specific ? table_new(N(spec), spec)
-				   : table_new(N(gen), gen);
+	struct table *t =
+	    specific ? table_new(N(spec), spec) : table_new(N(gen), gen);
 
 	for (size_t i = 0; t != NULL && i < v->n_filters; i++) {
 		const Ipsm__Filter *x = v->filters[i];
@@ -235,16 +237,16 @@ render_qm_filters(const Ipsm__FilterView *v, bool specific,
 	    "Protocol", "Src Port", "Dst Port", "Direction", "Weight",
 	    "Tunnel Source", "Tunnel Destination", "Inbound", "Outbound",
 	    "Negotiation Policy", "Connection"};
-	struct table *t = specific ? table_new(N(spec), spec)
-				   : table_new(N(gen), gen);
+	struct table *t =
+	    specific ? table_new(N(spec), spec) : table_new(N(gen), gen);
 
 	for (size_t i = 0; t != NULL && i < v->n_filters; i++) {
 		const Ipsm__Filter *x = v->filters[i];
 		char sp[8], dp[8], w[16];
 		const char *ts = x->tunnel ? x->tunnel_src : "-";
 		const char *td = x->tunnel ? x->tunnel_dst : "-";
-		const char *np = *x->negotiation_policy ? x->negotiation_policy
-							: "-";
+		const char *np =
+		    *x->negotiation_policy ? x->negotiation_policy : "-";
 
 		snprintf(w, sizeof(w), "%u", x->weight);
 		if (specific) {
@@ -278,12 +280,13 @@ render_filters(const Ipsm__FilterView *v, enum render_format fmt, FILE *f)
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < v->n_filters; i++)
-			json_array_append_new(a,
-			    filter_json(v->filters[i], mm, specific));
-		return emit_json(json_pack("{s:s, s:s, s:o}", "mode",
-				     mm ? "main" : "quick", "type",
-				     specific ? "specific" : "generic",
-				     "filters", a), f);
+			json_array_append_new(
+			    a, filter_json(v->filters[i], mm, specific));
+		return emit_json(
+		    json_pack("{s:s, s:s, s:o}", "mode", mm ? "main" : "quick",
+			"type", specific ? "specific" : "generic", "filters",
+			a),
+		    f);
 	}
 	snprintf(title, sizeof(title), "%s %s filters",
 	    specific ? "Specific" : "Generic", mm ? "Main Mode" : "Quick Mode");
@@ -293,7 +296,8 @@ render_filters(const Ipsm__FilterView *v, enum render_format fmt, FILE *f)
 		  : render_qm_filters(v, specific, fmt, title, f);
 }
 
-/* ---- offers ---------------------------------------------------------------- */
+/* ---- offers ----------------------------------------------------------------
+ */
 
 static const char *
 dh_text(uint32_t group, const char *name, char *buf, size_t len)
@@ -305,8 +309,7 @@ dh_text(uint32_t group, const char *name, char *buf, size_t len)
 }
 
 static int
-render_mmpolicy(const Ipsm__MmPolicyView *v, enum render_format fmt,
-    FILE *f)
+render_mmpolicy(const Ipsm__MmPolicyView *v, enum render_format fmt, FILE *f)
 {
 	static const char *const hdr[] = {"IKE Policy", "Offer", "Encryption",
 	    "Integrity", "DH Group", "Lifetime (s)", "QM Limit"};
@@ -322,17 +325,18 @@ render_mmpolicy(const Ipsm__MmPolicyView *v, enum render_format fmt,
 			for (size_t j = 0; j < p->n_offers; j++) {
 				const Ipsm__MmOffer *o = p->offers[j];
 
-				json_array_append_new(offers, json_pack(
-				    "{s:s, s:s, s:i, s:s, s:i, s:i}",
-				    "encryption", o->encryption, "integrity",
-				    o->integrity, "dh_group",
-				    (json_int_t)o->dh_group, "dh_name",
-				    o->dh_name, "lifetime_s",
-				    (json_int_t)o->lifetime_s, "qm_limit",
-				    (json_int_t)o->qm_limit));
+				json_array_append_new(offers,
+				    json_pack("{s:s, s:s, s:i, s:s, s:i, s:i}",
+					"encryption", o->encryption,
+					"integrity", o->integrity, "dh_group",
+					(json_int_t)o->dh_group, "dh_name",
+					o->dh_name, "lifetime_s",
+					(json_int_t)o->lifetime_s, "qm_limit",
+					(json_int_t)o->qm_limit));
 			}
-			json_array_append_new(a, json_pack("{s:s, s:o}", "name",
-			    p->name, "offers", offers));
+			json_array_append_new(a,
+			    json_pack("{s:s, s:o}", "name", p->name, "offers",
+				offers));
 		}
 		return emit_json(json_pack("{s:o}", "ike_policies", a), f);
 	}
@@ -345,8 +349,9 @@ render_mmpolicy(const Ipsm__MmPolicyView *v, enum render_format fmt,
 			const Ipsm__MmOffer *o = p->offers[j];
 			char n[24], dh[32], life[16], qml[16];
 			const char *row[] = {p->name, n, o->encryption,
-			    o->integrity, dh_text(o->dh_group, o->dh_name, dh,
-				sizeof(dh)), life, qml};
+			    o->integrity,
+			    dh_text(o->dh_group, o->dh_name, dh, sizeof(dh)),
+			    life, qml};
 
 			snprintf(n, sizeof(n), "%zu", j + 1);
 			snprintf(life, sizeof(life), "%u", o->lifetime_s);
@@ -359,8 +364,7 @@ render_mmpolicy(const Ipsm__MmPolicyView *v, enum render_format fmt,
 }
 
 static int
-render_qmpolicy(const Ipsm__QmPolicyView *v, enum render_format fmt,
-    FILE *f)
+render_qmpolicy(const Ipsm__QmPolicyView *v, enum render_format fmt, FILE *f)
 {
 	static const char *const hdr[] = {"Negotiation Policy", "Offer", "AH",
 	    "ESP Encryption", "ESP Integrity", "PFS", "Lifetime (s)",
@@ -377,24 +381,26 @@ render_qmpolicy(const Ipsm__QmPolicyView *v, enum render_format fmt,
 			for (size_t j = 0; j < p->n_offers; j++) {
 				const Ipsm__QmOffer *o = p->offers[j];
 
-				json_array_append_new(offers, json_pack(
-				    "{s:s?, s:s?, s:s?, s:i, s:I}", "ah",
-				    *o->ah ? o->ah : NULL, "esp_encryption",
-				    *o->esp_encryption ? o->esp_encryption
-						       : NULL,
-				    "esp_integrity",
-				    *o->esp_encryption ? o->esp_integrity
-						       : NULL,
-				    "lifetime_s", (json_int_t)o->lifetime_s,
-				    "lifetime_kb", (json_int_t)o->lifetime_kb));
+				json_array_append_new(offers,
+				    json_pack("{s:s?, s:s?, s:s?, s:i, s:I}",
+					"ah", *o->ah ? o->ah : NULL,
+					"esp_encryption",
+					*o->esp_encryption ? o->esp_encryption
+							   : NULL,
+					"esp_integrity",
+					*o->esp_encryption ? o->esp_integrity
+							   : NULL,
+					"lifetime_s", (json_int_t)o->lifetime_s,
+					"lifetime_kb",
+					(json_int_t)o->lifetime_kb));
 			}
-			json_array_append_new(a, json_pack("{s:s, s:i, s:b, s:o}",
-			    "name", p->name, "pfs_group",
-			    (json_int_t)p->pfs_group, "soft", (int)p->soft,
-			    "offers", offers));
+			json_array_append_new(a,
+			    json_pack("{s:s, s:i, s:b, s:o}", "name", p->name,
+				"pfs_group", (json_int_t)p->pfs_group, "soft",
+				(int)p->soft, "offers", offers));
 		}
-		return emit_json(json_pack("{s:o}", "negotiation_policies", a),
-		    f);
+		return emit_json(
+		    json_pack("{s:o}", "negotiation_policies", a), f);
 	}
 	if ((t = table_new(N(hdr), hdr)) == NULL)
 		return -1;
@@ -406,15 +412,15 @@ render_qmpolicy(const Ipsm__QmPolicyView *v, enum render_format fmt,
 			char n[24], pfs[32], life[16], kb[24];
 			const char *row[] = {p->name, n, *o->ah ? o->ah : "-",
 			    *o->esp_encryption ? o->esp_encryption : "-",
-			    *o->esp_encryption ? o->esp_integrity : "-",
-			    pfs, life, kb, p->soft ? "yes" : "no"};
+			    *o->esp_encryption ? o->esp_integrity : "-", pfs,
+			    life, kb, p->soft ? "yes" : "no"};
 
 			snprintf(n, sizeof(n), "%zu", j + 1);
 			if (p->pfs_group == 0)
 				snprintf(pfs, sizeof(pfs), "none");
 			else
-				snprintf(pfs, sizeof(pfs), "group %u",
-				    p->pfs_group);
+				snprintf(
+				    pfs, sizeof(pfs), "group %u", p->pfs_group);
 			snprintf(life, sizeof(life), "%u", o->lifetime_s);
 			snprintf(kb, sizeof(kb), "%" PRIu64, o->lifetime_kb);
 			table_add(t, row);
@@ -439,8 +445,8 @@ stats_section(FILE *f, const char *title, Ipsm__Stat **s, size_t n)
 		fputc('-', f);
 	fputc('\n', f);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%-*s : %" PRIu64 "\n", (int)w, s[i]->name,
-		    s[i]->value);
+		fprintf(
+		    f, "%-*s : %" PRIu64 "\n", (int)w, s[i]->name, s[i]->value);
 }
 
 static int
@@ -460,7 +466,8 @@ render_stats(const Ipsm__StatsView *v, enum render_format fmt, FILE *f)
 			    json_integer((json_int_t)v->quick_mode[i]->value));
 		return emit_json(json_pack("{s:o, s:o, s:o}", "main_mode", mm,
 				     "quick_mode", qm, "discontinuity_time",
-				     json_utc(v->discontinuity_time)), f);
+				     json_utc(v->discontinuity_time)),
+		    f);
 	}
 	if (fmt == RENDER_TABLE) {
 		struct table *t = table_new(N(hdr), hdr);
@@ -469,11 +476,12 @@ render_stats(const Ipsm__StatsView *v, enum render_format fmt, FILE *f)
 			return -1;
 		for (size_t i = 0; i < v->n_main_mode + v->n_quick_mode; i++) {
 			bool mm = i < v->n_main_mode;
-			const Ipsm__Stat *s = mm ? v->main_mode[i]
-						 : v->quick_mode[i - v->n_main_mode];
+			const Ipsm__Stat *s = mm
+			    ? v->main_mode[i]
+			    : v->quick_mode[i - v->n_main_mode];
 			char val[24];
-			const char *row[] = {mm ? "Main Mode" : "Quick Mode",
-			    s->name, val};
+			const char *row[] = {
+			    mm ? "Main Mode" : "Quick Mode", s->name, val};
 
 			snprintf(val, sizeof(val), "%" PRIu64, s->value);
 			table_add(t, row);
@@ -508,8 +516,9 @@ render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 		return render_stats(resp->stats, fmt, f);
 	case IPSM__RESPONSE__VIEW_RELOAD:
 		if (fmt == RENDER_JSON)
-			return emit_json(json_pack("{s:s}", "policy",
-					     resp->reload->policy), f);
+			return emit_json(
+			    json_pack("{s:s}", "policy", resp->reload->policy),
+			    f);
 		fprintf(f, "Policy '%s' reloaded.\n", resp->reload->policy);
 		return 0;
 	default:

@@ -13,7 +13,7 @@
 enum render_format { RENDER_DEFAULT, RENDER_TABLE, RENDER_LIST, RENDER_JSON };
 
 /* Print the view in resp; returns 0, or -1 if resp holds no view. */
-int render_response(const Ipsm__Response *resp, enum render_format fmt,
-    FILE *f);
+int render_response(
+    const Ipsm__Response *resp, enum render_format fmt, FILE *f);
 
 #endif

@@ -35,8 +35,8 @@ struct sample {
 
 /* The reason a host is unreachable goes last: it is long and rare. */
 static const char *const columns[] = {"Host", "Status", "Policy", "ISADB",
-    "IKE MM", "IKE QM", "Neg Fail", "Auth Fail", "Invalid Pkts",
-    "Active SAs", "Bad SPI", "Detail"};
+    "IKE MM", "IKE QM", "Neg Fail", "Auth Fail", "Invalid Pkts", "Active SAs",
+    "Bad SPI", "Detail"};
 
 static uint64_t
 stat_value(Ipsm__Stat **s, size_t n, const char *key)
@@ -51,8 +51,8 @@ static int
 call(struct ctl_client *cl, Ipsm__Request *req, Ipsm__Response **resp,
     struct sample *out)
 {
-	if (!ips_ok(ctl_client_call(cl, req, resp, out->error,
-		sizeof(out->error))))
+	if (!ips_ok(
+		ctl_client_call(cl, req, resp, out->error, sizeof(out->error))))
 		return -1;
 	if ((*resp)->status != 0) {
 		snprintf(out->error, sizeof(out->error), "%s", (*resp)->error);
@@ -72,8 +72,8 @@ poll_target(const struct target *t, int timeout_ms, struct sample *out)
 	struct ctl_client *cl;
 
 	memset(out, 0, sizeof(*out));
-	if (!ips_ok(ctl_client_connect(t->socket, timeout_ms, &cl, out->error,
-		sizeof(out->error))))
+	if (!ips_ok(ctl_client_connect(
+		t->socket, timeout_ms, &cl, out->error, sizeof(out->error))))
 		return;
 	req.op_case = IPSM__REQUEST__OP_SHOW_POLICY;
 	req.show_policy = &sp;
@@ -88,22 +88,22 @@ poll_target(const struct target *t, int timeout_ms, struct sample *out)
 	{
 		Ipsm__StatsView *v = resp->stats;
 
-		out->isadb = stat_value(v->main_mode, v->n_main_mode,
-		    "isadb_list_size");
-		out->mm = stat_value(v->main_mode, v->n_main_mode,
-		    "ike_main_mode");
-		out->qm = stat_value(v->main_mode, v->n_main_mode,
-		    "ike_quick_mode");
-		out->negfail = stat_value(v->main_mode, v->n_main_mode,
-		    "negotiation_failures");
-		out->authfail = stat_value(v->main_mode, v->n_main_mode,
-		    "authentication_failures");
-		out->invalid = stat_value(v->main_mode, v->n_main_mode,
-		    "invalid_packets_received");
-		out->active_sas = stat_value(v->quick_mode, v->n_quick_mode,
-		    "active_sas");
-		out->badspi = stat_value(v->quick_mode, v->n_quick_mode,
-		    "bad_spi_packets");
+		out->isadb =
+		    stat_value(v->main_mode, v->n_main_mode, "isadb_list_size");
+		out->mm =
+		    stat_value(v->main_mode, v->n_main_mode, "ike_main_mode");
+		out->qm =
+		    stat_value(v->main_mode, v->n_main_mode, "ike_quick_mode");
+		out->negfail = stat_value(
+		    v->main_mode, v->n_main_mode, "negotiation_failures");
+		out->authfail = stat_value(
+		    v->main_mode, v->n_main_mode, "authentication_failures");
+		out->invalid = stat_value(
+		    v->main_mode, v->n_main_mode, "invalid_packets_received");
+		out->active_sas =
+		    stat_value(v->quick_mode, v->n_quick_mode, "active_sas");
+		out->badspi = stat_value(
+		    v->quick_mode, v->n_quick_mode, "bad_spi_packets");
 	}
 	ipsm__response__free_unpacked(resp, NULL);
 done:
@@ -111,8 +111,7 @@ done:
 }
 
 static void
-print_round(const struct target *t, const struct sample *s, size_t n,
-    int json)
+print_round(const struct target *t, const struct sample *s, size_t n, int json)
 {
 	if (json) {
 		json_t *a = json_array();
@@ -122,11 +121,11 @@ print_round(const struct target *t, const struct sample *s, size_t n,
 			    "status", s[i].error[0] ? "unreachable" : "ok");
 
 			if (s[i].error[0]) {
-				json_object_set_new(o, "error",
-				    json_string(s[i].error));
+				json_object_set_new(
+				    o, "error", json_string(s[i].error));
 			} else {
-				json_object_set_new(o, "policy",
-				    json_string(s[i].policy));
+				json_object_set_new(
+				    o, "policy", json_string(s[i].policy));
 				json_object_set_new(o, "isadb_list_size",
 				    json_integer((json_int_t)s[i].isadb));
 				json_object_set_new(o, "ike_main_mode",
@@ -152,8 +151,8 @@ print_round(const struct target *t, const struct sample *s, size_t n,
 		fputc('\n', stdout);
 		json_decref(a);
 	} else {
-		struct table *tab = table_new(sizeof(columns) /
-			sizeof(columns[0]), columns);
+		struct table *tab =
+		    table_new(sizeof(columns) / sizeof(columns[0]), columns);
 
 		for (size_t i = 0; tab != NULL && i < n; i++) {
 			char v[8][24];
@@ -241,8 +240,10 @@ main(int argc, char **argv)
 		char *arg = argv[optind + (int)i], *eq = strchr(arg, '=');
 
 		if (eq == NULL || eq == arg || eq[1] == '\0') {
-			fprintf(stderr, "ipsecmon-collector: '%s' is not "
-					"NAME=SOCKET\n", arg);
+			fprintf(stderr,
+			    "ipsecmon-collector: '%s' is not "
+			    "NAME=SOCKET\n",
+			    arg);
 			return 2;
 		}
 		*eq = '\0';

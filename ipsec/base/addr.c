@@ -71,8 +71,8 @@ prefix_has_host_bits(const struct ips_addr *a, unsigned plen)
 }
 
 static ips_res
-parse_prefix(const char *s, const char *slash, struct ips_aspec *out,
-    const char **why)
+parse_prefix(
+    const char *s, const char *slash, struct ips_aspec *out, const char **why)
 {
 	char host[IPS_ADDRSTRLEN];
 	size_t hl = (size_t)(slash - s);
@@ -107,16 +107,20 @@ parse_prefix(const char *s, const char *slash, struct ips_aspec *out,
 		*why = "address has bits set beyond the prefix length";
 		BAIL(INVAL);
 	}
+	/* A full-length prefix is a host; keep one representation of it so
+	 * that equal specs compare equal. */
+	if (plen == ips_addr_bits(out->lo.af)) {
+		out->kind = IPS_ASPEC_HOST;
+		return IPS_OK;
+	}
 	out->kind = IPS_ASPEC_PREFIX;
 	out->plen = (unsigned)plen;
-	if (plen == ips_addr_bits(out->lo.af))
-		out->kind = IPS_ASPEC_HOST;
 	return IPS_OK;
 }
 
 static ips_res
-parse_range(const char *s, const char *dash, struct ips_aspec *out,
-    const char **why)
+parse_range(
+    const char *s, const char *dash, struct ips_aspec *out, const char **why)
 {
 	char lo[IPS_ADDRSTRLEN];
 	size_t ll = (size_t)(dash - s);

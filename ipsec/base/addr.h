@@ -54,8 +54,8 @@ bool ips_addr_is_local_only(const struct ips_addr *a);
  * prefix (a.b.c.d/n, host bits must be zero) or a range (lo-hi, same family,
  * lo <= hi).  On failure *why (borrowed static string) says what is wrong.
  */
-IPS_MUST_USE ips_res ips_aspec_parse(const char *s, struct ips_aspec *out,
-    const char **why);
+IPS_MUST_USE ips_res ips_aspec_parse(
+    const char *s, struct ips_aspec *out, const char **why);
 /* Format into buf (at least IPS_ASPECSTRLEN bytes); returns buf. */
 const char *ips_aspec_str(const struct ips_aspec *sp, char *buf, size_t len);
 struct ips_aspec ips_aspec_host(const struct ips_addr *a);

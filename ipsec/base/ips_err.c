@@ -2,7 +2,7 @@
 
 static const char *const ips_err_text[IPS_E_COUNT] = {
 #define IPS_ERR_TEXT(name, text) [IPS_E_##name] = text,
-	IPS_ERRORS(IPS_ERR_TEXT)
+    IPS_ERRORS(IPS_ERR_TEXT)
 #undef IPS_ERR_TEXT
 };
 

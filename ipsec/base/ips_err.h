@@ -9,18 +9,18 @@
 #ifndef IPS_ERR_H
 #define IPS_ERR_H
 
-#define IPS_ERRORS(X)                                                   \
-	X(OK, "success")                                                \
-	X(NOMEM, "out of memory")                                       \
-	X(SHORT, "input ends before the field being read")              \
-	X(TOOBIG, "input exceeds a configured limit")                   \
-	X(INVAL, "invalid argument")                                    \
-	X(IO, "input/output error")                                     \
-	X(PERM, "insecure file permissions")                            \
-	X(NOTFOUND, "no such object")                                   \
-	X(EXISTS, "object already exists")                              \
-	X(CONFIG, "invalid configuration")                              \
-	X(PROTO, "malformed control message")                           \
+#define IPS_ERRORS(X) \
+	X(OK, "success") \
+	X(NOMEM, "out of memory") \
+	X(SHORT, "input ends before the field being read") \
+	X(TOOBIG, "input exceeds a configured limit") \
+	X(INVAL, "invalid argument") \
+	X(IO, "input/output error") \
+	X(PERM, "insecure file permissions") \
+	X(NOTFOUND, "no such object") \
+	X(EXISTS, "object already exists") \
+	X(CONFIG, "invalid configuration") \
+	X(PROTO, "malformed control message") \
 	X(CLOSED, "peer closed the connection")
 
 enum ips_err {
@@ -51,18 +51,18 @@ ips_ok(ips_res r)
 }
 
 /* Propagate a failure from a callee. */
-#define GUARD(expr)                                                     \
-	do {                                                            \
-		ips_res guard_r_ = (expr);                              \
-		if (!ips_ok(guard_r_))                                  \
-			return guard_r_;                                \
+#define GUARD(expr) \
+	do { \
+		ips_res guard_r_ = (expr); \
+		if (!ips_ok(guard_r_)) \
+			return guard_r_; \
 	} while (0)
 
 /* Fail with IPS_E_<code> unless cond holds. */
-#define ENSURE(cond, code)                                              \
-	do {                                                            \
-		if (!(cond))                                            \
-			return IPS_ERR(code);                           \
+#define ENSURE(cond, code) \
+	do { \
+		if (!(cond)) \
+			return IPS_ERR(code); \
 	} while (0)
 
 #define BAIL(code) return IPS_ERR(code)

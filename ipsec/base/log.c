@@ -29,8 +29,10 @@ void
 ips_log(enum ips_log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = {[IPS_LOG_ERR] = "error",
-	    [IPS_LOG_WARNING] = "warning", [IPS_LOG_NOTICE] = "notice",
-	    [IPS_LOG_INFO] = "info", [IPS_LOG_DEBUG] = "debug"};
+	    [IPS_LOG_WARNING] = "warning",
+	    [IPS_LOG_NOTICE] = "notice",
+	    [IPS_LOG_INFO] = "info",
+	    [IPS_LOG_DEBUG] = "debug"};
 	va_list ap;
 
 	if (level > log_cfg.max)
@@ -43,8 +45,8 @@ ips_log(enum ips_log_level level, const char *fmt, ...)
 		time_t now = time(NULL);
 		struct tm tm;
 
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ",
-		    gmtime_r(&now, &tm));
+		strftime(
+		    ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 		fprintf(stderr, "%s %s[%s]: ", ts, log_cfg.ident, names[level]);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);

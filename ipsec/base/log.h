@@ -16,8 +16,8 @@ enum ips_log_level {
 };
 
 /* Route messages to syslog (ident) instead of stderr; set the threshold. */
-void ips_log_setup(const char *ident, bool use_syslog,
-    enum ips_log_level max_level);
+void ips_log_setup(
+    const char *ident, bool use_syslog, enum ips_log_level max_level);
 void ips_log(enum ips_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -35,8 +35,10 @@ ctl_client_connect(const char *path, int timeout_ms, struct ctl_client **out,
 		BAIL(IO);
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		snprintf(errbuf, errlen, "cannot connect to %s: %s "
-		    "(is ipsecmond running?)", path, strerror(errno));
+		snprintf(errbuf, errlen,
+		    "cannot connect to %s: %s "
+		    "(is ipsecmond running?)",
+		    path, strerror(errno));
 		close(fd);
 		BAIL(IO);
 	}
@@ -124,7 +126,8 @@ ctl_client_call(struct ctl_client *c, const Ipsm__Request *req,
 		if (ips_ok(r))
 			break;
 		if (r.err != IPS_E_SHORT) {
-			snprintf(errbuf, errlen, "daemon sent an invalid frame");
+			snprintf(
+			    errbuf, errlen, "daemon sent an invalid frame");
 			goto out;
 		}
 		if (!ips_ok(r = wait_fd(c, POLLIN, errbuf, errlen)))
@@ -133,7 +136,8 @@ ctl_client_call(struct ctl_client *c, const Ipsm__Request *req,
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			snprintf(errbuf, errlen, "daemon closed the connection");
+			snprintf(
+			    errbuf, errlen, "daemon closed the connection");
 			r = IPS_ERR(CLOSED);
 			goto out;
 		}

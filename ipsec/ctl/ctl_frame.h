@@ -23,7 +23,6 @@
 IPS_MUST_USE ips_res ctl_frame_parse(struct rbuf *rb, struct rbuf *payload);
 
 /* Append one frame carrying n bytes of p. */
-IPS_MUST_USE ips_res ctl_frame_write(struct wbuf *wb, const void *p,
-    size_t n);
+IPS_MUST_USE ips_res ctl_frame_write(struct wbuf *wb, const void *p, size_t n);
 
 #endif

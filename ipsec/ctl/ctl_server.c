@@ -91,8 +91,8 @@ send_response(struct ctl_conn *c, const Ipsm__Response *resp)
 	wbuf_init(&w->out, CTL_FRAME_MAX + CTL_FRAME_HDR);
 	if (!ips_ok(wbuf_u32(&w->out, (uint32_t)n)) ||
 	    !ips_ok(wbuf_reserve(&w->out, n, &body))) {
-		ips_log(IPS_LOG_ERR, "control response of %zu bytes too large",
-		    n);
+		ips_log(
+		    IPS_LOG_ERR, "control response of %zu bytes too large", n);
 		free(w);
 		conn_close(c);
 		return;
@@ -157,8 +157,9 @@ conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (!ips_ok(wbuf_bytes(&c->in, buf->base, (size_t)nread))) {
-		ips_log(IPS_LOG_WARNING, "control client sent an oversized "
-					 "frame; closing");
+		ips_log(IPS_LOG_WARNING,
+		    "control client sent an oversized "
+		    "frame; closing");
 		conn_close(c);
 		return;
 	}
@@ -201,8 +202,10 @@ on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	if (srv->nconns > CTL_MAX_CLIENTS) {
-		ips_log(IPS_LOG_WARNING, "more than %d control clients; "
-		    "refusing one", CTL_MAX_CLIENTS);
+		ips_log(IPS_LOG_WARNING,
+		    "more than %d control clients; "
+		    "refusing one",
+		    CTL_MAX_CLIENTS);
 		conn_close(c);
 		return;
 	}
@@ -233,8 +236,8 @@ clear_stale(const char *path, char *errbuf, size_t errlen)
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
 	if (rc == 0) {
-		snprintf(errbuf, errlen, "another daemon is listening on %s",
-		    path);
+		snprintf(
+		    errbuf, errlen, "another daemon is listening on %s", path);
 		BAIL(EXISTS);
 	}
 	unlink(path);
@@ -269,9 +272,12 @@ ctl_server_start(uv_loop_t *loop, const char *path, unsigned mode,
 	rc = uv_pipe_bind(&srv->listener, path);
 	umask(old);
 	if (rc == 0)
-		rc = chmod(path, (mode_t)mode) == 0 ? 0 : uv_translate_sys_error(errno);
+		rc = chmod(path, (mode_t)mode) == 0
+		    ? 0
+		    : uv_translate_sys_error(errno);
 	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&srv->listener, 16, on_connection);
+		rc =
+		    uv_listen((uv_stream_t *)&srv->listener, 16, on_connection);
 	if (rc != 0) {
 		snprintf(errbuf, errlen, "cannot listen on %s: %s", path,
 		    uv_strerror(rc));

@@ -16,8 +16,8 @@
  * Fill resp (already initialised) for req.  Anything resp points to must be
  * allocated from a (freed after the response is sent) or be static.
  */
-typedef void (*ctl_handler)(void *ctx, const Ipsm__Request *req,
-    Ipsm__Response *resp, struct arena *a);
+typedef void (*ctl_handler)(
+    void *ctx, const Ipsm__Request *req, Ipsm__Response *resp, struct arena *a);
 
 struct ctl_server;
 

@@ -24,8 +24,8 @@ aspec_text(struct arena *a, const struct ips_aspec *sp)
 }
 
 static bool
-view_policy(const struct ctl_view_src *src, Ipsm__Response *resp,
-    struct arena *a)
+view_policy(
+    const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
 {
 	const struct pol_meta *m = policy_meta(src->policy);
 	Ipsm__PolicyView *v = arena_alloc(a, sizeof(*v));
@@ -51,8 +51,8 @@ static bool
 auth_list(const struct pol_rule *r, Ipsm__Filter *f, struct arena *a)
 {
 	f->n_authentication = r->nauth;
-	f->authentication = arena_calloc(a, r->nauth ? r->nauth : 1,
-	    sizeof(char *));
+	f->authentication =
+	    arena_calloc(a, r->nauth ? r->nauth : 1, sizeof(char *));
 	if (f->authentication == NULL)
 		return false;
 	for (size_t i = 0; i < r->nauth; i++) {
@@ -64,7 +64,8 @@ auth_list(const struct pol_rule *r, Ipsm__Filter *f, struct arena *a)
 		if (au->method == POL_AUTH_PSK)
 			snprintf(buf, sizeof(buf), "psk");
 		else if (au->ca[0] != '\0')
-			snprintf(buf, sizeof(buf), "certificate (ca %s)", au->ca);
+			snprintf(
+			    buf, sizeof(buf), "certificate (ca %s)", au->ca);
 		else
 			snprintf(buf, sizeof(buf), "certificate");
 		f->authentication[i] = dup(a, buf);
@@ -73,8 +74,8 @@ auth_list(const struct pol_rule *r, Ipsm__Filter *f, struct arena *a)
 }
 
 static Ipsm__Filter *
-filter_msg(const struct flt *x, enum flt_mode m, enum flt_type t,
-    struct arena *a)
+filter_msg(
+    const struct flt *x, enum flt_mode m, enum flt_type t, struct arena *a)
 {
 	Ipsm__Filter *f = arena_alloc(a, sizeof(*f));
 	const struct pol_rule *r = x->rule;
@@ -93,7 +94,8 @@ filter_msg(const struct flt *x, enum flt_mode m, enum flt_type t,
 	f->connection_type = dup(a, pol_conn_name(r->conn));
 	if (m == FLT_MM) {
 		f->protocol = dup(a, "");
-		f->ike_policy = dup(a, r->ike_policy ? r->ike_policy->name : "");
+		f->ike_policy =
+		    dup(a, r->ike_policy ? r->ike_policy->name : "");
 		f->negotiation_policy = dup(a, "");
 		f->inbound_action = dup(a, "");
 		f->outbound_action = dup(a, "");
@@ -112,8 +114,9 @@ filter_msg(const struct flt *x, enum flt_mode m, enum flt_type t,
 	f->inbound_action = dup(a, pol_action_name(x->inbound_action));
 	f->outbound_action = dup(a, pol_action_name(x->outbound_action));
 	f->ike_policy = dup(a, "");
-	f->negotiation_policy = dup(a, r->filter_action->neg_policy
-		? r->filter_action->neg_policy->name : "");
+	f->negotiation_policy = dup(a,
+	    r->filter_action->neg_policy ? r->filter_action->neg_policy->name
+					 : "");
 	return f;
 }
 
@@ -138,10 +141,10 @@ static bool
 view_filters(const struct ctl_view_src *src, const Ipsm__ShowFilters *q,
     Ipsm__Response *resp, struct arena *a)
 {
-	enum flt_mode m = q->mode == IPSM__FILTER_MODE__QUICK_MODE ? FLT_QM
-								    : FLT_MM;
-	enum flt_type t = q->type == IPSM__FILTER_TYPE__SPECIFIC ? FLT_SPECIFIC
-								  : FLT_GENERIC;
+	enum flt_mode m =
+	    q->mode == IPSM__FILTER_MODE__QUICK_MODE ? FLT_QM : FLT_MM;
+	enum flt_type t =
+	    q->type == IPSM__FILTER_TYPE__SPECIFIC ? FLT_SPECIFIC : FLT_GENERIC;
 	size_t total = flt_count(src->filters, m, t), n;
 	struct flt_qaddr qs, qd;
 	Ipsm__FilterView *v;
@@ -149,8 +152,9 @@ view_filters(const struct ctl_view_src *src, const Ipsm__ShowFilters *q,
 
 	if (!parse_qaddr(q->src, &qs) || !parse_qaddr(q->dst, &qd)) {
 		resp->status = IPS_E_INVAL;
-		resp->error = dup(a, "srcaddr/dstaddr must be any, me or an IP "
-				     "address");
+		resp->error = dup(a,
+		    "srcaddr/dstaddr must be any, me or an IP "
+		    "address");
 		return true;
 	}
 	if ((v = arena_alloc(a, sizeof(*v))) == NULL ||
@@ -164,8 +168,8 @@ view_filters(const struct ctl_view_src *src, const Ipsm__ShowFilters *q,
 	if (v->filters == NULL)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		v->filters[i] = filter_msg(flt_get(src->filters, m, t, idx[i]),
-		    m, t, a);
+		v->filters[i] =
+		    filter_msg(flt_get(src->filters, m, t, idx[i]), m, t, a);
 		if (v->filters[i] == NULL)
 			return false;
 	}
@@ -176,8 +180,8 @@ view_filters(const struct ctl_view_src *src, const Ipsm__ShowFilters *q,
 }
 
 static bool
-view_mmpolicy(const struct ctl_view_src *src, Ipsm__Response *resp,
-    struct arena *a)
+view_mmpolicy(
+    const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
 {
 	size_t n = policy_nike_policies(src->policy);
 	Ipsm__MmPolicyView *v = arena_alloc(a, sizeof(*v));
@@ -188,8 +192,8 @@ view_mmpolicy(const struct ctl_view_src *src, Ipsm__Response *resp,
 	if ((v->policies = arena_calloc(a, n ? n : 1, sizeof(void *))) == NULL)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		const struct pol_ike_policy *ip = policy_ike_policy(src->policy,
-		    i);
+		const struct pol_ike_policy *ip =
+		    policy_ike_policy(src->policy, i);
 		Ipsm__MmPolicy *mp = arena_alloc(a, sizeof(*mp));
 
 		if (mp == NULL)
@@ -224,8 +228,8 @@ view_mmpolicy(const struct ctl_view_src *src, Ipsm__Response *resp,
 }
 
 static bool
-view_qmpolicy(const struct ctl_view_src *src, Ipsm__Response *resp,
-    struct arena *a)
+view_qmpolicy(
+    const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
 {
 	size_t n = policy_nneg_policies(src->policy);
 	Ipsm__QmPolicyView *v = arena_alloc(a, sizeof(*v));
@@ -236,8 +240,8 @@ view_qmpolicy(const struct ctl_view_src *src, Ipsm__Response *resp,
 	if ((v->policies = arena_calloc(a, n ? n : 1, sizeof(void *))) == NULL)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		const struct pol_neg_policy *np = policy_neg_policy(src->policy,
-		    i);
+		const struct pol_neg_policy *np =
+		    policy_neg_policy(src->policy, i);
 		Ipsm__QmPolicy *qp = arena_alloc(a, sizeof(*qp));
 
 		if (qp == NULL)
@@ -256,11 +260,12 @@ view_qmpolicy(const struct ctl_view_src *src, Ipsm__Response *resp,
 			if (qo == NULL)
 				return false;
 			ipsm__qm_offer__init(qo);
-			qo->ah = dup(a, o->ah ? ips_integ_name(o->ah_integ) : "");
-			qo->esp_encryption = dup(a,
-			    o->esp ? ips_esp_encr_name(o->esp_encr) : "");
-			qo->esp_integrity = dup(a,
-			    o->esp ? ips_integ_name(o->esp_integ) : "");
+			qo->ah =
+			    dup(a, o->ah ? ips_integ_name(o->ah_integ) : "");
+			qo->esp_encryption = dup(
+			    a, o->esp ? ips_esp_encr_name(o->esp_encr) : "");
+			qo->esp_integrity =
+			    dup(a, o->esp ? ips_integ_name(o->esp_integ) : "");
 			qo->lifetime_s = o->lifetime_s;
 			qo->lifetime_kb = o->lifetime_kb;
 			qp->offers[j] = qo;
@@ -275,8 +280,8 @@ view_qmpolicy(const struct ctl_view_src *src, Ipsm__Response *resp,
 }
 
 static Ipsm__Stat **
-stat_list(const struct stats_desc *d, size_t n, const void *base,
-    struct arena *a)
+stat_list(
+    const struct stats_desc *d, size_t n, const void *base, struct arena *a)
 {
 	Ipsm__Stat **list = arena_calloc(a, n, sizeof(*list));
 
@@ -299,8 +304,8 @@ stat_list(const struct stats_desc *d, size_t n, const void *base,
 }
 
 static bool
-view_stats(const struct ctl_view_src *src, Ipsm__Response *resp,
-    struct arena *a)
+view_stats(
+    const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
 {
 	Ipsm__StatsView *v = arena_alloc(a, sizeof(*v));
 	const struct stats_desc *d;

@@ -56,7 +56,8 @@ load(const char *path, const struct hostenv *host, struct loaded *out,
 	if (!ips_ok(r))
 		goto fail;
 	if (policy_secrets_path(l.policy) != NULL) {
-		r = secrets_load(policy_secrets_path(l.policy), &l.secrets, &err);
+		r = secrets_load(
+		    policy_secrets_path(l.policy), &l.secrets, &err);
 		if (!ips_ok(r))
 			goto fail;
 		snprintf(err.file, sizeof(err.file), "%s", path);
@@ -66,13 +67,14 @@ load(const char *path, const struct hostenv *host, struct loaded *out,
 	} else if (uses_psk(l.policy)) {
 		snprintf(err.file, sizeof(err.file), "%s", path);
 		err.line = err.col = 0;
-		snprintf(err.msg, sizeof(err.msg), "a rule uses psk "
+		snprintf(err.msg, sizeof(err.msg),
+		    "a rule uses psk "
 		    "authentication but the policy names no secrets file");
 		r = IPS_ERR(CONFIG);
 		goto fail;
 	}
-	if (host != NULL && !ips_ok(r = flt_set_build(l.policy, host,
-				 &l.filters))) {
+	if (host != NULL &&
+	    !ips_ok(r = flt_set_build(l.policy, host, &l.filters))) {
 		snprintf(errbuf, errlen, "%s: cannot expand filters: %s", path,
 		    ips_strerror(r.err));
 		loaded_free(&l);
@@ -114,8 +116,10 @@ engine_new(const char *policy_path, struct hostenv *host, struct engine **out,
 			goto fail;
 		}
 		if (!ips_ok(r = hostenv_load_system(host))) {
-			snprintf(errbuf, errlen, "cannot read interface "
-			    "addresses: %s", ips_strerror(r.err));
+			snprintf(errbuf, errlen,
+			    "cannot read interface "
+			    "addresses: %s",
+			    ips_strerror(r.err));
 			hostenv_free(host);
 			goto fail;
 		}

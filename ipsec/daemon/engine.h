@@ -30,14 +30,14 @@ IPS_MUST_USE ips_res engine_new(const char *policy_path, struct hostenv *host,
 void engine_free(struct engine *e);
 
 /* Re-read policy and secrets; on failure keep running the old ones. */
-IPS_MUST_USE ips_res engine_reload(struct engine *e, char *errbuf,
-    size_t errlen);
+IPS_MUST_USE ips_res engine_reload(
+    struct engine *e, char *errbuf, size_t errlen);
 /*
  * Adopt a new view of the host (consumed) and re-expand the filters if it
  * differs; *changed says whether it did.
  */
-IPS_MUST_USE ips_res engine_set_host(struct engine *e, struct hostenv *host,
-    bool *changed);
+IPS_MUST_USE ips_res engine_set_host(
+    struct engine *e, struct hostenv *host, bool *changed);
 
 const struct policy *engine_policy(const struct engine *e);
 const struct flt_set *engine_filters(const struct engine *e);
@@ -52,7 +52,7 @@ void engine_view_src(const struct engine *e, struct ctl_view_src *src,
     struct ips_mm_stats *mm, struct ips_qm_stats *qm);
 
 /* Check a policy file and its secrets without starting anything. */
-IPS_MUST_USE ips_res engine_check_policy(const char *policy_path,
-    char *errbuf, size_t errlen);
+IPS_MUST_USE ips_res engine_check_policy(
+    const char *policy_path, char *errbuf, size_t errlen);
 
 #endif

@@ -38,8 +38,10 @@ do_reload(struct daemon *d, Ipsm__Response *resp, struct arena *a)
 	char err[512];
 
 	if (!ips_ok(engine_reload(d->engine, err, sizeof(err)))) {
-		ips_log(IPS_LOG_ERR, "reload refused, keeping the running "
-				     "policy: %s", err);
+		ips_log(IPS_LOG_ERR,
+		    "reload refused, keeping the running "
+		    "policy: %s",
+		    err);
 		if (resp != NULL) {
 			resp->status = IPS_E_CONFIG;
 			resp->error = arena_strdup(a, err);
@@ -57,16 +59,16 @@ do_reload(struct daemon *d, Ipsm__Response *resp, struct arena *a)
 			return;
 		}
 		ipsm__reload_result__init(rr);
-		rr->policy = arena_strdup(a,
-		    policy_meta(engine_policy(d->engine))->name);
+		rr->policy = arena_strdup(
+		    a, policy_meta(engine_policy(d->engine))->name);
 		resp->view_case = IPSM__RESPONSE__VIEW_RELOAD;
 		resp->reload = rr;
 	}
 }
 
 static void
-handle_request(void *ctx, const Ipsm__Request *req, Ipsm__Response *resp,
-    struct arena *a)
+handle_request(
+    void *ctx, const Ipsm__Request *req, Ipsm__Response *resp, struct arena *a)
 {
 	struct daemon *d = ctx;
 	struct ctl_view_src src;
@@ -89,18 +91,21 @@ on_host_change(void *ctx)
 	bool changed;
 
 	if (h == NULL || !ips_ok(hostenv_load_system(h))) {
-		ips_log(IPS_LOG_WARNING, "cannot re-read host addresses; "
-					 "keeping the previous expansion");
+		ips_log(IPS_LOG_WARNING,
+		    "cannot re-read host addresses; "
+		    "keeping the previous expansion");
 		hostenv_free(h);
 		return;
 	}
 	if (!ips_ok(engine_set_host(d->engine, h, &changed))) {
-		ips_log(IPS_LOG_ERR, "cannot re-expand filters; keeping the "
-				     "previous expansion");
+		ips_log(IPS_LOG_ERR,
+		    "cannot re-expand filters; keeping the "
+		    "previous expansion");
 		return;
 	}
 	if (changed)
-		ips_log(IPS_LOG_NOTICE, "host addresses changed: %zu local, "
+		ips_log(IPS_LOG_NOTICE,
+		    "host addresses changed: %zu local, "
 		    "%zu dns, %zu gateway; specific filters re-expanded",
 		    hostenv_count(engine_host(d->engine), HOSTENV_LOCAL),
 		    hostenv_count(engine_host(d->engine), HOSTENV_DNS),
@@ -132,10 +137,12 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: ipsecmond [options]\n"
 	    "  -p, --policy FILE     policy file (default " DEFAULT_POLICY ")\n"
-	    "  -s, --socket PATH     control socket (default "
-	    CTL_DEFAULT_SOCKET ")\n"
-	    "  -m, --socket-mode M   control socket mode, octal (default 0660)\n"
-	    "  -c, --check           validate the policy and secrets, then exit\n"
+	    "  -s, --socket PATH     control socket "
+	    "(default " CTL_DEFAULT_SOCKET ")\n"
+	    "  -m, --socket-mode M   control socket mode, octal (default "
+	    "0660)\n"
+	    "  -c, --check           validate the policy and secrets, then "
+	    "exit\n"
 	    "      --syslog          log to syslog instead of stderr\n"
 	    "  -v, --verbose         log debug messages\n"
 	    "  -h, --help            this text\n");
@@ -187,8 +194,10 @@ main(int argc, char **argv)
 		case 'm':
 			mode = strtoul(optarg, NULL, 8);
 			if (mode > 0777) {
-				fprintf(stderr, "ipsecmond: bad socket mode "
-						"%s\n", optarg);
+				fprintf(stderr,
+				    "ipsecmond: bad socket mode "
+				    "%s\n",
+				    optarg);
 				return 2;
 			}
 			break;
@@ -213,8 +222,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	ips_log_setup("ipsecmond", use_syslog,
-	    verbose ? IPS_LOG_DEBUG : IPS_LOG_INFO);
+	ips_log_setup(
+	    "ipsecmond", use_syslog, verbose ? IPS_LOG_DEBUG : IPS_LOG_INFO);
 	if (check) {
 		if (!ips_ok(engine_check_policy(policy, err, sizeof(err)))) {
 			fprintf(stderr, "%s\n", err);
@@ -238,10 +247,11 @@ main(int argc, char **argv)
 		engine_free(d.engine);
 		return 1;
 	}
-	if (!ips_ok(hostwatch_start(&d.loop, HOST_QUIET_MS, on_host_change, &d,
-		&d.hw)))
-		ips_log(IPS_LOG_WARNING, "cannot watch host address changes; "
-					 "filters follow them only on reload");
+	if (!ips_ok(hostwatch_start(
+		&d.loop, HOST_QUIET_MS, on_host_change, &d, &d.hw)))
+		ips_log(IPS_LOG_WARNING,
+		    "cannot watch host address changes; "
+		    "filters follow them only on reload");
 	uv_signal_init(&d.loop, &d.sighup);
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
@@ -249,8 +259,10 @@ main(int argc, char **argv)
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	ips_log(IPS_LOG_NOTICE, "policy '%s' active (%zu rules), control "
-	    "socket %s", policy_meta(engine_policy(d.engine))->name,
+	ips_log(IPS_LOG_NOTICE,
+	    "policy '%s' active (%zu rules), control "
+	    "socket %s",
+	    policy_meta(engine_policy(d.engine))->name,
 	    policy_nrules(engine_policy(d.engine)), sock);
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);

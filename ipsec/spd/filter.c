@@ -58,15 +58,16 @@ flt_set_free(struct flt_set *fs)
 /*
  * Weight of a specific filter: bigger wins.  Address specificity dominates
  * (source and destination on a common 0..128 scale each), then a named
- * protocol, then the number of named ports; among filters equal in all of those, an
- * explicit block beats an explicit permit beats negotiate, so an exemption
- * written next to a negotiate rule takes effect.
+ * protocol, then the number of named ports; among filters equal in all of
+ * those, an explicit block beats an explicit permit beats negotiate, so an
+ * exemption written next to a negotiate rule takes effect.
  */
 static uint32_t
 flt_weight(const struct flt *f, enum flt_mode m)
 {
-	uint32_t w = (ips_aspec_specificity(&f->src) +
-	    ips_aspec_specificity(&f->dst)) << 8;
+	uint32_t w =
+	    (ips_aspec_specificity(&f->src) + ips_aspec_specificity(&f->dst))
+	    << 8;
 
 	if (m == FLT_MM)
 		return w;
@@ -107,8 +108,8 @@ sl_get(const struct spec_list *sl, size_t i)
 
 /* Every concrete spec a filter end stands for. */
 static void
-expand_all(const struct ips_aspec *sp, const struct hostenv *h,
-    struct spec_list *out)
+expand_all(
+    const struct ips_aspec *sp, const struct hostenv *h, struct spec_list *out)
 {
 	out->h = h;
 	out->n = 0;
@@ -133,8 +134,8 @@ expand_all(const struct ips_aspec *sp, const struct hostenv *h,
 
 /* The host's own addresses within a filter end, each as a host spec. */
 static void
-expand_local(const struct ips_aspec *sp, const struct hostenv *h,
-    struct spec_list *out)
+expand_local(
+    const struct ips_aspec *sp, const struct hostenv *h, struct spec_list *out)
 {
 	out->h = h;
 	out->n = 0;
@@ -149,8 +150,10 @@ expand_local(const struct ips_aspec *sp, const struct hostenv *h,
 		bool in;
 
 		if (ips_aspec_is_keyword(sp))
-			in = hostenv_contains(h, sp->kind == IPS_ASPEC_DNS
-				? HOSTENV_DNS : HOSTENV_GATEWAY, a);
+			in = hostenv_contains(h,
+			    sp->kind == IPS_ASPEC_DNS ? HOSTENV_DNS
+						      : HOSTENV_GATEWAY,
+			    a);
 		else
 			in = ips_aspec_contains(sp, a);
 		if (in && out->n < sizeof(out->v) / sizeof(out->v[0]))
@@ -178,9 +181,9 @@ both_local(const struct ips_aspec *a, const struct ips_aspec *b,
 static bool
 same_specific(const struct flt *a, const struct flt *b)
 {
-	return a->rule == b->rule && a->dir == b->dir &&
-	    a->proto == b->proto && a->sport == b->sport &&
-	    a->dport == b->dport && ips_aspec_cmp(&a->src, &b->src) == 0 &&
+	return a->rule == b->rule && a->dir == b->dir && a->proto == b->proto &&
+	    a->sport == b->sport && a->dport == b->dport &&
+	    ips_aspec_cmp(&a->src, &b->src) == 0 &&
 	    ips_aspec_cmp(&a->dst, &b->dst) == 0;
 }
 
@@ -274,8 +277,8 @@ expand_generic(struct flt_set *fs, enum flt_mode m, const struct flt *g,
 
 	GUARD(expand_direction(fv, first, g, &g->src, &g->dst, false, m, h));
 	if (g->mirrored)
-		GUARD(expand_direction(fv, first, g, &g->dst, &g->src, true, m,
-		    h));
+		GUARD(expand_direction(
+		    fv, first, g, &g->dst, &g->src, true, m, h));
 	return IPS_OK;
 }
 
@@ -313,8 +316,8 @@ mm_seen(const struct flt_vec *fv, const struct flt *mm)
 }
 
 static ips_res
-build_rule(struct flt_set *fs, const struct pol_rule *r,
-    const struct hostenv *h)
+build_rule(
+    struct flt_set *fs, const struct pol_rule *r, const struct hostenv *h)
 {
 	const struct pol_filter_list *fl = r->filter_list;
 	bool negotiate = r->filter_action->action == POL_ACTION_NEGOTIATE;
@@ -375,13 +378,15 @@ stable_sort(struct flt_vec *fv)
 	for (size_t width = 1; width < fv->n; width *= 2) {
 		for (size_t lo = 0; lo < fv->n; lo += 2 * width) {
 			size_t mid = lo + width < fv->n ? lo + width : fv->n;
-			size_t hi = lo + 2 * width < fv->n ? lo + 2 * width
-							   : fv->n;
+			size_t hi =
+			    lo + 2 * width < fv->n ? lo + 2 * width : fv->n;
 			size_t i = lo, j = mid, k = lo;
 
 			while (i < mid && j < hi)
-				tmp[k++] = cmp_specific(&fv->v[j], &fv->v[i]) < 0
-				    ? fv->v[j++] : fv->v[i++];
+				tmp[k++] =
+				    cmp_specific(&fv->v[j], &fv->v[i]) < 0
+				    ? fv->v[j++]
+				    : fv->v[i++];
 			while (i < mid)
 				tmp[k++] = fv->v[i++];
 			while (j < hi)
@@ -394,8 +399,8 @@ stable_sort(struct flt_vec *fv)
 }
 
 ips_res
-flt_set_build(const struct policy *p, const struct hostenv *h,
-    struct flt_set **out)
+flt_set_build(
+    const struct policy *p, const struct hostenv *h, struct flt_set **out)
 {
 	struct flt_set *fs = calloc(1, sizeof(*fs));
 	ips_res r = IPS_OK;
@@ -454,8 +459,8 @@ end_matches(const struct ips_aspec *sp, const struct flt_qaddr *q,
 		if (sp->kind == IPS_ASPEC_ME)
 			return hostenv_count(h, HOSTENV_LOCAL) > 0;
 		for (size_t i = 0; i < hostenv_count(h, HOSTENV_LOCAL); i++) {
-			struct flt_qaddr one = {FLT_Q_ADDR,
-			    *hostenv_get(h, HOSTENV_LOCAL, i)};
+			struct flt_qaddr one = {
+			    FLT_Q_ADDR, *hostenv_get(h, HOSTENV_LOCAL, i)};
 
 			if (end_matches(sp, &one, h))
 				return true;

@@ -47,15 +47,15 @@ struct flt_set;
 /* Expand a policy against a host.  Both are borrowed for the call only,
  * except the rules and names, which the set borrows from the policy: free
  * the set before the policy. */
-IPS_MUST_USE ips_res flt_set_build(const struct policy *p,
-    const struct hostenv *h, struct flt_set **out);
+IPS_MUST_USE ips_res flt_set_build(
+    const struct policy *p, const struct hostenv *h, struct flt_set **out);
 void flt_set_free(struct flt_set *fs);
 
 size_t flt_count(const struct flt_set *fs, enum flt_mode m, enum flt_type t);
 /* Generic filters in policy order; specific filters by weight, highest
  * first. */
-const struct flt *flt_get(const struct flt_set *fs, enum flt_mode m,
-    enum flt_type t, size_t i);
+const struct flt *flt_get(
+    const struct flt_set *fs, enum flt_mode m, enum flt_type t, size_t i);
 
 /* One end of a search: any address, any of this host's, or one address. */
 struct flt_qaddr {

@@ -76,8 +76,8 @@ hostenv_get(const struct hostenv *h, enum hostenv_set set, size_t i)
 }
 
 bool
-hostenv_contains(const struct hostenv *h, enum hostenv_set set,
-    const struct ips_addr *a)
+hostenv_contains(
+    const struct hostenv *h, enum hostenv_set set, const struct ips_addr *a)
 {
 	const struct addr_vec *av = &h->set[set];
 
@@ -115,12 +115,16 @@ load_interfaces(struct hostenv *h)
 		memset(&a, 0, sizeof(a));
 		if (i->ifa_addr->sa_family == AF_INET) {
 			a.af = AF_INET;
-			memcpy(a.b, &((struct sockaddr_in *)(void *)i->ifa_addr)
-					->sin_addr, 4);
+			memcpy(a.b,
+			    &((struct sockaddr_in *)(void *)i->ifa_addr)
+				 ->sin_addr,
+			    4);
 		} else if (i->ifa_addr->sa_family == AF_INET6) {
 			a.af = AF_INET6;
-			memcpy(a.b, &((struct sockaddr_in6 *)(void *)i->ifa_addr)
-					->sin6_addr, 16);
+			memcpy(a.b,
+			    &((struct sockaddr_in6 *)(void *)i->ifa_addr)
+				 ->sin6_addr,
+			    16);
 		} else {
 			continue;
 		}
@@ -187,7 +191,8 @@ load_gateways(struct hostenv *h)
 				continue;
 			d = strtoul(dst, NULL, 16);
 			g = strtoul(gw, NULL, 16);
-			if (d != 0 || g == 0 || !(flags & 0x2)) /* RTF_GATEWAY */
+			if (d != 0 || g == 0 ||
+			    !(flags & 0x2)) /* RTF_GATEWAY */
 				continue;
 			memset(&a, 0, sizeof(a));
 			a.af = AF_INET;

@@ -20,13 +20,13 @@ struct hostenv;
 struct hostenv *hostenv_new(void);
 void hostenv_free(struct hostenv *h);
 /* Add a (copied) address to a set; duplicates are ignored. */
-IPS_MUST_USE ips_res hostenv_add(struct hostenv *h, enum hostenv_set set,
-    const struct ips_addr *a);
+IPS_MUST_USE ips_res hostenv_add(
+    struct hostenv *h, enum hostenv_set set, const struct ips_addr *a);
 size_t hostenv_count(const struct hostenv *h, enum hostenv_set set);
-const struct ips_addr *hostenv_get(const struct hostenv *h,
-    enum hostenv_set set, size_t i);
-bool hostenv_contains(const struct hostenv *h, enum hostenv_set set,
-    const struct ips_addr *a);
+const struct ips_addr *hostenv_get(
+    const struct hostenv *h, enum hostenv_set set, size_t i);
+bool hostenv_contains(
+    const struct hostenv *h, enum hostenv_set set, const struct ips_addr *a);
 bool hostenv_equal(const struct hostenv *a, const struct hostenv *b);
 
 /*

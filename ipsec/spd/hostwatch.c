@@ -71,8 +71,8 @@ on_resolv(uv_fs_event_t *h, const char *name, int events, int status)
 }
 
 ips_res
-hostwatch_start(uv_loop_t *loop, unsigned quiet_ms, hostwatch_cb cb,
-    void *ctx, struct hostwatch **out)
+hostwatch_start(uv_loop_t *loop, unsigned quiet_ms, hostwatch_cb cb, void *ctx,
+    struct hostwatch **out)
 {
 	struct sockaddr_nl snl;
 	struct hostwatch *hw = calloc(1, sizeof(*hw));
@@ -81,8 +81,8 @@ hostwatch_start(uv_loop_t *loop, unsigned quiet_ms, hostwatch_cb cb,
 	hw->cb = cb;
 	hw->ctx = ctx;
 	hw->quiet_ms = quiet_ms;
-	hw->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    NETLINK_ROUTE);
+	hw->fd = socket(
+	    AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (hw->fd < 0) {
 		free(hw);
 		BAIL(IO);

@@ -11,7 +11,7 @@ static const char *const esp_encr_names[] = {IPS_ESP_ENCRS(IPS_DISP)};
 static const char *const integ_names[] = {IPS_INTEGS(IPS_DISP)};
 #undef IPS_DISP
 
-#define NAME_OR_UNKNOWN(tab, i)                                         \
+#define NAME_OR_UNKNOWN(tab, i) \
 	((size_t)(i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : "unknown")
 
 const char *
@@ -42,8 +42,8 @@ const char *
 ips_dh_group_name(unsigned group)
 {
 	switch (group) {
-#define IPS_DH_CASE(e, num, tok, disp)                                  \
-	case num:                                                       \
+#define IPS_DH_CASE(e, num, tok, disp) \
+	case num: \
 		return disp;
 		IPS_DH_GROUPS(IPS_DH_CASE)
 #undef IPS_DH_CASE
@@ -122,8 +122,8 @@ const char *
 policy_error_str(const struct policy_error *e, char *buf, size_t len)
 {
 	if (e->line > 0)
-		snprintf(buf, len, "%s:%u:%u: %s", e->file, e->line, e->col,
-		    e->msg);
+		snprintf(
+		    buf, len, "%s:%u:%u: %s", e->file, e->line, e->col, e->msg);
 	else
 		snprintf(buf, len, "%s: %s", e->file, e->msg);
 	return buf;

@@ -20,39 +20,39 @@
 #include "base/ips_err.h"
 
 /* X(ENUM, "config token", "display name") */
-#define IPS_IKE_ENCRS(X)                                                \
-	X(AES128_CBC, "aes128", "AES-CBC-128")                          \
-	X(AES192_CBC, "aes192", "AES-CBC-192")                          \
-	X(AES256_CBC, "aes256", "AES-CBC-256")                          \
+#define IPS_IKE_ENCRS(X) \
+	X(AES128_CBC, "aes128", "AES-CBC-128") \
+	X(AES192_CBC, "aes192", "AES-CBC-192") \
+	X(AES256_CBC, "aes256", "AES-CBC-256") \
 	X(TDES_CBC, "3des", "3DES-CBC")
 
-#define IPS_IKE_HASHES(X)                                               \
-	X(SHA1, "sha1", "SHA-1")                                        \
-	X(SHA256, "sha256", "SHA-256")                                  \
-	X(SHA384, "sha384", "SHA-384")                                  \
+#define IPS_IKE_HASHES(X) \
+	X(SHA1, "sha1", "SHA-1") \
+	X(SHA256, "sha256", "SHA-256") \
+	X(SHA384, "sha384", "SHA-384") \
 	X(SHA512, "sha512", "SHA-512")
 
 /* X(ENUM, group number (RFC 2409, 3526, 5903), token, display) */
-#define IPS_DH_GROUPS(X)                                                \
-	X(MODP1024, 2, "modp1024", "MODP-1024")                         \
-	X(MODP1536, 5, "modp1536", "MODP-1536")                         \
-	X(MODP2048, 14, "modp2048", "MODP-2048")                        \
-	X(MODP3072, 15, "modp3072", "MODP-3072")                        \
-	X(ECP256, 19, "ecp256", "ECP-256")                              \
+#define IPS_DH_GROUPS(X) \
+	X(MODP1024, 2, "modp1024", "MODP-1024") \
+	X(MODP1536, 5, "modp1536", "MODP-1536") \
+	X(MODP2048, 14, "modp2048", "MODP-2048") \
+	X(MODP3072, 15, "modp3072", "MODP-3072") \
+	X(ECP256, 19, "ecp256", "ECP-256") \
 	X(ECP384, 20, "ecp384", "ECP-384")
 
-#define IPS_ESP_ENCRS(X)                                                \
-	X(AES128GCM16, "aes128gcm16", "AES-GCM-128")                    \
-	X(AES256GCM16, "aes256gcm16", "AES-GCM-256")                    \
-	X(AES128_CBC, "aes128", "AES-CBC-128")                          \
-	X(AES192_CBC, "aes192", "AES-CBC-192")                          \
-	X(AES256_CBC, "aes256", "AES-CBC-256")                          \
-	X(TDES_CBC, "3des", "3DES-CBC")                                 \
+#define IPS_ESP_ENCRS(X) \
+	X(AES128GCM16, "aes128gcm16", "AES-GCM-128") \
+	X(AES256GCM16, "aes256gcm16", "AES-GCM-256") \
+	X(AES128_CBC, "aes128", "AES-CBC-128") \
+	X(AES192_CBC, "aes192", "AES-CBC-192") \
+	X(AES256_CBC, "aes256", "AES-CBC-256") \
+	X(TDES_CBC, "3des", "3DES-CBC") \
 	X(NULL_ENC, "null", "NULL")
 
-#define IPS_INTEGS(X)                                                   \
-	X(NONE, "none", "None")                                         \
-	X(HMAC_SHA1_96, "sha1", "HMAC-SHA1-96")                         \
+#define IPS_INTEGS(X) \
+	X(NONE, "none", "None") \
+	X(HMAC_SHA1_96, "sha1", "HMAC-SHA1-96") \
 	X(HMAC_SHA256_128, "sha256", "HMAC-SHA-256-128")
 
 #define IPS_ENUM_TOKEN(e, tok, disp) IPS_IKE_ENCR_##e,
@@ -193,8 +193,8 @@ struct policy_error {
 };
 
 /* "file:line:col: msg" (or "file: msg") into buf; returns buf. */
-const char *policy_error_str(const struct policy_error *e, char *buf,
-    size_t len);
+const char *policy_error_str(
+    const struct policy_error *e, char *buf, size_t len);
 
 struct policy;
 
@@ -203,8 +203,8 @@ struct policy;
  * says where and why.  Secret references are checked separately, by
  * secrets_check_policy().
  */
-IPS_MUST_USE ips_res policy_load_file(const char *path, struct policy **out,
-    struct policy_error *err);
+IPS_MUST_USE ips_res policy_load_file(
+    const char *path, struct policy **out, struct policy_error *err);
 /* The same from memory; name is used in messages and as the default path. */
 IPS_MUST_USE ips_res policy_load_buffer(const char *name, const char *buf,
     size_t len, struct policy **out, struct policy_error *err);
@@ -218,10 +218,10 @@ const char *policy_secrets_path(const struct policy *p);
 size_t policy_nrules(const struct policy *p);
 const struct pol_rule *policy_rule(const struct policy *p, size_t i);
 size_t policy_nike_policies(const struct policy *p);
-const struct pol_ike_policy *policy_ike_policy(const struct policy *p,
-    size_t i);
+const struct pol_ike_policy *policy_ike_policy(
+    const struct policy *p, size_t i);
 size_t policy_nneg_policies(const struct policy *p);
-const struct pol_neg_policy *policy_neg_policy(const struct policy *p,
-    size_t i);
+const struct pol_neg_policy *policy_neg_policy(
+    const struct policy *p, size_t i);
 
 #endif

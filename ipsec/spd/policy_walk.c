@@ -80,8 +80,8 @@ pw_get_name(struct pctx *c, yaml_node_t *n, const char *what, const char **out)
 		return pw_fail(c, n, "%s must not be empty", what);
 	for (const char *q = s; *q; q++)
 		if (iscntrl((unsigned char)*q))
-			return pw_fail(c, n, "%s contains a control character",
-			    what);
+			return pw_fail(
+			    c, n, "%s contains a control character", what);
 	return pw_get_str(c, n, what, out);
 }
 
@@ -150,8 +150,10 @@ pw_get_duration(struct pctx *c, yaml_node_t *n, const char *what, uint64_t min,
 	GUARD(pw_scalar(c, n, what, &s));
 	len = strlen(s);
 	if (len == 0 || len >= sizeof(buf))
-		return pw_fail(c, n, "%s must be a duration such as 3600, 60m "
-				  "or 8h", what);
+		return pw_fail(c, n,
+		    "%s must be a duration such as 3600, 60m "
+		    "or 8h",
+		    what);
 	memcpy(buf, s, len + 1);
 	switch (buf[len - 1]) {
 	case 's':
@@ -172,8 +174,10 @@ pw_get_duration(struct pctx *c, yaml_node_t *n, const char *what, uint64_t min,
 	}
 	buf[len - 1] = '\0';
 	if (!isdigit((unsigned char)buf[0]))
-		return pw_fail(c, n, "%s must be a duration such as 3600, 60m "
-				  "or 8h", what);
+		return pw_fail(c, n,
+		    "%s must be a duration such as 3600, 60m "
+		    "or 8h",
+		    what);
 	GUARD(parse_u64(c, n, what, buf, &v));
 	if (v > UINT64_MAX / mult || v * mult < min || v * mult > max)
 		return pw_fail(c, n, "%s must be between %llus and %llus", what,
@@ -204,13 +208,13 @@ pw_get_token(struct pctx *c, yaml_node_t *n, const char *what,
 			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
 		strncat(list, names[i], sizeof(list) - strlen(list) - 1);
 	}
-	return pw_fail(c, n, "unknown %s '%s' (expected one of: %s)", what, s,
-	    list);
+	return pw_fail(
+	    c, n, "unknown %s '%s' (expected one of: %s)", what, s, list);
 }
 
 ips_res
-pw_get_aspec(struct pctx *c, yaml_node_t *n, const char *what,
-    struct ips_aspec *out)
+pw_get_aspec(
+    struct pctx *c, yaml_node_t *n, const char *what, struct ips_aspec *out)
 {
 	const char *s, *why;
 
@@ -253,8 +257,9 @@ pw_get_dh_group(struct pctx *c, yaml_node_t *n, const char *what,
 		*out = (unsigned)v;
 		return IPS_OK;
 	}
-	return pw_fail(c, n, "unsupported %s '%s' (expected %s2, 5, 14, 15, 19 "
-			  "or 20, or modp1024 ... ecp384)",
+	return pw_fail(c, n,
+	    "unsupported %s '%s' (expected %s2, 5, 14, 15, 19 "
+	    "or 20, or modp1024 ... ecp384)",
 	    what, s, allow_none ? "none, " : "");
 }
 
@@ -273,11 +278,12 @@ pw_walk_map(struct pctx *c, yaml_node_t *n, const char *what,
 
 	assert(nf <= PW_MAX_FIELDS);
 	if (n->type != YAML_MAPPING_NODE)
-		return pw_fail(c, n, "%s must be a mapping of keys to values",
-		    what);
+		return pw_fail(
+		    c, n, "%s must be a mapping of keys to values", what);
 	for (pair = n->data.mapping.pairs.start;
-	    pair < n->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = pw_node(c, pair->key), *v = pw_node(c, pair->value);
+	     pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = pw_node(c, pair->key),
+			    *v = pw_node(c, pair->value);
 		const char *key;
 		size_t i;
 
@@ -295,12 +301,14 @@ pw_walk_map(struct pctx *c, yaml_node_t *n, const char *what,
 				strncat(list, f[j].key,
 				    sizeof(list) - strlen(list) - 1);
 			}
-			return pw_fail(c, k, "unknown key '%s' in %s (expected "
-					  "one of: %s)", key, what, list);
+			return pw_fail(c, k,
+			    "unknown key '%s' in %s (expected "
+			    "one of: %s)",
+			    key, what, list);
 		}
 		if (seen[i])
-			return pw_fail(c, k, "duplicate key '%s' in %s", key,
-			    what);
+			return pw_fail(
+			    c, k, "duplicate key '%s' in %s", key, what);
 		seen[i] = true;
 		GUARD(f[i].fn(c, v, obj));
 	}
@@ -319,7 +327,7 @@ pw_map_get(struct pctx *c, yaml_node_t *n, const char *key)
 	if (n->type != YAML_MAPPING_NODE)
 		return NULL;
 	for (pair = n->data.mapping.pairs.start;
-	    pair < n->data.mapping.pairs.top; pair++) {
+	     pair < n->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = pw_node(c, pair->key);
 
 		if (k->type == YAML_SCALAR_NODE &&
@@ -350,4 +358,3 @@ pw_seq_alloc(struct pctx *c, size_t count, size_t sz, void **out)
 		return pw_nomem(c);
 	return IPS_OK;
 }
-

@@ -28,16 +28,16 @@ yaml_node_t *pw_node(struct pctx *c, int id);
 struct pol_pos pw_pos_of(const yaml_node_t *n);
 
 /* Scalars: each checks the node's type and says what was expected. */
-IPS_MUST_USE ips_res pw_scalar(struct pctx *c, yaml_node_t *n,
-    const char *what, const char **s);
+IPS_MUST_USE ips_res pw_scalar(
+    struct pctx *c, yaml_node_t *n, const char *what, const char **s);
 /* Copy into the policy's arena. */
-IPS_MUST_USE ips_res pw_get_str(struct pctx *c, yaml_node_t *n,
-    const char *what, const char **out);
+IPS_MUST_USE ips_res pw_get_str(
+    struct pctx *c, yaml_node_t *n, const char *what, const char **out);
 /* Like pw_get_str, but non-empty and free of control characters. */
-IPS_MUST_USE ips_res pw_get_name(struct pctx *c, yaml_node_t *n,
-    const char *what, const char **out);
-IPS_MUST_USE ips_res pw_get_bool(struct pctx *c, yaml_node_t *n,
-    const char *what, bool *out);
+IPS_MUST_USE ips_res pw_get_name(
+    struct pctx *c, yaml_node_t *n, const char *what, const char **out);
+IPS_MUST_USE ips_res pw_get_bool(
+    struct pctx *c, yaml_node_t *n, const char *what, bool *out);
 IPS_MUST_USE ips_res pw_get_uint(struct pctx *c, yaml_node_t *n,
     const char *what, uint64_t min, uint64_t max, uint64_t *out);
 /* Seconds, or a number with s, m, h or d; within [min, max] seconds. */
@@ -46,8 +46,8 @@ IPS_MUST_USE ips_res pw_get_duration(struct pctx *c, yaml_node_t *n,
 /* One of names[0..count) (NULL entries skipped); *out is its index. */
 IPS_MUST_USE ips_res pw_get_token(struct pctx *c, yaml_node_t *n,
     const char *what, const char *const *names, size_t count, unsigned *out);
-IPS_MUST_USE ips_res pw_get_aspec(struct pctx *c, yaml_node_t *n,
-    const char *what, struct ips_aspec *out);
+IPS_MUST_USE ips_res pw_get_aspec(
+    struct pctx *c, yaml_node_t *n, const char *what, struct ips_aspec *out);
 /* A DH group we implement, by number or name; "none" (0) if allowed. */
 IPS_MUST_USE ips_res pw_get_dh_group(struct pctx *c, yaml_node_t *n,
     const char *what, bool allow_none, unsigned *out);
@@ -75,7 +75,7 @@ yaml_node_t *pw_map_get(struct pctx *c, yaml_node_t *n, const char *key);
 IPS_MUST_USE ips_res pw_seq_items(struct pctx *c, yaml_node_t *n,
     const char *what, bool nonempty, yaml_node_item_t **items, size_t *count);
 /* A zeroed array of count elements from the policy's arena. */
-IPS_MUST_USE ips_res pw_seq_alloc(struct pctx *c, size_t count, size_t sz,
-    void **out);
+IPS_MUST_USE ips_res pw_seq_alloc(
+    struct pctx *c, size_t count, size_t sz, void **out);
 
 #endif

@@ -40,14 +40,15 @@ meta_name(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 meta_description(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_str(c, v, "description", &((struct pol_meta *)o)->description);
+	return pw_get_str(
+	    c, v, "description", &((struct pol_meta *)o)->description);
 }
 
 static ips_res
 meta_last_modified(struct pctx *c, yaml_node_t *v, void *o)
 {
-	static const char *const formats[] = {"%Y-%m-%dT%H:%M:%SZ",
-	    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"};
+	static const char *const formats[] = {
+	    "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"};
 	const char *s;
 
 	GUARD(pw_scalar(c, v, "last-modified", &s));
@@ -62,8 +63,10 @@ meta_last_modified(struct pctx *c, yaml_node_t *v, void *o)
 			return IPS_OK;
 		}
 	}
-	return pw_fail(c, v, "last-modified '%s' is not a UTC time such as "
-			  "2026-11-20T10:00:00Z", s);
+	return pw_fail(c, v,
+	    "last-modified '%s' is not a UTC time such as "
+	    "2026-11-20T10:00:00Z",
+	    s);
 }
 
 static ips_res
@@ -86,14 +89,15 @@ meta_path(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 meta_ou(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_str(c, v, "organizational-unit", &((struct pol_meta *)o)->ou);
+	return pw_get_str(
+	    c, v, "organizational-unit", &((struct pol_meta *)o)->ou);
 }
 
 static ips_res
 meta_gpo(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_str(c, v, "group-policy-object",
-	    &((struct pol_meta *)o)->gpo);
+	return pw_get_str(
+	    c, v, "group-policy-object", &((struct pol_meta *)o)->gpo);
 }
 
 static ips_res
@@ -112,8 +116,9 @@ parse_meta(struct pctx *c, yaml_node_t *n)
 
 	GUARD(pw_walk_map(c, n, "policy", f, sizeof(f) / sizeof(f[0]), m));
 	if (m->store == POL_STORE_DIRECTORY && pw_map_get(c, n, "path") == NULL)
-		return pw_fail(c, n, "a policy in the directory store needs "
-				  "'path' (its distinguished name)");
+		return pw_fail(c, n,
+		    "a policy in the directory store needs "
+		    "'path' (its distinguished name)");
 	return IPS_OK;
 }
 
@@ -127,8 +132,8 @@ mmo_encr(struct pctx *c, yaml_node_t *v, void *o)
 #undef IPS_TOK
 	unsigned i;
 
-	GUARD(pw_get_token(c, v, "Main Mode encryption", names,
-	    IPS_IKE_ENCR_COUNT, &i));
+	GUARD(pw_get_token(
+	    c, v, "Main Mode encryption", names, IPS_IKE_ENCR_COUNT, &i));
 	((struct pol_mm_offer *)o)->encr = (enum ips_ike_encr)i;
 	return IPS_OK;
 }
@@ -141,8 +146,8 @@ mmo_hash(struct pctx *c, yaml_node_t *v, void *o)
 #undef IPS_TOK
 	unsigned i;
 
-	GUARD(pw_get_token(c, v, "Main Mode integrity", names,
-	    IPS_IKE_HASH_COUNT, &i));
+	GUARD(pw_get_token(
+	    c, v, "Main Mode integrity", names, IPS_IKE_HASH_COUNT, &i));
 	((struct pol_mm_offer *)o)->hash = (enum ips_ike_hash)i;
 	return IPS_OK;
 }
@@ -150,8 +155,8 @@ mmo_hash(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 mmo_dh(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_dh_group(c, v, "dh-group", false,
-	    &((struct pol_mm_offer *)o)->dh_group);
+	return pw_get_dh_group(
+	    c, v, "dh-group", false, &((struct pol_mm_offer *)o)->dh_group);
 }
 
 /* RFC 2409 sets no bounds; these keep a typo from making a useless SA. */
@@ -166,8 +171,8 @@ mmo_dh(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 mmo_lifetime(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_duration(c, v, "lifetime", MM_LIFETIME_MIN, MM_LIFETIME_MAX,
-	    &((struct pol_mm_offer *)o)->lifetime_s);
+	return pw_get_duration(c, v, "lifetime", MM_LIFETIME_MIN,
+	    MM_LIFETIME_MAX, &((struct pol_mm_offer *)o)->lifetime_s);
 }
 
 static ips_res
@@ -190,8 +195,8 @@ struct ike_pol_ctx {
 static ips_res
 ikp_name(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_name(c, v, "ike-policy name",
-	    &((struct ike_pol_ctx *)o)->ip->name);
+	return pw_get_name(
+	    c, v, "ike-policy name", &((struct ike_pol_ctx *)o)->ip->name);
 }
 
 static ips_res
@@ -205,8 +210,8 @@ ikp_offers(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 ikp_lifetime(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_duration(c, v, "lifetime", MM_LIFETIME_MIN, MM_LIFETIME_MAX,
-	    &((struct ike_pol_ctx *)o)->lifetime_s);
+	return pw_get_duration(c, v, "lifetime", MM_LIFETIME_MIN,
+	    MM_LIFETIME_MAX, &((struct ike_pol_ctx *)o)->lifetime_s);
 }
 
 static ips_res
@@ -237,14 +242,15 @@ parse_ike_policy(struct pctx *c, yaml_node_t *n, struct pol_ike_policy *ip)
 	yaml_node_item_t *items;
 	size_t count;
 
-	GUARD(pw_walk_map(c, n, "ike-policy", f, sizeof(f) / sizeof(f[0]), &ctx));
+	GUARD(
+	    pw_walk_map(c, n, "ike-policy", f, sizeof(f) / sizeof(f[0]), &ctx));
 	GUARD(pw_seq_items(c, ctx.offers, "offers", true, &items, &count));
 	GUARD(pw_seq_alloc(c, count, sizeof(*offers), (void **)&offers));
 	for (size_t i = 0; i < count; i++) {
 		offers[i].lifetime_s = ctx.lifetime_s;
 		offers[i].qm_limit = (uint32_t)ctx.qm_limit;
-		GUARD(pw_walk_map(c, pw_node(c, items[i]), "Main Mode offer", of,
-		    sizeof(of) / sizeof(of[0]), &offers[i]));
+		GUARD(pw_walk_map(c, pw_node(c, items[i]), "Main Mode offer",
+		    of, sizeof(of) / sizeof(of[0]), &offers[i]));
 	}
 	ip->offers = offers;
 	ip->noffers = count;
@@ -277,24 +283,31 @@ qmo_esp(struct pctx *c, yaml_node_t *v, void *o)
 		if (strcmp(enc, encrs[i]) == 0)
 			break;
 	if (i == IPS_ESP_ENCR_COUNT)
-		return pw_fail(c, v, "unknown ESP cipher '%s' (expected one of: "
-				  "aes128gcm16, aes256gcm16, aes128, aes192, "
-				  "aes256, 3des, null)", enc);
+		return pw_fail(c, v,
+		    "unknown ESP cipher '%s' (expected one of: "
+		    "aes128gcm16, aes256gcm16, aes128, aes192, "
+		    "aes256, 3des, null)",
+		    enc);
 	j = IPS_INTEG_NONE;
 	if (dash != NULL) {
 		for (j = 1; j < IPS_INTEG_COUNT; j++)
 			if (strcmp(dash + 1, integs[j]) == 0)
 				break;
 		if (j == IPS_INTEG_COUNT)
-			return pw_fail(c, v, "unknown ESP integrity '%s' "
-					  "(expected sha1 or sha256)", dash + 1);
+			return pw_fail(c, v,
+			    "unknown ESP integrity '%s' "
+			    "(expected sha1 or sha256)",
+			    dash + 1);
 	}
 	if (ips_esp_encr_is_aead((enum ips_esp_encr)i) && j != IPS_INTEG_NONE)
-		return pw_fail(c, v, "'%s' is an AEAD cipher and carries its own "
-				  "integrity; write just '%s'", enc, enc);
+		return pw_fail(c, v,
+		    "'%s' is an AEAD cipher and carries its own "
+		    "integrity; write just '%s'",
+		    enc, enc);
 	if (!ips_esp_encr_is_aead((enum ips_esp_encr)i) && j == IPS_INTEG_NONE)
-		return pw_fail(c, v, "ESP '%s' without integrity is not offered "
-				  "(write %s-sha256, or use an AEAD cipher)",
+		return pw_fail(c, v,
+		    "ESP '%s' without integrity is not offered "
+		    "(write %s-sha256, or use an AEAD cipher)",
 		    enc, enc);
 	q->esp = true;
 	q->esp_encr = (enum ips_esp_encr)i;
@@ -318,8 +331,8 @@ qmo_ah(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 qmo_lifetime(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_duration(c, v, "lifetime", QM_LIFETIME_MIN, QM_LIFETIME_MAX,
-	    &((struct pol_qm_offer *)o)->lifetime_s);
+	return pw_get_duration(c, v, "lifetime", QM_LIFETIME_MIN,
+	    QM_LIFETIME_MAX, &((struct pol_qm_offer *)o)->lifetime_s);
 }
 
 static ips_res
@@ -345,8 +358,8 @@ ngp_name(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 ngp_pfs(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_dh_group(c, v, "pfs-group", true,
-	    &((struct neg_pol_ctx *)o)->np->pfs_group);
+	return pw_get_dh_group(
+	    c, v, "pfs-group", true, &((struct neg_pol_ctx *)o)->np->pfs_group);
 }
 
 static ips_res
@@ -383,8 +396,8 @@ parse_neg_policy(struct pctx *c, yaml_node_t *n, struct pol_neg_policy *np)
 	yaml_node_item_t *items;
 	size_t count;
 
-	GUARD(pw_walk_map(c, n, "negotiation-policy", f, sizeof(f) / sizeof(f[0]),
-	    &ctx));
+	GUARD(pw_walk_map(
+	    c, n, "negotiation-policy", f, sizeof(f) / sizeof(f[0]), &ctx));
 	GUARD(pw_seq_items(c, ctx.offers, "offers", true, &items, &count));
 	GUARD(pw_seq_alloc(c, count, sizeof(*offers), (void **)&offers));
 	for (size_t i = 0; i < count; i++) {
@@ -395,8 +408,9 @@ parse_neg_policy(struct pctx *c, yaml_node_t *n, struct pol_neg_policy *np)
 		GUARD(pw_walk_map(c, on, "Quick Mode offer", of,
 		    sizeof(of) / sizeof(of[0]), &offers[i]));
 		if (!offers[i].ah && !offers[i].esp)
-			return pw_fail(c, on, "Quick Mode offer needs 'esp', "
-					   "'ah' or both");
+			return pw_fail(c, on,
+			    "Quick Mode offer needs 'esp', "
+			    "'ah' or both");
 	}
 	np->offers = offers;
 	np->noffers = count;
@@ -414,7 +428,8 @@ flt_src(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 flt_dst(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_aspec(c, v, "destination", &((struct pol_filter *)o)->dst);
+	return pw_get_aspec(
+	    c, v, "destination", &((struct pol_filter *)o)->dst);
 }
 
 static ips_res
@@ -424,7 +439,10 @@ flt_proto(struct pctx *c, yaml_node_t *v, void *o)
 		const char *name;
 		uint8_t num;
 	} protos[] = {
-	    {"any", 0}, {"icmp", 1}, {"tcp", 6}, {"udp", 17},
+	    {"any", 0},
+	    {"icmp", 1},
+	    {"tcp", 6},
+	    {"udp", 17},
 	    {"ipv6-icmp", 58},
 	};
 	const char *s;
@@ -438,8 +456,10 @@ flt_proto(struct pctx *c, yaml_node_t *v, void *o)
 		}
 	}
 	if (!isdigit((unsigned char)*s))
-		return pw_fail(c, v, "unknown protocol '%s' (expected any, icmp, "
-				  "tcp, udp, ipv6-icmp or a number 0-255)", s);
+		return pw_fail(c, v,
+		    "unknown protocol '%s' (expected any, icmp, "
+		    "tcp, udp, ipv6-icmp or a number 0-255)",
+		    s);
 	GUARD(pw_get_uint(c, v, "protocol", 0, 255, &x));
 	((struct pol_filter *)o)->proto = (uint8_t)x;
 	return IPS_OK;
@@ -470,21 +490,22 @@ flt_sport(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 flt_dport(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return get_port(c, v, "destination-port",
-	    &((struct pol_filter *)o)->dport);
+	return get_port(
+	    c, v, "destination-port", &((struct pol_filter *)o)->dport);
 }
 
 static ips_res
 flt_mirrored(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_bool(c, v, "mirrored", &((struct pol_filter *)o)->mirrored);
+	return pw_get_bool(
+	    c, v, "mirrored", &((struct pol_filter *)o)->mirrored);
 }
 
 static ips_res
 flt_desc(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_str(c, v, "description",
-	    &((struct pol_filter *)o)->description);
+	return pw_get_str(
+	    c, v, "description", &((struct pol_filter *)o)->description);
 }
 
 static bool
@@ -502,13 +523,15 @@ check_filter(struct pctx *c, yaml_node_t *n, const struct pol_filter *f)
 	if (sf != 0 && df != 0 && sf != df)
 		return pw_fail(c, n, "filter mixes IPv4 and IPv6 addresses");
 	if (f->src.kind == IPS_ASPEC_ME && f->dst.kind == IPS_ASPEC_ME)
-		return pw_fail(c, n, "filter source and destination are both "
-				  "'me'");
+		return pw_fail(c, n,
+		    "filter source and destination are both "
+		    "'me'");
 	/* A server keyword is one end of a conversation with this host. */
 	if ((is_server_keyword(&f->src) && f->dst.kind != IPS_ASPEC_ME) ||
 	    (is_server_keyword(&f->dst) && f->src.kind != IPS_ASPEC_ME))
-		return pw_fail(c, n, "a dns or gateway keyword needs 'me' as "
-				  "the other address");
+		return pw_fail(c, n,
+		    "a dns or gateway keyword needs 'me' as "
+		    "the other address");
 	if ((f->sport != 0 || f->dport != 0) && f->proto != 6 && f->proto != 17)
 		return pw_fail(c, n, "ports need protocol tcp or udp");
 	return IPS_OK;
@@ -522,15 +545,15 @@ struct flist_ctx {
 static ips_res
 fl_name(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_name(c, v, "filter-list name",
-	    &((struct flist_ctx *)o)->fl->name);
+	return pw_get_name(
+	    c, v, "filter-list name", &((struct flist_ctx *)o)->fl->name);
 }
 
 static ips_res
 fl_desc(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_str(c, v, "description",
-	    &((struct flist_ctx *)o)->fl->description);
+	return pw_get_str(
+	    c, v, "description", &((struct flist_ctx *)o)->fl->description);
 }
 
 static ips_res
@@ -564,7 +587,8 @@ parse_filter_list(struct pctx *c, yaml_node_t *n, struct pol_filter_list *fl)
 	size_t count;
 
 	fl->description = "";
-	GUARD(pw_walk_map(c, n, "filter-list", f, sizeof(f) / sizeof(f[0]), &ctx));
+	GUARD(pw_walk_map(
+	    c, n, "filter-list", f, sizeof(f) / sizeof(f[0]), &ctx));
 	GUARD(pw_seq_items(c, ctx.filters, "filters", true, &items, &count));
 	GUARD(pw_seq_alloc(c, count, sizeof(*filters), (void **)&filters));
 	for (size_t i = 0; i < count; i++) {
@@ -573,8 +597,8 @@ parse_filter_list(struct pctx *c, yaml_node_t *n, struct pol_filter_list *fl)
 		filters[i].description = "";
 		filters[i].mirrored = true; /* the snap-in's default */
 		filters[i].pos = pw_pos_of(fn);
-		GUARD(pw_walk_map(c, fn, "filter", ff, sizeof(ff) / sizeof(ff[0]),
-		    &filters[i]));
+		GUARD(pw_walk_map(c, fn, "filter", ff,
+		    sizeof(ff) / sizeof(ff[0]), &filters[i]));
 		GUARD(check_filter(c, fn, &filters[i]));
 	}
 	fl->filters = filters;
@@ -585,15 +609,15 @@ parse_filter_list(struct pctx *c, yaml_node_t *n, struct pol_filter_list *fl)
 /* ---- filter actions ------------------------------------------------- */
 
 /* Find a named record in an array of records whose first field is name. */
-#define FIND_BY_NAME(arr, n, key, out)                                  \
-	do {                                                            \
-		(out) = NULL;                                           \
-		for (size_t fbn_i_ = 0; fbn_i_ < (n); fbn_i_++)         \
-			if ((arr)[fbn_i_].name != NULL &&               \
-			    strcmp((arr)[fbn_i_].name, (key)) == 0) {   \
-				(out) = &(arr)[fbn_i_];                 \
-				break;                                  \
-			}                                               \
+#define FIND_BY_NAME(arr, n, key, out) \
+	do { \
+		(out) = NULL; \
+		for (size_t fbn_i_ = 0; fbn_i_ < (n); fbn_i_++) \
+			if ((arr)[fbn_i_].name != NULL && \
+			    strcmp((arr)[fbn_i_].name, (key)) == 0) { \
+				(out) = &(arr)[fbn_i_]; \
+				break; \
+			} \
 	} while (0)
 
 struct fact_ctx {
@@ -604,8 +628,8 @@ struct fact_ctx {
 static ips_res
 fa_name(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_name(c, v, "filter-action name",
-	    &((struct fact_ctx *)o)->fa->name);
+	return pw_get_name(
+	    c, v, "filter-action name", &((struct fact_ctx *)o)->fa->name);
 }
 
 static ips_res
@@ -630,8 +654,8 @@ fa_neg(struct pctx *c, yaml_node_t *v, void *o)
 }
 
 static ips_res
-parse_filter_action(struct pctx *c, yaml_node_t *n,
-    struct pol_filter_action *fa)
+parse_filter_action(
+    struct pctx *c, yaml_node_t *n, struct pol_filter_action *fa)
 {
 	static const struct field f[] = {
 	    {"name", fa_name, true},
@@ -642,22 +666,25 @@ parse_filter_action(struct pctx *c, yaml_node_t *n,
 	const struct pol_neg_policy *np;
 	const char *ref;
 
-	GUARD(pw_walk_map(c, n, "filter-action", f, sizeof(f) / sizeof(f[0]),
-	    &ctx));
+	GUARD(pw_walk_map(
+	    c, n, "filter-action", f, sizeof(f) / sizeof(f[0]), &ctx));
 	if (fa->action != POL_ACTION_NEGOTIATE) {
 		if (ctx.neg_ref != NULL)
-			return pw_fail(c, ctx.neg_ref, "only a negotiate action "
-						    "takes a negotiation-policy");
+			return pw_fail(c, ctx.neg_ref,
+			    "only a negotiate action "
+			    "takes a negotiation-policy");
 		return IPS_OK;
 	}
 	if (ctx.neg_ref == NULL)
-		return pw_fail(c, n, "filter-action '%s' negotiates but names no "
-				  "negotiation-policy", fa->name);
+		return pw_fail(c, n,
+		    "filter-action '%s' negotiates but names no "
+		    "negotiation-policy",
+		    fa->name);
 	ref = (const char *)ctx.neg_ref->data.scalar.value;
 	FIND_BY_NAME(c->p->neg, c->p->nneg, ref, np);
 	if (np == NULL)
-		return pw_fail(c, ctx.neg_ref, "no negotiation-policy named '%s'",
-		    ref);
+		return pw_fail(
+		    c, ctx.neg_ref, "no negotiation-policy named '%s'", ref);
 	fa->neg_policy = np;
 	return IPS_OK;
 }
@@ -678,8 +705,8 @@ rl_name(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 rl_desc(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_str(c, v, "description",
-	    &((struct rule_ctx *)o)->r->description);
+	return pw_get_str(
+	    c, v, "description", &((struct rule_ctx *)o)->r->description);
 }
 
 static ips_res
@@ -743,8 +770,9 @@ rl_tunnel_local(struct pctx *c, yaml_node_t *v, void *o)
 	GUARD(pw_get_aspec(c, v, "local tunnel endpoint", &r->tunnel_local));
 	if (r->tunnel_local.kind != IPS_ASPEC_HOST &&
 	    r->tunnel_local.kind != IPS_ASPEC_ME)
-		return pw_fail(c, v, "local tunnel endpoint must be 'me' or one "
-				  "IP address");
+		return pw_fail(c, v,
+		    "local tunnel endpoint must be 'me' or one "
+		    "IP address");
 	return IPS_OK;
 }
 
@@ -804,8 +832,9 @@ parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 		GUARD(pw_walk_map(c, an, "authentication method", f,
 		    sizeof(f) / sizeof(f[0]), &auth[i]));
 		if (auth[i].method == POL_AUTH_PSK && auth[i].secret == NULL)
-			return pw_fail(c, an, "psk authentication needs 'secret' "
-					   "(a name in the secrets file)");
+			return pw_fail(c, an,
+			    "psk authentication needs 'secret' "
+			    "(a name in the secrets file)");
 		if (auth[i].method == POL_AUTH_PSK && pw_map_get(c, an, "ca"))
 			return pw_fail(c, pw_map_get(c, an, "ca"),
 			    "'ca' applies to certificate authentication only");
@@ -843,40 +872,48 @@ parse_rule(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 	ref = (const char *)ctx.list_ref->data.scalar.value;
 	FIND_BY_NAME(p->lists, p->nlists, ref, r->filter_list);
 	if (r->filter_list == NULL)
-		return pw_fail(c, ctx.list_ref, "no filter-list named '%s'", ref);
+		return pw_fail(
+		    c, ctx.list_ref, "no filter-list named '%s'", ref);
 	ref = (const char *)ctx.action_ref->data.scalar.value;
 	FIND_BY_NAME(p->actions, p->nactions, ref, r->filter_action);
 	if (r->filter_action == NULL)
-		return pw_fail(c, ctx.action_ref, "no filter-action named '%s'",
-		    ref);
+		return pw_fail(
+		    c, ctx.action_ref, "no filter-action named '%s'", ref);
 
 	if (r->filter_action->action != POL_ACTION_NEGOTIATE) {
 		if (ctx.auth != NULL)
-			return pw_fail(c, ctx.auth, "authentication applies only "
-						 "to rules that negotiate");
+			return pw_fail(c, ctx.auth,
+			    "authentication applies only "
+			    "to rules that negotiate");
 		if (ctx.ike_ref != NULL)
-			return pw_fail(c, ctx.ike_ref, "ike-policy applies only "
-						    "to rules that negotiate");
+			return pw_fail(c, ctx.ike_ref,
+			    "ike-policy applies only "
+			    "to rules that negotiate");
 		if (ctx.tunnel != NULL)
-			return pw_fail(c, ctx.tunnel, "a tunnel applies only to "
-						   "rules that negotiate");
+			return pw_fail(c, ctx.tunnel,
+			    "a tunnel applies only to "
+			    "rules that negotiate");
 		return IPS_OK;
 	}
 	if (ctx.auth == NULL)
-		return pw_fail(c, n, "rule '%s' negotiates but has no "
-				  "authentication", r->name);
+		return pw_fail(c, n,
+		    "rule '%s' negotiates but has no "
+		    "authentication",
+		    r->name);
 	GUARD(parse_auth(c, ctx.auth, r));
 	if (ctx.ike_ref != NULL) {
 		ref = (const char *)ctx.ike_ref->data.scalar.value;
 		FIND_BY_NAME(p->ike, p->nike, ref, r->ike_policy);
 		if (r->ike_policy == NULL)
-			return pw_fail(c, ctx.ike_ref, "no ike-policy named '%s'",
-			    ref);
+			return pw_fail(
+			    c, ctx.ike_ref, "no ike-policy named '%s'", ref);
 	} else if (p->nike > 0) {
 		r->ike_policy = &p->ike[0];
 	} else {
-		return pw_fail(c, n, "rule '%s' negotiates but the policy has no "
-				  "ike-policies", r->name);
+		return pw_fail(c, n,
+		    "rule '%s' negotiates but the policy has no "
+		    "ike-policies",
+		    r->name);
 	}
 	if (r->tunnel && ips_aspec_family(&r->tunnel_local) != 0 &&
 	    r->tunnel_local.lo.af != r->tunnel_remote.af)
@@ -887,44 +924,45 @@ parse_rule(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 /* ---- the document ----------------------------------------------------- */
 
 /* Names must be unique within a section: they are how records are found. */
-#define CHECK_UNIQUE(c, arr, i, items, what)                            \
-	do {                                                            \
-		for (size_t cu_j_ = 0; cu_j_ < (i); cu_j_++)            \
+#define CHECK_UNIQUE(c, arr, i, items, what) \
+	do { \
+		for (size_t cu_j_ = 0; cu_j_ < (i); cu_j_++) \
 			if (strcmp((arr)[cu_j_].name, (arr)[i].name) == 0) \
-				return pw_fail((c),                        \
-				    pw_map_get((c), pw_node((c), (items)[i]), "name"), \
-				    "duplicate %s name '%s'", (what),   \
-				    (arr)[i].name);                     \
+				return pw_fail((c), \
+				    pw_map_get((c), pw_node((c), (items)[i]), \
+					"name"), \
+				    "duplicate %s name '%s'", (what), \
+				    (arr)[i].name); \
 	} while (0)
 
 /* Run parse_one over every item of a section's list. */
-#define PARSE_SECTION(c, sect, arr, n, parse_one, what)                 \
-	do {                                                            \
-		yaml_node_item_t *ps_items_;                            \
-		size_t ps_count_ = 0;                                   \
-		if ((sect) != NULL)                                     \
-			GUARD(pw_seq_items((c), (sect), what "s", false,   \
-			    &ps_items_, &ps_count_));                   \
-		GUARD(pw_seq_alloc((c), ps_count_, sizeof(*(arr)),         \
-		    (void **)&(arr)));                                  \
-		for (size_t ps_i_ = 0; ps_i_ < ps_count_; ps_i_++) {    \
+#define PARSE_SECTION(c, sect, arr, n, parse_one, what) \
+	do { \
+		yaml_node_item_t *ps_items_; \
+		size_t ps_count_ = 0; \
+		if ((sect) != NULL) \
+			GUARD(pw_seq_items((c), (sect), what "s", false, \
+			    &ps_items_, &ps_count_)); \
+		GUARD(pw_seq_alloc( \
+		    (c), ps_count_, sizeof(*(arr)), (void **)&(arr))); \
+		for (size_t ps_i_ = 0; ps_i_ < ps_count_; ps_i_++) { \
 			GUARD(parse_one((c), pw_node((c), ps_items_[ps_i_]), \
-			    &(arr)[ps_i_]));                            \
-			(n) = ps_i_ + 1;                                \
+			    &(arr)[ps_i_])); \
+			(n) = ps_i_ + 1; \
 			CHECK_UNIQUE((c), (arr), ps_i_, ps_items_, what); \
-		}                                                       \
+		} \
 	} while (0)
 
 struct top_ctx {
 	yaml_node_t *policy, *secrets, *ike, *neg, *lists, *actions, *rules;
 };
 
-#define TOP_FIELD(fn, member)                                           \
-	static ips_res fn(struct pctx *c, yaml_node_t *v, void *o)      \
-	{                                                               \
-		(void)c;                                                \
-		((struct top_ctx *)o)->member = v;                      \
-		return IPS_OK;                                          \
+#define TOP_FIELD(fn, member) \
+	static ips_res fn(struct pctx *c, yaml_node_t *v, void *o) \
+	{ \
+		(void)c; \
+		((struct top_ctx *)o)->member = v; \
+		return IPS_OK; \
 	}
 TOP_FIELD(top_policy, policy)
 TOP_FIELD(top_secrets, secrets)
@@ -972,17 +1010,17 @@ parse_document(struct pctx *c, yaml_node_t *root)
 	struct top_ctx t = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 	struct policy *p = c->p;
 
-	GUARD(pw_walk_map(c, root, "the policy file", f, sizeof(f) / sizeof(f[0]),
-	    &t));
+	GUARD(pw_walk_map(
+	    c, root, "the policy file", f, sizeof(f) / sizeof(f[0]), &t));
 	GUARD(parse_meta(c, t.policy));
 	if (t.secrets != NULL)
 		GUARD(resolve_secrets_path(c, t.secrets));
-	PARSE_SECTION(c, t.ike, p->ike, p->nike, parse_ike_policy,
-	    "ike-policy");
-	PARSE_SECTION(c, t.neg, p->neg, p->nneg, parse_neg_policy,
-	    "negotiation-policy");
-	PARSE_SECTION(c, t.lists, p->lists, p->nlists, parse_filter_list,
-	    "filter-list");
+	PARSE_SECTION(
+	    c, t.ike, p->ike, p->nike, parse_ike_policy, "ike-policy");
+	PARSE_SECTION(
+	    c, t.neg, p->neg, p->nneg, parse_neg_policy, "negotiation-policy");
+	PARSE_SECTION(
+	    c, t.lists, p->lists, p->nlists, parse_filter_list, "filter-list");
 	PARSE_SECTION(c, t.actions, p->actions, p->nactions,
 	    parse_filter_action, "filter-action");
 	PARSE_SECTION(c, t.rules, p->rules, p->nrules, parse_rule, "rule");
@@ -1057,7 +1095,8 @@ policy_load_buffer(const char *name, const char *buf, size_t len,
 	}
 	/* A second document would be silently ignored: refuse it. */
 	if (!yaml_parser_load(&parser, &extra)) {
-		r = pw_fail(&c, NULL, "YAML syntax error after the first document");
+		r = pw_fail(
+		    &c, NULL, "YAML syntax error after the first document");
 		goto out;
 	}
 	if (yaml_document_get_root_node(&extra) != NULL) {
@@ -1084,8 +1123,8 @@ out:
 }
 
 ips_res
-policy_load_file(const char *path, struct policy **out,
-    struct policy_error *err)
+policy_load_file(
+    const char *path, struct policy **out, struct policy_error *err)
 {
 	struct policy *p = NULL;
 	struct stat sb;

@@ -107,13 +107,14 @@ add_secret(struct secrets *s, const yaml_event_t *key, const yaml_event_t *val,
 		return err_at(err, &key->start_mark, "secret name is empty");
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->v[i].name, name) == 0)
-			return err_at(err, &key->start_mark,
-			    "duplicate secret name");
+			return err_at(
+			    err, &key->start_mark, "duplicate secret name");
 	if (len == 0)
 		return err_at(err, &val->start_mark, "secret value is empty");
 	if (len > SECRET_MAX_LEN)
-		return err_at(err, &val->start_mark, "secret value is longer "
-						     "than 1024 bytes");
+		return err_at(err, &val->start_mark,
+		    "secret value is longer "
+		    "than 1024 bytes");
 	if (s->n >= SECRETS_MAX_COUNT)
 		return err_at(err, &key->start_mark, "too many secrets");
 	if ((nv = realloc(s->v, (s->n + 1) * sizeof(*nv))) == NULL)
@@ -157,25 +158,29 @@ parse_events(yaml_parser_t *ps, struct secrets *s, struct policy_error *err)
 			break;
 		case YAML_MAPPING_START_EVENT:
 			if (depth++ != 0)
-				r = err_at(err, &ev.start_mark, "a secret "
+				r = err_at(err, &ev.start_mark,
+				    "a secret "
 				    "value must be a single string");
 			break;
 		case YAML_MAPPING_END_EVENT:
 			depth--;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
-			r = err_at(err, &ev.start_mark, depth == 0
+			r = err_at(err, &ev.start_mark,
+			    depth == 0
 				? "secrets file must be a mapping of names "
 				  "to values"
 				: "a secret value must be a single string");
 			break;
 		case YAML_ALIAS_EVENT:
-			r = err_at(err, &ev.start_mark, "aliases are not "
-							"allowed in a secrets file");
+			r = err_at(err, &ev.start_mark,
+			    "aliases are not "
+			    "allowed in a secrets file");
 			break;
 		case YAML_SCALAR_EVENT:
 			if (depth == 0) {
-				r = err_at(err, &ev.start_mark, "secrets file "
+				r = err_at(err, &ev.start_mark,
+				    "secrets file "
 				    "must be a mapping of names to values");
 			} else if (!have_key) {
 				key = ev; /* keep: freed after its value */
@@ -267,11 +272,13 @@ secrets_load(const char *path, struct secrets **out, struct policy_error *err)
 	}
 	if (!S_ISREG(sb.st_mode) || sb.st_size > (off_t)SECRETS_MAX_BYTES) {
 		close(fd);
-		return err_at(err, NULL, S_ISREG(sb.st_mode)
-			? "secrets file is too large" : "not a regular file");
+		return err_at(err, NULL,
+		    S_ISREG(sb.st_mode) ? "secrets file is too large"
+					: "not a regular file");
 	}
 	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		snprintf(err->msg, sizeof(err->msg), "group or others may "
+		snprintf(err->msg, sizeof(err->msg),
+		    "group or others may "
 		    "access it (mode %04o); run chmod 600 on it",
 		    (unsigned)(sb.st_mode & 07777));
 		close(fd);
@@ -291,8 +298,8 @@ secrets_load(const char *path, struct secrets **out, struct policy_error *err)
 }
 
 ips_res
-secrets_check_policy(const struct secrets *s, const struct policy *p,
-    struct policy_error *err)
+secrets_check_policy(
+    const struct secrets *s, const struct policy *p, struct policy_error *err)
 {
 	for (size_t i = 0; i < policy_nrules(p); i++) {
 		const struct pol_rule *r = policy_rule(p, i);
@@ -308,7 +315,8 @@ secrets_check_policy(const struct secrets *s, const struct policy *p,
 			err->col = a->pos.col;
 			snprintf(err->msg, sizeof(err->msg),
 			    "rule '%s': no secret named '%s' in the secrets "
-			    "file", r->name, a->secret);
+			    "file",
+			    r->name, a->secret);
 			return IPS_ERR(NOTFOUND);
 		}
 	}

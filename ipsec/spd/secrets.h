@@ -22,8 +22,8 @@ struct secrets;
  * IPS_E_PERM if group or others have any access to it, IPS_E_CONFIG if it
  * is malformed; err says where and why (never quoting a value).
  */
-IPS_MUST_USE ips_res secrets_load(const char *path, struct secrets **out,
-    struct policy_error *err);
+IPS_MUST_USE ips_res secrets_load(
+    const char *path, struct secrets **out, struct policy_error *err);
 /* The same from memory (tests, fuzzing); no permission check. */
 IPS_MUST_USE ips_res secrets_load_buffer(const char *name, const char *buf,
     size_t len, struct secrets **out, struct policy_error *err);
@@ -32,14 +32,14 @@ void secrets_free(struct secrets *s);
 
 size_t secrets_count(const struct secrets *s);
 /* The value named name (borrowed), or NULL. */
-const uint8_t *secrets_get(const struct secrets *s, const char *name,
-    size_t *len);
+const uint8_t *secrets_get(
+    const struct secrets *s, const char *name, size_t *len);
 
 /*
  * Every psk authentication method in the policy must name a secret that
  * exists; err points at the first that does not.
  */
-IPS_MUST_USE ips_res secrets_check_policy(const struct secrets *s,
-    const struct policy *p, struct policy_error *err);
+IPS_MUST_USE ips_res secrets_check_policy(
+    const struct secrets *s, const struct policy *p, struct policy_error *err);
 
 #endif

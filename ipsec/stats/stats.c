@@ -11,16 +11,16 @@ struct stats {
 };
 
 static const struct stats_desc mm_desc[] = {
-#define IPS_STATS_DESC(k, kind, n)                                      \
+#define IPS_STATS_DESC(k, kind, n) \
 	{#k, n, STATS_##kind, offsetof(struct ips_mm_stats, k)},
-	IPS_MM_STATS(IPS_STATS_DESC)
+    IPS_MM_STATS(IPS_STATS_DESC)
 #undef IPS_STATS_DESC
 };
 
 static const struct stats_desc qm_desc[] = {
-#define IPS_STATS_DESC(k, kind, n)                                      \
+#define IPS_STATS_DESC(k, kind, n) \
 	{#k, n, STATS_##kind, offsetof(struct ips_qm_stats, k)},
-	IPS_QM_STATS(IPS_STATS_DESC)
+    IPS_QM_STATS(IPS_STATS_DESC)
 #undef IPS_STATS_DESC
 };
 

@@ -46,7 +46,8 @@ enum stats_kind { STATS_COUNTER, STATS_GAUGE };
 
 /* One row of the display table: name, kind and where the value lives. */
 struct stats_desc {
-	const char *key; /* JSON and protocol key, e.g. "invalid_packets_received" */
+	const char
+	    *key; /* JSON and protocol key, e.g. "invalid_packets_received" */
 	const char *name; /* IP Security Monitor's label */
 	enum stats_kind kind;
 	size_t offset; /* into struct ips_mm_stats or struct ips_qm_stats */
@@ -110,8 +111,7 @@ void stats_on_ike_send_error(struct stats *st);
  * AUTHENTICATION_FAILED/INVALID_HASH/INVALID_SIGNATURE notify for our MM),
  * Authentication Failures as well.  Once per exchange, not per packet.
  */
-void stats_on_negotiation_failed(struct stats *st,
-    enum stats_neg_failure why);
+void stats_on_negotiation_failed(struct stats *st, enum stats_neg_failure why);
 /*
  * A message that is not a first Main Mode message, whose cookie pair
  * matches no ISAKMP SA (including deleted or expired ones).

@@ -40,8 +40,8 @@ rbuf_u32(struct rbuf *rb, uint32_t *v)
 	const uint8_t *p;
 
 	GUARD(rbuf_view(rb, 4, &p));
-	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+	    p[3];
 	return IPS_OK;
 }
 

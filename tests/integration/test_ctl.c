@@ -25,8 +25,8 @@
 
 #include "testlib.h"
 
-static const char *const psks[] = {"ctl-test-psk-BRANCH-5b1e0c",
-    "ctl-test-psk-MGMT-77aa90"};
+static const char *const psks[] = {
+    "ctl-test-psk-BRANCH-5b1e0c", "ctl-test-psk-MGMT-77aa90"};
 
 struct lab {
 	char ns[64];
@@ -101,13 +101,13 @@ static void
 start_daemon(const char *policy_src, const char *secrets_mode_src)
 {
 	char src[1024], *text;
-	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec",
-	    lab.ns, (char *)tl_env("IPSECMOND"), (char *)"-p", lab.policy,
-	    (char *)"-s", lab.sock, NULL};
+	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns,
+	    (char *)tl_env("IPSECMOND"), (char *)"-p", lab.policy, (char *)"-s",
+	    lab.sock, NULL};
 
 	(void)secrets_mode_src;
-	snprintf(src, sizeof(src), "%s/ctl/%s", tl_env("IPS_TEST_DATA"),
-	    policy_src);
+	snprintf(
+	    src, sizeof(src), "%s/ctl/%s", tl_env("IPS_TEST_DATA"), policy_src);
 	text = tl_read_file(src, NULL);
 	assert_non_null(text);
 	tl_write_file(lab.policy, text, 0644);
@@ -139,14 +139,15 @@ setup(void **state)
 	tl_sh("ip -n %s route add default via 192.0.2.1", lab.ns);
 	/* ip netns exec bind-mounts this over /etc/resolv.conf. */
 	tl_sh("mkdir -p /etc/netns/%s && echo 'nameserver 192.0.2.53' > "
-	      "/etc/netns/%s/resolv.conf", lab.ns, lab.ns);
+	      "/etc/netns/%s/resolv.conf",
+	    lab.ns, lab.ns);
 
 	lab.dir = tl_mkdtemp();
 	snprintf(lab.sock, sizeof(lab.sock), "%s/ctl.sock", lab.dir);
 	snprintf(lab.policy, sizeof(lab.policy), "%s/policy.yaml", lab.dir);
 	snprintf(lab.log, sizeof(lab.log), "%s/ipsecmond.log", lab.dir);
-	snprintf(path, sizeof(path), "%s/ctl/secrets.yaml",
-	    tl_env("IPS_TEST_DATA"));
+	snprintf(
+	    path, sizeof(path), "%s/ctl/secrets.yaml", tl_env("IPS_TEST_DATA"));
 	text = tl_read_file(path, NULL);
 	assert_non_null(text);
 	snprintf(path, sizeof(path), "%s/secrets.yaml", lab.dir);
@@ -229,7 +230,8 @@ test_search_golden(void **state)
 	    {"show qmfilter type=generic dstaddr=192.0.2.53",
 		"search-generic-dns"},
 	    {"show qmfilter type=specific srcaddr=192.0.2.200 "
-	     "dstaddr=198.51.100.99", "search-nothing"},
+	     "dstaddr=198.51.100.99",
+		"search-nothing"},
 	};
 
 	(void)state;
@@ -240,7 +242,8 @@ test_search_golden(void **state)
 		out = cli(searches[i].args, false, &st);
 		assert_int_equal(st, 0);
 		norm = normalize(out);
-		snprintf(name, sizeof(name), "ctl/%s.table", searches[i].golden);
+		snprintf(
+		    name, sizeof(name), "ctl/%s.table", searches[i].golden);
 		tl_golden(name, norm);
 		free(norm);
 		free(out);
@@ -255,8 +258,10 @@ count_filters_from(const char *addr)
 	int st, n = 0;
 	const char *p;
 
-	snprintf(args, sizeof(args), "show qmfilter type=specific srcaddr=%s "
-				     "format=json", addr);
+	snprintf(args, sizeof(args),
+	    "show qmfilter type=specific srcaddr=%s "
+	    "format=json",
+	    addr);
 	snprintf(key, sizeof(key), "\"source\": \"%s\"", addr);
 	out = cli(args, false, &st);
 	assert_int_equal(st, 0);
@@ -329,8 +334,10 @@ test_reload(void **state)
 	install_policy("policy-broken.yaml");
 	out = cli("reload", true, &st);
 	assert_int_equal(st, 1);
-	snprintf(want, sizeof(want), "ipsecmon: %s:5:18: no filter-list named "
-				     "'missing'\n", lab.policy);
+	snprintf(want, sizeof(want),
+	    "ipsecmon: %s:5:18: no filter-list named "
+	    "'missing'\n",
+	    lab.policy);
 	assert_string_equal(out, want);
 	free(out);
 	assert_true(policy_name_is("Test lab"));
@@ -342,8 +349,9 @@ test_reload(void **state)
 	free(out);
 	assert_true(policy_name_is("Test lab (reloaded)"));
 	out = cli("show qmfilter format=json", false, &st);
-	assert_string_equal(out, "{\n  \"mode\": \"quick\",\n  \"type\": "
-				 "\"generic\",\n  \"filters\": []\n}\n");
+	assert_string_equal(out,
+	    "{\n  \"mode\": \"quick\",\n  \"type\": "
+	    "\"generic\",\n  \"filters\": []\n}\n");
 	free(out);
 
 	install_policy("policy.yaml");
@@ -372,8 +380,8 @@ raw_connect(void)
 static void
 test_hostile_clients(void **state)
 {
-	static const unsigned char garbage[] = {0, 0, 0, 4, 0xff, 0xff, 0xff,
-	    0xff};
+	static const unsigned char garbage[] = {
+	    0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff};
 	static const unsigned char huge[] = {0x7f, 0, 0, 0};
 	static const unsigned char partial[] = {0, 0, 1, 0, 1, 2};
 	unsigned char reply[512];
@@ -387,8 +395,8 @@ test_hostile_clients(void **state)
 	/* An error response arrives, then the daemon hangs up. */
 	n = read(fd, reply, sizeof(reply));
 	assert_true(n > 4);
-	assert_non_null(memmem(reply, (size_t)n, "not a valid control message",
-	    27));
+	assert_non_null(
+	    memmem(reply, (size_t)n, "not a valid control message", 27));
 	close(fd);
 
 	fd = raw_connect();
@@ -414,16 +422,21 @@ test_cli_errors(void **state)
 		int status;
 		const char *msg;
 	} cases[] = {
-	    {"show nothing", 2, "ipsecmon: unknown command 'nothing' (try: "
-				"ipsecmon --help)\n"},
-	    {"show policy type=generic", 2, "ipsecmon: 'type' is not an "
+	    {"show nothing", 2,
+		"ipsecmon: unknown command 'nothing' (try: "
+		"ipsecmon --help)\n"},
+	    {"show policy type=generic", 2,
+		"ipsecmon: 'type' is not an "
 		"option of this command (try: ipsecmon --help)\n"},
-	    {"show qmfilter srcaddr=example.com", 2, "ipsecmon: address must "
+	    {"show qmfilter srcaddr=example.com", 2,
+		"ipsecmon: address must "
 		"be any, me or an IP address, not 'example.com' (try: "
 		"ipsecmon --help)\n"},
-	    {"show stats format=xml", 2, "ipsecmon: format must be table, "
+	    {"show stats format=xml", 2,
+		"ipsecmon: format must be table, "
 		"list or json, not 'xml' (try: ipsecmon --help)\n"},
-	    {"show stats verbose", 2, "ipsecmon: expected key=value, got "
+	    {"show stats verbose", 2,
+		"ipsecmon: expected key=value, got "
 		"'verbose' (try: ipsecmon --help)\n"},
 	};
 	char cmd[1024], *out;
@@ -455,23 +468,26 @@ test_refuses_to_start(void **state)
 
 	(void)state;
 	snprintf(dir_policy, sizeof(dir_policy), "%s/bad/policy.yaml", lab.dir);
-	snprintf(dir_secrets, sizeof(dir_secrets), "%s/bad/secrets.yaml",
-	    lab.dir);
+	snprintf(
+	    dir_secrets, sizeof(dir_secrets), "%s/bad/secrets.yaml", lab.dir);
 	tl_sh("mkdir -p %s/bad", lab.dir);
-	snprintf(src, sizeof(src), "%s/ctl/policy.yaml", tl_env("IPS_TEST_DATA"));
+	snprintf(
+	    src, sizeof(src), "%s/ctl/policy.yaml", tl_env("IPS_TEST_DATA"));
 	text = tl_read_file(src, NULL);
 	tl_write_file(dir_policy, text, 0644);
 	free(text);
-	tl_write_file(dir_secrets, "branch: \"ctl-test-psk-BRANCH-5b1e0c\"\n"
-				   "management: \"ctl-test-psk-MGMT-77aa90\"\n",
+	tl_write_file(dir_secrets,
+	    "branch: \"ctl-test-psk-BRANCH-5b1e0c\"\n"
+	    "management: \"ctl-test-psk-MGMT-77aa90\"\n",
 	    0644);
 	snprintf(cmd, sizeof(cmd), "%s -p %s -s %s/bad/s.sock",
 	    tl_env("IPSECMOND"), dir_policy, lab.dir);
 	out = tl_run(cmd, true, &st);
 	no_secrets("ipsecmond's refusal", out);
 	assert_int_equal(st, 1);
-	assert_non_null(strstr(out, "secrets.yaml: group or others may access "
-				    "it (mode 0644); run chmod 600 on it"));
+	assert_non_null(strstr(out,
+	    "secrets.yaml: group or others may access "
+	    "it (mode 0644); run chmod 600 on it"));
 	free(out);
 
 	snprintf(src, sizeof(src), "%s/ctl/policy-broken.yaml",
@@ -481,16 +497,18 @@ test_refuses_to_start(void **state)
 	free(text);
 	out = tl_run(cmd, true, &st);
 	assert_int_equal(st, 1);
-	assert_non_null(strstr(out, "policy.yaml:5:18: no filter-list named "
-				    "'missing'"));
+	assert_non_null(strstr(out,
+	    "policy.yaml:5:18: no filter-list named "
+	    "'missing'"));
 	free(out);
 	/* --check says the same without starting anything. */
 	snprintf(cmd, sizeof(cmd), "%s --check -p %s", tl_env("IPSECMOND"),
 	    dir_policy);
 	out = tl_run(cmd, true, &st);
 	assert_int_equal(st, 1);
-	assert_non_null(strstr(out, "policy.yaml:5:18: no filter-list named "
-				    "'missing'"));
+	assert_non_null(strstr(out,
+	    "policy.yaml:5:18: no filter-list named "
+	    "'missing'"));
 	free(out);
 }
 

@@ -26,8 +26,8 @@ tl_env(const char *name)
 	const char *v = getenv(name);
 
 	if (v == NULL || *v == '\0')
-		fail_msg("environment variable %s is not set (run via ctest)",
-		    name);
+		fail_msg(
+		    "environment variable %s is not set (run via ctest)", name);
 	return v;
 }
 
@@ -123,7 +123,8 @@ tl_run(const char *cmd, bool merge_stderr, int *exit_status)
 	st = pclose(p);
 	free(full);
 	if (exit_status != NULL)
-		*exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		*exit_status =
+		    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	return out;
 }
 
@@ -255,7 +256,8 @@ tl_netns_create(const char *tag, char *buf, size_t len)
 		out = tl_run(cmd, true, &st);
 		if (st != 0)
 			fail_msg("cannot create network namespace %s (root and "
-				 "iproute2 are required): %s", buf, out);
+				 "iproute2 are required): %s",
+			    buf, out);
 		free(out);
 	}
 	tl_sh("ip -n %s link set lo up", buf);
@@ -285,8 +287,8 @@ tl_golden(const char *name, const char *actual)
 		return;
 	}
 	if ((expected = tl_read_file(path, NULL)) == NULL)
-		fail_msg("no golden file %s (IPS_UPDATE_GOLDEN=1 writes it)",
-		    path);
+		fail_msg(
+		    "no golden file %s (IPS_UPDATE_GOLDEN=1 writes it)", path);
 	if (strcmp(expected, actual) != 0) {
 		char tmp[] = "/tmp/ipsm-actual-XXXXXX", cmd[1200], *diff;
 		int fd = mkstemp(tmp);

@@ -42,12 +42,20 @@ test_formats_roundtrip(void **state)
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		struct ips_aspec sp = spec(good[i]);
 
-		assert_string_equal(ips_aspec_str(&sp, buf, sizeof(buf)),
-		    good[i]);
+		assert_string_equal(
+		    ips_aspec_str(&sp, buf, sizeof(buf)), good[i]);
 	}
 	/* A /32 and a one-address range are just hosts. */
 	assert_int_equal(spec("192.0.2.1/32").kind, IPS_ASPEC_HOST);
 	assert_int_equal(spec("192.0.2.1-192.0.2.1").kind, IPS_ASPEC_HOST);
+	/* ... and compare equal to the host they print as (found by
+	 * fuzz_aspec). */
+	{
+		struct ips_aspec a = spec("::/128"), b = spec("::");
+
+		assert_int_equal(ips_aspec_cmp(&a, &b), 0);
+		assert_string_equal(ips_aspec_str(&a, buf, sizeof(buf)), "::");
+	}
 }
 
 static void
@@ -66,10 +74,12 @@ test_rejects_with_reasons(void **state)
 	    {"10.0.0.1-2001:db8::1", "range mixes IPv4 and IPv6"},
 	    {"10.0.0.1-", "range end is not an IP address"},
 	    {"host.example-1", "range start is not an IP address"},
-	    {"wins", "keyword has no meaning on Linux (use me, any, dns, "
-		     "gateway or an address)"},
-	    {"dhcp", "keyword has no meaning on Linux (use me, any, dns, "
-		     "gateway or an address)"},
+	    {"wins",
+		"keyword has no meaning on Linux (use me, any, dns, "
+		"gateway or an address)"},
+	    {"dhcp",
+		"keyword has no meaning on Linux (use me, any, dns, "
+		"gateway or an address)"},
 	    {"", "not an IP address, prefix, range or keyword"},
 	    {"ME", "not an IP address, prefix, range or keyword"},
 	};
@@ -79,8 +89,8 @@ test_rejects_with_reasons(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *why = NULL;
 
-		assert_int_equal(ips_aspec_parse(bad[i].in, &sp, &why).err,
-		    IPS_E_INVAL);
+		assert_int_equal(
+		    ips_aspec_parse(bad[i].in, &sp, &why).err, IPS_E_INVAL);
 		assert_non_null(why);
 		assert_string_equal(why, bad[i].why);
 	}
@@ -89,7 +99,8 @@ test_rejects_with_reasons(void **state)
 static void
 test_contains(void **state)
 {
-	struct ips_aspec net = spec("10.0.0.0/8"), rng = spec("10.0.0.5-10.0.1.4");
+	struct ips_aspec net = spec("10.0.0.0/8"),
+			 rng = spec("10.0.0.5-10.0.1.4");
 	struct ips_aspec v6 = spec("2001:db8::/32"), any = spec("any");
 	struct ips_addr a = addr("10.200.3.4"), b = addr("10.0.0.255");
 	struct ips_addr c = addr("2001:db8:1::1"), d = addr("11.0.0.0");

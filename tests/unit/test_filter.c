@@ -21,8 +21,8 @@
 static struct hostenv *
 host(void)
 {
-	static const char *const local[] = {"10.0.0.1", "10.0.0.2",
-	    "2001:db8::1", "fd00::5"};
+	static const char *const local[] = {
+	    "10.0.0.1", "10.0.0.2", "2001:db8::1", "fd00::5"};
 	static const char *const dns[] = {"10.0.0.53", "2001:db8::53"};
 	struct hostenv *h = hostenv_new();
 	struct ips_addr a;
@@ -75,12 +75,13 @@ build(const char *filters, const char *action, const char *tunnel)
 	    filters, action,
 	    strcmp(action, "negotiate") == 0 ? ", negotiation-policy: qm" : "",
 	    strcmp(action, "negotiate") == 0
-		? ", authentication: [ { method: certificate } ]" : "",
+		? ", authentication: [ { method: certificate } ]"
+		: "",
 	    tunnel ? ", tunnel: " : "", tunnel ? tunnel : "");
 	assert_true(n > 0 && (size_t)n < sizeof(yaml));
 	if (!ips_ok(policy_load_buffer("t.yaml", yaml, (size_t)n, &fx.p, &err)))
-		fail_msg("%s\n%s", policy_error_str(&err, err_text,
-		    sizeof(err_text)), yaml);
+		fail_msg("%s\n%s",
+		    policy_error_str(&err, err_text, sizeof(err_text)), yaml);
 	fx.h = host();
 	assert_true(ips_ok(flt_set_build(fx.p, fx.h, &fx.fs)));
 	return fx;
@@ -166,8 +167,8 @@ test_me_expands_per_address_and_family(void **state)
 static void
 test_any_any_mirrored_dedupes(void **state)
 {
-	struct fixture fx = build("{ source: any, destination: any }", "block",
-	    NULL);
+	struct fixture fx =
+	    build("{ source: any, destination: any }", "block", NULL);
 
 	(void)state;
 	expect_view(fx.fs, FLT_QM, FLT_SPECIFIC,
@@ -208,8 +209,8 @@ test_dns_keyword(void **state)
 static void
 test_local_to_local_is_left_out(void **state)
 {
-	struct fixture fx = build("{ source: me, destination: 10.0.0.0/8 }",
-	    "permit", NULL);
+	struct fixture fx =
+	    build("{ source: me, destination: 10.0.0.0/8 }", "permit", NULL);
 
 	(void)state;
 	expect_view(fx.fs, FLT_QM, FLT_SPECIFIC,
@@ -256,11 +257,11 @@ test_tunnel(void **state)
 	f = flt_get(fx.fs, FLT_QM, FLT_SPECIFIC, 0);
 	assert_true(f->tunnel);
 	assert_string_equal(ips_aspec_str(&f->tunnel_src, a, sizeof(a)), "me");
-	assert_string_equal(ips_aspec_str(&f->tunnel_dst, b, sizeof(b)),
-	    "203.0.113.2");
+	assert_string_equal(
+	    ips_aspec_str(&f->tunnel_dst, b, sizeof(b)), "203.0.113.2");
 	f = flt_get(fx.fs, FLT_QM, FLT_SPECIFIC, 1);
-	assert_string_equal(ips_aspec_str(&f->tunnel_src, a, sizeof(a)),
-	    "203.0.113.2");
+	assert_string_equal(
+	    ips_aspec_str(&f->tunnel_src, a, sizeof(a)), "203.0.113.2");
 	assert_string_equal(ips_aspec_str(&f->tunnel_dst, b, sizeof(b)), "me");
 	expect_view(fx.fs, FLT_MM, FLT_GENERIC, "me>203.0.113.2 both 0\n");
 	expect_view(fx.fs, FLT_MM, FLT_SPECIFIC,
@@ -316,8 +317,8 @@ test_weights_order_the_specific_view(void **state)
 	char *got, want[1024];
 
 	(void)state;
-	assert_true(ips_ok(policy_load_buffer("w.yaml", yaml, sizeof(yaml) - 1,
-	    &p, &err)));
+	assert_true(ips_ok(
+	    policy_load_buffer("w.yaml", yaml, sizeof(yaml) - 1, &p, &err)));
 	assert_true(ips_addr_parse("192.0.2.1", &a));
 	assert_true(ips_ok(hostenv_add(h, HOSTENV_LOCAL, &a)));
 	assert_true(ips_ok(flt_set_build(p, h, &fs)));
@@ -375,37 +376,38 @@ test_search(void **state)
 	(void)state;
 	/* specific: 192.0.2.0/24 pair x2 addresses (4), telnet inbound x4 */
 	assert_int_equal(flt_count(fx.fs, FLT_QM, FLT_SPECIFIC), 8);
-	assert_int_equal(search(&fx, FLT_QM, FLT_SPECIFIC, "any", "any", idx),
-	    8);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_SPECIFIC, "any", "any", idx), 8);
 	/* From my address: the two outbound LAN filters, and the four
 	 * telnet filters, whose source "any" holds my addresses too. */
-	assert_int_equal(search(&fx, FLT_QM, FLT_SPECIFIC, "me", "any", idx),
-	    6);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_SPECIFIC, "me", "any", idx), 6);
 	/* From my address to the LAN: only the outbound LAN filters. */
-	assert_int_equal(search(&fx, FLT_QM, FLT_SPECIFIC, "me", "192.0.2.9",
-	    idx), 2);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_SPECIFIC, "me", "192.0.2.9", idx), 2);
 	/* To my address: two LAN replies and four telnet blocks, most
 	 * specific first. */
-	assert_int_equal(search(&fx, FLT_QM, FLT_SPECIFIC, "any", "me", idx),
-	    6);
-	assert_int_equal(flt_get(fx.fs, FLT_QM, FLT_SPECIFIC, idx[0])->dir,
-	    FLT_DIR_INBOUND);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_SPECIFIC, "any", "me", idx), 6);
+	assert_int_equal(
+	    flt_get(fx.fs, FLT_QM, FLT_SPECIFIC, idx[0])->dir, FLT_DIR_INBOUND);
 	assert_true(flt_get(fx.fs, FLT_QM, FLT_SPECIFIC, idx[0])->weight >=
 	    flt_get(fx.fs, FLT_QM, FLT_SPECIFIC, idx[5])->weight);
 	/* A specific remote host talking to one of my addresses. */
-	assert_int_equal(search(&fx, FLT_QM, FLT_SPECIFIC, "192.0.2.9",
-	    "10.0.0.2", idx), 2);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_SPECIFIC, "192.0.2.9", "10.0.0.2", idx), 2);
 	/* ... and one outside every filter's reach. */
-	assert_int_equal(search(&fx, FLT_QM, FLT_SPECIFIC, "198.51.100.1",
-	    "192.0.2.9", idx), 0);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_SPECIFIC, "198.51.100.1", "192.0.2.9", idx),
+	    0);
 	/* Generic filters are matched through the host's keywords, and a
 	 * mirrored one matches its reply as well. */
-	assert_int_equal(search(&fx, FLT_QM, FLT_GENERIC, "192.0.2.9", "me",
-	    idx), 2);
-	assert_int_equal(search(&fx, FLT_QM, FLT_GENERIC, "10.0.0.1",
-	    "192.0.2.9", idx), 1);
-	assert_int_equal(search(&fx, FLT_QM, FLT_GENERIC, "10.0.0.77",
-	    "192.0.2.9", idx), 0);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_GENERIC, "192.0.2.9", "me", idx), 2);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_GENERIC, "10.0.0.1", "192.0.2.9", idx), 1);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_GENERIC, "10.0.0.77", "192.0.2.9", idx), 0);
 	done(&fx);
 }
 
@@ -427,7 +429,8 @@ test_hostenv_equality(void **state)
 	assert_false(hostenv_equal(a, b));
 	/* Sets stay sorted whatever the insertion order. */
 	assert_string_equal(ips_addr_str(hostenv_get(b, HOSTENV_LOCAL, 2),
-	    (char[IPS_ADDRSTRLEN]){0}, IPS_ADDRSTRLEN), "10.0.0.3");
+				(char[IPS_ADDRSTRLEN]){0}, IPS_ADDRSTRLEN),
+	    "10.0.0.3");
 	hostenv_free(a);
 	hostenv_free(b);
 }
@@ -441,8 +444,8 @@ test_load_system(void **state)
 	(void)state;
 	assert_true(ips_ok(hostenv_load_system(h)));
 	for (size_t i = 0; i < hostenv_count(h, HOSTENV_LOCAL); i++)
-		assert_false(ips_addr_is_local_only(
-		    hostenv_get(h, HOSTENV_LOCAL, i)));
+		assert_false(
+		    ips_addr_is_local_only(hostenv_get(h, HOSTENV_LOCAL, i)));
 	hostenv_free(h);
 }
 

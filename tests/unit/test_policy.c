@@ -51,7 +51,8 @@ test_example_policy(void **state)
 	assert_int_equal(m->store, POL_STORE_LOCAL);
 	assert_string_equal(m->ou, "OU=Branches,DC=example,DC=net");
 	assert_string_equal(m->gpo, "Branch IPsec");
-	assert_non_null(strstr(policy_secrets_path(p), "/examples/secrets.yaml"));
+	assert_non_null(
+	    strstr(policy_secrets_path(p), "/examples/secrets.yaml"));
 
 	assert_int_equal(policy_nike_policies(p), 1);
 	ip = policy_ike_policy(p, 0);
@@ -110,7 +111,8 @@ test_valid_corpus(void **state)
 	int n = 0;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/policies/valid", tl_env("IPS_TEST_DATA"));
+	snprintf(
+	    dir, sizeof(dir), "%s/policies/valid", tl_env("IPS_TEST_DATA"));
 	assert_non_null(d = opendir(dir));
 	while ((de = readdir(d)) != NULL) {
 		if (strstr(de->d_name, ".yaml") == NULL)
@@ -132,8 +134,8 @@ test_invalid_corpus(void **state)
 	int n = 0;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/policies/invalid",
-	    tl_env("IPS_TEST_DATA"));
+	snprintf(
+	    dir, sizeof(dir), "%s/policies/invalid", tl_env("IPS_TEST_DATA"));
 	snprintf(path, sizeof(path), "%s/EXPECTED", dir);
 	assert_non_null(f = fopen(path, "r"));
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -174,12 +176,12 @@ test_error_names_the_file(void **state)
 	char buf[600];
 
 	(void)state;
-	assert_false(ips_ok(policy_load_file("/nonexistent/policy.yaml", &p,
-	    &err)));
+	assert_false(
+	    ips_ok(policy_load_file("/nonexistent/policy.yaml", &p, &err)));
 	assert_string_equal(policy_error_str(&err, buf, sizeof(buf)),
 	    "/nonexistent/policy.yaml: cannot read: No such file or directory");
-	assert_false(ips_ok(policy_load_buffer("mem.yaml", "policy: {}\n", 11,
-	    &p, &err)));
+	assert_false(ips_ok(
+	    policy_load_buffer("mem.yaml", "policy: {}\n", 11, &p, &err)));
 	assert_string_equal(policy_error_str(&err, buf, sizeof(buf)),
 	    "mem.yaml:1:9: policy has no 'name'");
 }
@@ -215,8 +217,8 @@ test_secrets(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/secrets.yaml", dir);
-	tl_write_file(path, "site-a: \"hunter2-but-longer\"\nsite-b: xyz\n",
-	    0600);
+	tl_write_file(
+	    path, "site-a: \"hunter2-but-longer\"\nsite-b: xyz\n", 0600);
 	assert_true(ips_ok(secrets_load(path, &s, &err)));
 	assert_int_equal(secrets_count(s), 2);
 	v = secrets_get(s, "site-a", &len);
@@ -238,16 +240,18 @@ test_secrets(void **state)
 	assert_int_equal(secrets_check_policy(s, p, &err).err, IPS_E_NOTFOUND);
 	assert_int_equal(err.line, 17);
 	assert_int_equal(err.col, 9);
-	assert_string_equal(err.msg, "rule 'r': no secret named 'site-a' in "
-				     "the secrets file");
+	assert_string_equal(err.msg,
+	    "rule 'r': no secret named 'site-a' in "
+	    "the secrets file");
 	secrets_free(s);
 	policy_free(p);
 
 	/* Group- or world-accessible: refused, whatever it holds. */
 	tl_write_file(path, "site-a: x\n", 0640);
 	assert_int_equal(secrets_load(path, &s, &err).err, IPS_E_PERM);
-	assert_string_equal(err.msg, "group or others may access it (mode "
-				     "0640); run chmod 600 on it");
+	assert_string_equal(err.msg,
+	    "group or others may access it (mode "
+	    "0640); run chmod 600 on it");
 	tl_write_file(path, "site-a: x\n", 0604);
 	assert_int_equal(secrets_load(path, &s, &err).err, IPS_E_PERM);
 	tl_rmrf(dir);
@@ -263,13 +267,16 @@ test_bad_secrets_never_echo_values(void **state)
 	} bad[] = {
 	    {"a: s3cr3t-value\na: s3cr3t-value\n", "duplicate secret name"},
 	    {"a: [s3cr3t-value]\n", "a secret value must be a single string"},
-	    {"- s3cr3t-value\n", "secrets file must be a mapping of names to "
-				 "values"},
+	    {"- s3cr3t-value\n",
+		"secrets file must be a mapping of names to "
+		"values"},
 	    {"a: \"\"\n", "secret value is empty"},
-	    {"a: &x s3cr3t-value\nb: *x\n", "aliases are not allowed in a "
-					    "secrets file"},
-	    {"a: \"s3cr3t-value\n", "YAML syntax: found unexpected end of "
-				    "stream"},
+	    {"a: &x s3cr3t-value\nb: *x\n",
+		"aliases are not allowed in a "
+		"secrets file"},
+	    {"a: \"s3cr3t-value\n",
+		"YAML syntax: found unexpected end of "
+		"stream"},
 	};
 	struct policy_error err;
 	struct secrets *s;
@@ -277,8 +284,8 @@ test_bad_secrets_never_echo_values(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		s = NULL;
-		assert_false(ips_ok(secrets_load_buffer("s.yaml", bad[i].text,
-		    strlen(bad[i].text), &s, &err)));
+		assert_false(ips_ok(secrets_load_buffer(
+		    "s.yaml", bad[i].text, strlen(bad[i].text), &s, &err)));
 		assert_null(s);
 		assert_string_equal(err.msg, bad[i].msg);
 		assert_null(strstr(err.msg, "s3cr3t"));

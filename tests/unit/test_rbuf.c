@@ -98,8 +98,8 @@ test_wbuf_writes_and_caps(void **state)
 	assert_true(ips_ok(wbuf_put_u32_at(&wb, 1, 0xdeadbeef)));
 	assert_int_equal(wbuf_put_u32_at(&wb, 5, 0).err, IPS_E_INVAL);
 	{
-		const uint8_t want[] = {0x11, 0xde, 0xad, 0xbe, 0xef, 0x66,
-		    0x77, 0x88};
+		const uint8_t want[] = {
+		    0x11, 0xde, 0xad, 0xbe, 0xef, 0x66, 0x77, 0x88};
 
 		assert_memory_equal(wb.p, want, sizeof(want));
 	}
@@ -111,7 +111,8 @@ test_wbuf_writes_and_caps(void **state)
 static void
 test_frame_parse(void **state)
 {
-	const uint8_t two[] = {0, 0, 0, 2, 'h', 'i', 0, 0, 0, 0, 0, 0, 0, 5, 'x'};
+	const uint8_t two[] = {
+	    0, 0, 0, 2, 'h', 'i', 0, 0, 0, 0, 0, 0, 0, 5, 'x'};
 	const uint8_t huge[] = {0x7f, 0xff, 0xff, 0xff};
 	struct rbuf rb, payload;
 

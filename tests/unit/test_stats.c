@@ -38,8 +38,8 @@ expect_only(const struct stats *st, const char *const *keys)
 	size_t n;
 
 	for (int mode = 0; mode < 2; mode++) {
-		const char *base = mode == 0 ? (const char *)&b.mm
-					     : (const char *)&b.qm;
+		const char *base =
+		    mode == 0 ? (const char *)&b.mm : (const char *)&b.qm;
 		const char *prefix = mode == 0 ? "mm." : "qm.";
 
 		d = mode == 0 ? stats_mm_desc(&n) : stats_qm_desc(&n);
@@ -60,21 +60,20 @@ expect_only(const struct stats *st, const char *const *keys)
 	}
 }
 
-#define EVENT_TEST(name, call, ...)                                     \
-	static void name(void **state)                                  \
-	{                                                               \
-		struct stats *st = stats_new();                         \
-		const char *const keys[] = {__VA_ARGS__, NULL};         \
-		(void)state;                                            \
-		assert_non_null(st);                                    \
-		call;                                                   \
-		expect_only(st, keys);                                  \
-		stats_free(st);                                         \
+#define EVENT_TEST(name, call, ...) \
+	static void name(void **state) \
+	{ \
+		struct stats *st = stats_new(); \
+		const char *const keys[] = {__VA_ARGS__, NULL}; \
+		(void)state; \
+		assert_non_null(st); \
+		call; \
+		expect_only(st, keys); \
+		stats_free(st); \
 	}
 
 EVENT_TEST(t_acquire, stats_on_acquire(st), "mm.total_acquire")
-EVENT_TEST(t_acquire_failed, stats_on_acquire_failed(st),
-    "mm.acquire_failures")
+EVENT_TEST(t_acquire_failed, stats_on_acquire_failed(st), "mm.acquire_failures")
 EVENT_TEST(t_recv_err, stats_on_ike_receive_error(st), "mm.receive_failures")
 EVENT_TEST(t_send_err, stats_on_ike_send_error(st), "mm.send_failures")
 EVENT_TEST(t_neg_fail, stats_on_negotiation_failed(st, STATS_NEG_NO_PROPOSAL),
@@ -96,7 +95,8 @@ EVENT_TEST(t_in_fail, stats_on_sa_install(st, STATS_INBOUND, false),
 EVENT_TEST(t_mm_up, stats_on_mm_established(st), "mm.ike_main_mode")
 EVENT_TEST(t_qm_up, stats_on_qm_established(st), "mm.ike_quick_mode")
 EVENT_TEST(t_soft, stats_on_soft_sa(st), "mm.soft_associations")
-EVENT_TEST(t_invalid, stats_on_invalid_packet(st), "mm.invalid_packets_received")
+EVENT_TEST(
+    t_invalid, stats_on_invalid_packet(st), "mm.invalid_packets_received")
 EVENT_TEST(t_deleted, stats_on_sa_deleted(st), "qm.key_deletions")
 EVENT_TEST(t_rekey, stats_on_rekey(st), "qm.rekeys")
 EVENT_TEST(t_bad_spi, stats_on_bad_spi(st), "qm.bad_spi_packets")
@@ -113,8 +113,8 @@ EVENT_TEST(t_ah_transport_in,
 	&(struct stats_sa_kind){false, true, false, false}, 1),
     "qm.authenticated_bytes_received", "qm.transport_bytes_received")
 EVENT_TEST(t_offloaded_in,
-    stats_on_packet(st, STATS_INBOUND,
-	&(struct stats_sa_kind){true, true, false, true}, 1),
+    stats_on_packet(
+	st, STATS_INBOUND, &(struct stats_sa_kind){true, true, false, true}, 1),
     "qm.confidential_bytes_received", "qm.authenticated_bytes_received",
     "qm.transport_bytes_received", "qm.offloaded_bytes_received")
 
@@ -198,18 +198,30 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_acquire), cmocka_unit_test(t_acquire_failed),
-	    cmocka_unit_test(t_recv_err), cmocka_unit_test(t_send_err),
-	    cmocka_unit_test(t_neg_fail), cmocka_unit_test(t_auth_fail),
-	    cmocka_unit_test(t_cookie), cmocka_unit_test(t_spi_ok),
-	    cmocka_unit_test(t_spi_fail), cmocka_unit_test(t_out_ok),
-	    cmocka_unit_test(t_out_fail), cmocka_unit_test(t_in_ok),
-	    cmocka_unit_test(t_in_fail), cmocka_unit_test(t_mm_up),
-	    cmocka_unit_test(t_qm_up), cmocka_unit_test(t_soft),
-	    cmocka_unit_test(t_invalid), cmocka_unit_test(t_deleted),
-	    cmocka_unit_test(t_rekey), cmocka_unit_test(t_bad_spi),
-	    cmocka_unit_test(t_decrypt), cmocka_unit_test(t_icv),
-	    cmocka_unit_test(t_replay), cmocka_unit_test(t_esp_tunnel_out),
+	    cmocka_unit_test(t_acquire),
+	    cmocka_unit_test(t_acquire_failed),
+	    cmocka_unit_test(t_recv_err),
+	    cmocka_unit_test(t_send_err),
+	    cmocka_unit_test(t_neg_fail),
+	    cmocka_unit_test(t_auth_fail),
+	    cmocka_unit_test(t_cookie),
+	    cmocka_unit_test(t_spi_ok),
+	    cmocka_unit_test(t_spi_fail),
+	    cmocka_unit_test(t_out_ok),
+	    cmocka_unit_test(t_out_fail),
+	    cmocka_unit_test(t_in_ok),
+	    cmocka_unit_test(t_in_fail),
+	    cmocka_unit_test(t_mm_up),
+	    cmocka_unit_test(t_qm_up),
+	    cmocka_unit_test(t_soft),
+	    cmocka_unit_test(t_invalid),
+	    cmocka_unit_test(t_deleted),
+	    cmocka_unit_test(t_rekey),
+	    cmocka_unit_test(t_bad_spi),
+	    cmocka_unit_test(t_decrypt),
+	    cmocka_unit_test(t_icv),
+	    cmocka_unit_test(t_replay),
+	    cmocka_unit_test(t_esp_tunnel_out),
 	    cmocka_unit_test(t_ah_transport_in),
 	    cmocka_unit_test(t_offloaded_in),
 	    cmocka_unit_test(test_bytes_add_up),
