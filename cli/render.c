@@ -242,7 +242,7 @@ render_qm_filters(const Ipsm__FilterView *v, bool specific,
 
 	for (size_t i = 0; t != NULL && i < v->n_filters; i++) {
 		const Ipsm__Filter *x = v->filters[i];
-		char sp[8], dp[8], w[16];
+		char sp[12], dp[12], w[16];
 		const char *ts = x->tunnel ? x->tunnel_src : "-";
 		const char *td = x->tunnel ? x->tunnel_dst : "-";
 		const char *np =

@@ -62,7 +62,7 @@ pw_scalar(struct pctx *c, yaml_node_t *n, const char *what, const char **s)
 ips_res
 pw_get_str(struct pctx *c, yaml_node_t *n, const char *what, const char **out)
 {
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, n, what, &s));
 	if ((*out = arena_strdup(c->p->arena, s)) == NULL)
@@ -73,7 +73,7 @@ pw_get_str(struct pctx *c, yaml_node_t *n, const char *what, const char **out)
 ips_res
 pw_get_name(struct pctx *c, yaml_node_t *n, const char *what, const char **out)
 {
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, n, what, &s));
 	if (*s == '\0')
@@ -90,7 +90,7 @@ pw_get_bool(struct pctx *c, yaml_node_t *n, const char *what, bool *out)
 {
 	static const char *const yes[] = {"yes", "true", "on"};
 	static const char *const no[] = {"no", "false", "off"};
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, n, what, &s));
 	for (size_t i = 0; i < 3; i++) {
@@ -127,7 +127,7 @@ ips_res
 pw_get_uint(struct pctx *c, yaml_node_t *n, const char *what, uint64_t min,
     uint64_t max, uint64_t *out)
 {
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, n, what, &s));
 	GUARD(parse_u64(c, n, what, s, out));
@@ -143,7 +143,7 @@ pw_get_duration(struct pctx *c, yaml_node_t *n, const char *what, uint64_t min,
     uint64_t max, uint32_t *out)
 {
 	char buf[32];
-	const char *s;
+	const char *s = NULL;
 	uint64_t v, mult = 1;
 	size_t len;
 
@@ -192,7 +192,7 @@ pw_get_token(struct pctx *c, yaml_node_t *n, const char *what,
     const char *const *names, size_t count, unsigned *out)
 {
 	char list[256] = "";
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, n, what, &s));
 	for (size_t i = 0; i < count; i++) {
@@ -216,7 +216,7 @@ ips_res
 pw_get_aspec(
     struct pctx *c, yaml_node_t *n, const char *what, struct ips_aspec *out)
 {
-	const char *s, *why;
+	const char *s = NULL, *why = NULL;
 
 	GUARD(pw_scalar(c, n, what, &s));
 	if (!ips_ok(ips_aspec_parse(s, out, &why)))
@@ -236,7 +236,7 @@ pw_get_dh_group(struct pctx *c, yaml_node_t *n, const char *what,
 	    IPS_DH_GROUPS(IPS_DH_ROW)
 #undef IPS_DH_ROW
 	};
-	const char *s;
+	const char *s = NULL;
 	char *end;
 	unsigned long v;
 

@@ -49,7 +49,7 @@ meta_last_modified(struct pctx *c, yaml_node_t *v, void *o)
 {
 	static const char *const formats[] = {
 	    "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"};
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, v, "last-modified", &s));
 	for (size_t i = 0; i < 3; i++) {
@@ -445,7 +445,7 @@ flt_proto(struct pctx *c, yaml_node_t *v, void *o)
 	    {"udp", 17},
 	    {"ipv6-icmp", 58},
 	};
-	const char *s;
+	const char *s = NULL;
 	uint64_t x;
 
 	GUARD(pw_scalar(c, v, "protocol", &s));
@@ -468,7 +468,7 @@ flt_proto(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 get_port(struct pctx *c, yaml_node_t *v, const char *what, uint16_t *out)
 {
-	const char *s;
+	const char *s = NULL;
 	uint64_t x;
 
 	GUARD(pw_scalar(c, v, what, &s));
@@ -646,7 +646,7 @@ fa_action(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 fa_neg(struct pctx *c, yaml_node_t *v, void *o)
 {
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, v, "negotiation-policy", &s));
 	((struct fact_ctx *)o)->neg_ref = v;
@@ -712,7 +712,7 @@ rl_desc(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 rl_list(struct pctx *c, yaml_node_t *v, void *o)
 {
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, v, "filter-list", &s));
 	((struct rule_ctx *)o)->list_ref = v;
@@ -722,7 +722,7 @@ rl_list(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 rl_action(struct pctx *c, yaml_node_t *v, void *o)
 {
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, v, "filter-action", &s));
 	((struct rule_ctx *)o)->action_ref = v;
@@ -732,7 +732,7 @@ rl_action(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 rl_ike(struct pctx *c, yaml_node_t *v, void *o)
 {
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, v, "ike-policy", &s));
 	((struct rule_ctx *)o)->ike_ref = v;
@@ -977,7 +977,7 @@ static ips_res
 resolve_secrets_path(struct pctx *c, yaml_node_t *v)
 {
 	char buf[PATH_MAX], dir[PATH_MAX];
-	const char *s;
+	const char *s = NULL;
 
 	GUARD(pw_scalar(c, v, "secrets", &s));
 	if (*s == '\0')
