@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "table.h"
 
 struct table {
@@ -36,15 +37,13 @@ table_free(struct table *t)
 bool
 table_add(struct table *t, const char *const *cells)
 {
-	if (t->rows == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 16;
-		char **nc = realloc(t->cells, ncap * t->ncols * sizeof(*nc));
+	/* One element is one row of ncols cells. */
+	char **nc =
+	    ips_grow(t->cells, t->rows, &t->cap, t->ncols * sizeof(*nc));
 
-		if (nc == NULL)
-			return false;
-		t->cells = nc;
-		t->cap = ncap;
-	}
+	if (nc == NULL)
+		return false;
+	t->cells = nc;
 	for (size_t c = 0; c < t->ncols; c++) {
 		char *s = strdup(cells[c] != NULL ? cells[c] : "");
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/grow.h"
 #include "filter.h"
 
 struct flt_vec {
@@ -31,14 +32,10 @@ flt_dir_name(enum flt_dir d)
 static ips_res
 vec_push(struct flt_vec *fv, const struct flt *f)
 {
-	if (fv->n == fv->cap) {
-		size_t ncap = fv->cap ? fv->cap * 2 : 16;
-		struct flt *nv = realloc(fv->v, ncap * sizeof(*nv));
+	struct flt *nv = ips_grow(fv->v, fv->n, &fv->cap, sizeof(*nv));
 
-		ENSURE(nv != NULL, NOMEM);
-		fv->v = nv;
-		fv->cap = ncap;
-	}
+	ENSURE(nv != NULL, NOMEM);
+	fv->v = nv;
 	fv->v[fv->n++] = *f;
 	return IPS_OK;
 }
@@ -198,6 +195,32 @@ emit(struct flt_vec *fv, size_t first, const struct flt *f)
 }
 
 /*
+ * One specific filter (a copy of *f) per pair of a x b, skipping pairs of
+ * different families and, in transport mode, pairs of two of our own
+ * addresses: that traffic never leaves the host.
+ */
+static ips_res
+emit_pairs(struct flt_vec *fv, size_t first, struct flt *f,
+    const struct spec_list *a, const struct spec_list *b, enum flt_mode m,
+    const struct hostenv *h)
+{
+	bool transport = m == FLT_MM || !f->tunnel;
+
+	for (size_t i = 0; i < sl_count(a); i++) {
+		for (size_t j = 0; j < sl_count(b); j++) {
+			f->src = sl_get(a, i);
+			f->dst = sl_get(b, j);
+			if (!family_ok(&f->src, &f->dst) ||
+			    (transport && both_local(&f->src, &f->dst, h)))
+				continue;
+			f->weight = flt_weight(f, m);
+			GUARD(emit(fv, first, f));
+		}
+	}
+	return IPS_OK;
+}
+
+/*
  * Expand one direction of a filter (g with src/dst possibly swapped) into
  * specific filters.  In transport mode (and for Main Mode) this host is one
  * end: outbound filters start at one of its addresses, inbound ones end at
@@ -218,54 +241,23 @@ expand_direction(struct flt_vec *fv, size_t first, const struct flt *g,
 		f.dport = g->sport;
 	}
 	if (m == FLT_QM && g->tunnel) {
-		expand_all(src, h, &a);
-		expand_all(dst, h, &b);
 		f.dir = swapped ? FLT_DIR_INBOUND : FLT_DIR_OUTBOUND;
 		f.tunnel_src = swapped ? g->tunnel_dst : g->tunnel_src;
 		f.tunnel_dst = swapped ? g->tunnel_src : g->tunnel_dst;
-		for (size_t i = 0; i < sl_count(&a); i++) {
-			for (size_t j = 0; j < sl_count(&b); j++) {
-				f.src = sl_get(&a, i);
-				f.dst = sl_get(&b, j);
-				if (!family_ok(&f.src, &f.dst))
-					continue;
-				f.weight = flt_weight(&f, m);
-				GUARD(emit(fv, first, &f));
-			}
-		}
-		return IPS_OK;
+		expand_all(src, h, &a);
+		expand_all(dst, h, &b);
+		return emit_pairs(fv, first, &f, &a, &b, m, h);
 	}
 	/* Outbound: from each of our addresses in src. */
+	f.dir = FLT_DIR_OUTBOUND;
 	expand_local(src, h, &a);
 	expand_all(dst, h, &b);
-	f.dir = FLT_DIR_OUTBOUND;
-	for (size_t i = 0; i < sl_count(&a); i++) {
-		for (size_t j = 0; j < sl_count(&b); j++) {
-			f.src = sl_get(&a, i);
-			f.dst = sl_get(&b, j);
-			if (!family_ok(&f.src, &f.dst) ||
-			    both_local(&f.src, &f.dst, h))
-				continue;
-			f.weight = flt_weight(&f, m);
-			GUARD(emit(fv, first, &f));
-		}
-	}
+	GUARD(emit_pairs(fv, first, &f, &a, &b, m, h));
 	/* Inbound: to each of our addresses in dst. */
+	f.dir = FLT_DIR_INBOUND;
 	expand_all(src, h, &a);
 	expand_local(dst, h, &b);
-	f.dir = FLT_DIR_INBOUND;
-	for (size_t i = 0; i < sl_count(&a); i++) {
-		for (size_t j = 0; j < sl_count(&b); j++) {
-			f.src = sl_get(&a, i);
-			f.dst = sl_get(&b, j);
-			if (!family_ok(&f.src, &f.dst) ||
-			    both_local(&f.src, &f.dst, h))
-				continue;
-			f.weight = flt_weight(&f, m);
-			GUARD(emit(fv, first, &f));
-		}
-	}
-	return IPS_OK;
+	return emit_pairs(fv, first, &f, &a, &b, m, h);
 }
 
 static ips_res

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/grow.h"
 #include "hostenv.h"
 
 struct addr_vec {
@@ -36,6 +37,7 @@ ips_res
 hostenv_add(struct hostenv *h, enum hostenv_set set, const struct ips_addr *a)
 {
 	struct addr_vec *av = &h->set[set];
+	struct ips_addr *nv;
 	size_t lo = 0, hi = av->n;
 
 	while (lo < hi) { /* insertion point, keeping the set sorted */
@@ -49,14 +51,9 @@ hostenv_add(struct hostenv *h, enum hostenv_set set, const struct ips_addr *a)
 		else
 			hi = mid;
 	}
-	if (av->n == av->cap) {
-		size_t ncap = av->cap ? av->cap * 2 : 8;
-		struct ips_addr *nv = realloc(av->v, ncap * sizeof(*nv));
-
-		ENSURE(nv != NULL, NOMEM);
-		av->v = nv;
-		av->cap = ncap;
-	}
+	nv = ips_grow(av->v, av->n, &av->cap, sizeof(*nv));
+	ENSURE(nv != NULL, NOMEM);
+	av->v = nv;
 	memmove(&av->v[lo + 1], &av->v[lo], (av->n - lo) * sizeof(*av->v));
 	av->v[lo] = *a;
 	av->n++;
