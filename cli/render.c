@@ -92,7 +92,7 @@ render_policy(const Ipsm__PolicyView *v, enum render_format fmt, FILE *f)
 	snprintf(rules, sizeof(rules), "%u", v->rules);
 	if (fmt == RENDER_JSON) {
 		json_t *j = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, "
-				      "s:i, s:o}",
+				      "s:I, s:o}",
 		    "name", v->name, "description", v->description,
 		    "last_modified", json_utc(v->last_modified), "store",
 		    v->store, "path", v->path, "organizational_unit",
@@ -326,7 +326,7 @@ render_mmpolicy(const Ipsm__MmPolicyView *v, enum render_format fmt, FILE *f)
 				const Ipsm__MmOffer *o = p->offers[j];
 
 				json_array_append_new(offers,
-				    json_pack("{s:s, s:s, s:i, s:s, s:i, s:i}",
+				    json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}",
 					"encryption", o->encryption,
 					"integrity", o->integrity, "dh_group",
 					(json_int_t)o->dh_group, "dh_name",
@@ -382,7 +382,7 @@ render_qmpolicy(const Ipsm__QmPolicyView *v, enum render_format fmt, FILE *f)
 				const Ipsm__QmOffer *o = p->offers[j];
 
 				json_array_append_new(offers,
-				    json_pack("{s:s?, s:s?, s:s?, s:i, s:I}",
+				    json_pack("{s:s?, s:s?, s:s?, s:I, s:I}",
 					"ah", *o->ah ? o->ah : NULL,
 					"esp_encryption",
 					*o->esp_encryption ? o->esp_encryption
@@ -395,7 +395,7 @@ render_qmpolicy(const Ipsm__QmPolicyView *v, enum render_format fmt, FILE *f)
 					(json_int_t)o->lifetime_kb));
 			}
 			json_array_append_new(a,
-			    json_pack("{s:s, s:i, s:b, s:o}", "name", p->name,
+			    json_pack("{s:s, s:I, s:b, s:o}", "name", p->name,
 				"pfs_group", (json_int_t)p->pfs_group, "soft",
 				(int)p->soft, "offers", offers));
 		}

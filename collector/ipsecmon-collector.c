@@ -47,15 +47,19 @@ stat_value(Ipsm__Stat **s, size_t n, const char *key)
 	return 0;
 }
 
+/* One request; fails unless the daemon answers with the expected view. */
 static int
-call(struct ctl_client *cl, Ipsm__Request *req, Ipsm__Response **resp,
-    struct sample *out)
+call(struct ctl_client *cl, Ipsm__Request *req, Ipsm__Response__ViewCase want,
+    Ipsm__Response **resp, struct sample *out)
 {
 	if (!ips_ok(
 		ctl_client_call(cl, req, resp, out->error, sizeof(out->error))))
 		return -1;
-	if ((*resp)->status != 0) {
-		snprintf(out->error, sizeof(out->error), "%s", (*resp)->error);
+	if ((*resp)->status != 0 || (*resp)->view_case != want) {
+		snprintf(out->error, sizeof(out->error), "%s",
+		    (*resp)->status != 0 ? (*resp)->error
+					 : "daemon answered without the view "
+					   "(version mismatch?)");
 		ipsm__response__free_unpacked(*resp, NULL);
 		return -1;
 	}
@@ -77,13 +81,13 @@ poll_target(const struct target *t, int timeout_ms, struct sample *out)
 		return;
 	req.op_case = IPSM__REQUEST__OP_SHOW_POLICY;
 	req.show_policy = &sp;
-	if (call(cl, &req, &resp, out) != 0)
+	if (call(cl, &req, IPSM__RESPONSE__VIEW_POLICY, &resp, out) != 0)
 		goto done;
 	snprintf(out->policy, sizeof(out->policy), "%s", resp->policy->name);
 	ipsm__response__free_unpacked(resp, NULL);
 	req.op_case = IPSM__REQUEST__OP_SHOW_STATS;
 	req.show_stats = &ss;
-	if (call(cl, &req, &resp, out) != 0)
+	if (call(cl, &req, IPSM__RESPONSE__VIEW_STATS, &resp, out) != 0)
 		goto done;
 	{
 		Ipsm__StatsView *v = resp->stats;

@@ -14,6 +14,10 @@
 /* Enough for every operator's shell and a collector or two. */
 #define CTL_MAX_CLIENTS 128
 #define CTL_READ_CHUNK 65536
+/* Stop reading a client whose unread answers pass the high mark; resume
+ * below the low one. */
+#define CTL_QUEUE_HIGH (4u << 20)
+#define CTL_QUEUE_LOW (1u << 20)
 
 struct ctl_conn {
 	uv_pipe_t pipe; /* first: the handle is the connection */
@@ -22,6 +26,7 @@ struct ctl_conn {
 	struct wbuf in; /* bytes received, not yet a whole frame */
 	char rbuf[CTL_READ_CHUNK];
 	bool closing;
+	bool paused; /* reading stopped until queued answers drain */
 };
 
 struct ctl_server {
@@ -66,36 +71,48 @@ conn_close(struct ctl_conn *c)
 	uv_close((uv_handle_t *)&c->pipe, conn_closed);
 }
 
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void process_input(struct ctl_conn *c);
+
 static void
 write_done(uv_write_t *req, int status)
 {
 	struct ctl_write *w = (struct ctl_write *)req;
+	struct ctl_conn *c = req->handle->data;
 
 	(void)status; /* a client that went away is not our problem */
 	wbuf_free(&w->out);
 	free(w);
+	/* A client that stopped reading was paused; resume once it drains. */
+	if (c->paused && !c->closing &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) <
+		CTL_QUEUE_LOW) {
+		c->paused = false;
+		process_input(c); /* frames already buffered come first */
+		if (!c->paused && !c->closing)
+			uv_read_start(
+			    (uv_stream_t *)&c->pipe, conn_alloc, conn_read);
+	}
 }
 
-static void
-send_response(struct ctl_conn *c, const Ipsm__Response *resp)
+/* Encode resp into a frame and queue it; false if it cannot be encoded. */
+static bool
+queue_response(struct ctl_conn *c, const Ipsm__Response *resp)
 {
 	struct ctl_write *w = calloc(1, sizeof(*w));
 	size_t n = ipsm__response__get_packed_size(resp);
 	uint8_t *body;
 	uv_buf_t buf;
 
-	if (w == NULL) {
-		conn_close(c);
-		return;
-	}
+	if (w == NULL)
+		return false;
 	wbuf_init(&w->out, CTL_FRAME_MAX + CTL_FRAME_HDR);
 	if (!ips_ok(wbuf_u32(&w->out, (uint32_t)n)) ||
 	    !ips_ok(wbuf_reserve(&w->out, n, &body))) {
-		ips_log(
-		    IPS_LOG_ERR, "control response of %zu bytes too large", n);
+		wbuf_free(&w->out);
 		free(w);
-		conn_close(c);
-		return;
+		return false;
 	}
 	ipsm__response__pack(resp, body);
 	buf = uv_buf_init((char *)w->out.p, (unsigned)w->out.len);
@@ -103,7 +120,32 @@ send_response(struct ctl_conn *c, const Ipsm__Response *resp)
 		wbuf_free(&w->out);
 		free(w);
 		conn_close(c);
+		return true;
 	}
+	/* Backpressure: a client that does not read its answers gets no
+	 * more of its requests read, so it cannot make us buffer without
+	 * bound. */
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
+	    CTL_QUEUE_HIGH) {
+		c->paused = true;
+		uv_read_stop((uv_stream_t *)&c->pipe);
+	}
+	return true;
+}
+
+static void
+send_response(struct ctl_conn *c, const Ipsm__Response *resp)
+{
+	Ipsm__Response big = IPSM__RESPONSE__INIT;
+
+	if (queue_response(c, resp))
+		return;
+	ips_log(IPS_LOG_ERR, "control response of %zu bytes too large",
+	    ipsm__response__get_packed_size(resp));
+	big.status = IPS_E_TOOBIG;
+	big.error = (char *)"response too large; narrow the request";
+	if (!queue_response(c, &big))
+		conn_close(c);
 }
 
 static void
@@ -145,12 +187,39 @@ conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
 }
 
+/*
+ * Answer the whole frames buffered for a client, until it is paused (its
+ * unread answers passed the high mark) or closed; what is left waits.
+ */
+static void
+process_input(struct ctl_conn *c)
+{
+	struct rbuf rb, payload;
+	ips_res r = IPS_OK;
+
+	rbuf_init(&rb, c->in.p, c->in.len);
+	while (!c->closing && !c->paused &&
+	    ips_ok(r = ctl_frame_parse(&rb, &payload)))
+		handle_frame(c, &payload);
+	if (c->closing)
+		return;
+	if (r.err == IPS_E_TOOBIG) {
+		ips_log(IPS_LOG_WARNING, "control frame over %u bytes; closing",
+		    CTL_FRAME_MAX);
+		conn_close(c);
+		return;
+	}
+	memmove(c->in.p, c->in.p + rb.off, c->in.len - rb.off);
+	c->in.len -= rb.off;
+	/* Give back the memory a large frame needed once it is consumed. */
+	if (c->in.len == 0 && c->in.cap > CTL_READ_CHUNK)
+		wbuf_free(&c->in);
+}
+
 static void
 conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct ctl_conn *c = s->data;
-	struct rbuf rb, payload;
-	ips_res r;
 
 	if (nread < 0) {
 		conn_close(c);
@@ -163,19 +232,7 @@ conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c);
 		return;
 	}
-	rbuf_init(&rb, c->in.p, c->in.len);
-	while (!c->closing && ips_ok(r = ctl_frame_parse(&rb, &payload)))
-		handle_frame(c, &payload);
-	if (c->closing)
-		return;
-	if (r.err == IPS_E_TOOBIG) {
-		ips_log(IPS_LOG_WARNING, "control frame over %u bytes; closing",
-		    CTL_FRAME_MAX);
-		conn_close(c);
-		return;
-	}
-	memmove(c->in.p, c->in.p + rb.off, c->in.len - rb.off);
-	c->in.len -= rb.off;
+	process_input(c);
 }
 
 static void

@@ -120,8 +120,7 @@ engine_new(const char *policy_path, struct hostenv *host, struct engine **out,
 			    "cannot read interface "
 			    "addresses: %s",
 			    ips_strerror(r.err));
-			hostenv_free(host);
-			goto fail;
+			goto fail; /* which frees host */
 		}
 	}
 	e->host = host;

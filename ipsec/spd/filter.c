@@ -80,27 +80,52 @@ flt_weight(const struct flt *f, enum flt_mode m)
 	return w;
 }
 
-/* A spec list: what one end of a filter stands for on this host. */
+/*
+ * What one end of a filter stands for on this host: either one spec as
+ * written, or the addresses of a host set, optionally only those inside a
+ * spec (our addresses within a prefix, say).  Iterated in place, so no
+ * host is too big for it.
+ */
 struct spec_list {
-	struct ips_aspec v[64];
-	size_t n;
 	const struct hostenv *h;
 	enum hostenv_set set;
-	bool from_host; /* v[] is unused: iterate the host set */
+	bool from_host; /* iterate the host set, else the single spec */
+	const struct ips_aspec *keep; /* from_host: keep addresses in it */
+	struct ips_aspec single;
 };
 
-static size_t
-sl_count(const struct spec_list *sl)
+/* Whether a host address belongs to the list's filter. */
+static bool
+sl_keeps(const struct spec_list *sl, const struct ips_addr *a)
 {
-	return sl->from_host ? hostenv_count(sl->h, sl->set) : sl->n;
+	const struct ips_aspec *k = sl->keep;
+
+	if (k == NULL || k->kind == IPS_ASPEC_ME)
+		return true;
+	if (k->kind == IPS_ASPEC_DNS)
+		return hostenv_contains(sl->h, HOSTENV_DNS, a);
+	if (k->kind == IPS_ASPEC_GATEWAY)
+		return hostenv_contains(sl->h, HOSTENV_GATEWAY, a);
+	return ips_aspec_contains(k, a);
 }
 
-static struct ips_aspec
-sl_get(const struct spec_list *sl, size_t i)
+/* The element at or after *pos (advancing *pos to it); false at the end. */
+static bool
+sl_at(const struct spec_list *sl, size_t *pos, struct ips_aspec *out)
 {
-	if (sl->from_host)
-		return ips_aspec_host(hostenv_get(sl->h, sl->set, i));
-	return sl->v[i];
+	if (!sl->from_host) {
+		*out = sl->single;
+		return *pos == 0;
+	}
+	for (; *pos < hostenv_count(sl->h, sl->set); (*pos)++) {
+		const struct ips_addr *a = hostenv_get(sl->h, sl->set, *pos);
+
+		if (sl_keeps(sl, a)) {
+			*out = ips_aspec_host(a);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Every concrete spec a filter end stands for. */
@@ -109,7 +134,7 @@ expand_all(
     const struct ips_aspec *sp, const struct hostenv *h, struct spec_list *out)
 {
 	out->h = h;
-	out->n = 0;
+	out->keep = NULL;
 	out->from_host = true;
 	switch (sp->kind) {
 	case IPS_ASPEC_ME:
@@ -123,8 +148,7 @@ expand_all(
 		break;
 	default:
 		out->from_host = false;
-		out->v[0] = *sp;
-		out->n = 1;
+		out->single = *sp;
 		break;
 	}
 }
@@ -135,27 +159,9 @@ expand_local(
     const struct ips_aspec *sp, const struct hostenv *h, struct spec_list *out)
 {
 	out->h = h;
-	out->n = 0;
-	out->from_host = false;
-	if (sp->kind == IPS_ASPEC_ME) {
-		out->from_host = true;
-		out->set = HOSTENV_LOCAL;
-		return;
-	}
-	for (size_t i = 0; i < hostenv_count(h, HOSTENV_LOCAL); i++) {
-		const struct ips_addr *a = hostenv_get(h, HOSTENV_LOCAL, i);
-		bool in;
-
-		if (ips_aspec_is_keyword(sp))
-			in = hostenv_contains(h,
-			    sp->kind == IPS_ASPEC_DNS ? HOSTENV_DNS
-						      : HOSTENV_GATEWAY,
-			    a);
-		else
-			in = ips_aspec_contains(sp, a);
-		if (in && out->n < sizeof(out->v) / sizeof(out->v[0]))
-			out->v[out->n++] = ips_aspec_host(a);
-	}
+	out->set = HOSTENV_LOCAL;
+	out->from_host = true;
+	out->keep = sp;
 }
 
 static bool
@@ -206,10 +212,8 @@ emit_pairs(struct flt_vec *fv, size_t first, struct flt *f,
 {
 	bool transport = m == FLT_MM || !f->tunnel;
 
-	for (size_t i = 0; i < sl_count(a); i++) {
-		for (size_t j = 0; j < sl_count(b); j++) {
-			f->src = sl_get(a, i);
-			f->dst = sl_get(b, j);
+	for (size_t i = 0; sl_at(a, &i, &f->src); i++) {
+		for (size_t j = 0; sl_at(b, &j, &f->dst); j++) {
 			if (!family_ok(&f->src, &f->dst) ||
 			    (transport && both_local(&f->src, &f->dst, h)))
 				continue;
@@ -260,12 +264,13 @@ expand_direction(struct flt_vec *fv, size_t first, const struct flt *g,
 	return emit_pairs(fv, first, &f, &a, &b, m, h);
 }
 
+/* Expand a generic filter; first is where its rule's specifics begin, so
+ * that a rule never lists the same specific filter twice. */
 static ips_res
 expand_generic(struct flt_set *fs, enum flt_mode m, const struct flt *g,
-    const struct hostenv *h)
+    size_t first, const struct hostenv *h)
 {
 	struct flt_vec *fv = &fs->view[m][FLT_SPECIFIC];
-	size_t first = fv->n;
 
 	GUARD(expand_direction(fv, first, g, &g->src, &g->dst, false, m, h));
 	if (g->mirrored)
@@ -313,6 +318,8 @@ build_rule(
 {
 	const struct pol_filter_list *fl = r->filter_list;
 	bool negotiate = r->filter_action->action == POL_ACTION_NEGOTIATE;
+	size_t first_qm = fs->view[FLT_QM][FLT_SPECIFIC].n;
+	size_t first_mm = fs->view[FLT_MM][FLT_SPECIFIC].n;
 
 	for (size_t k = 0; k < fl->nfilters; k++) {
 		const struct pol_filter *pf = &fl->filters[k];
@@ -336,14 +343,14 @@ build_rule(
 		q.inbound_action = q.outbound_action = r->filter_action->action;
 		q.dir = FLT_DIR_BOTH;
 		GUARD(vec_push(&fs->view[FLT_QM][FLT_GENERIC], &q));
-		GUARD(expand_generic(fs, FLT_QM, &q, h));
+		GUARD(expand_generic(fs, FLT_QM, &q, first_qm, h));
 		if (!negotiate)
 			continue;
 		mm_of_qm(&q, &mm);
 		if (mm_seen(&fs->view[FLT_MM][FLT_GENERIC], &mm))
 			continue;
 		GUARD(vec_push(&fs->view[FLT_MM][FLT_GENERIC], &mm));
-		GUARD(expand_generic(fs, FLT_MM, &mm, h));
+		GUARD(expand_generic(fs, FLT_MM, &mm, first_mm, h));
 	}
 	return IPS_OK;
 }

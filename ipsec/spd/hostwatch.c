@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "hostwatch.h"
 
 struct hostwatch {
@@ -44,8 +45,14 @@ on_netlink(uv_poll_t *p, int status, int events)
 	bool any = false;
 
 	(void)events;
-	if (status < 0)
+	if (status < 0) {
+		/* libuv stops the handle: say so rather than go quiet. */
+		ips_log(IPS_LOG_ERR,
+		    "host address watch failed (%s); filters "
+		    "now follow address changes only on reload",
+		    uv_strerror(status));
 		return;
+	}
 	/* The content does not matter: any change means "look again".
 	 * ENOBUFS (we fell behind) means the same. */
 	for (;;) {
@@ -61,12 +68,16 @@ on_netlink(uv_poll_t *p, int status, int events)
 		poke(hw);
 }
 
+/*
+ * resolvconf, NetworkManager and DHCP clients replace /etc/resolv.conf by
+ * renaming a new file over it, which would strand a watch on the file
+ * itself; so the directory is watched, for that name.
+ */
 static void
-on_resolv(uv_fs_event_t *h, const char *name, int events, int status)
+on_etc(uv_fs_event_t *h, const char *name, int events, int status)
 {
-	(void)name;
 	(void)events;
-	if (status == 0)
+	if (status == 0 && name != NULL && strcmp(name, "resolv.conf") == 0)
 		poke(h->data);
 }
 
@@ -106,8 +117,8 @@ hostwatch_start(uv_loop_t *loop, unsigned quiet_ms, hostwatch_cb cb, void *ctx,
 	hw->resolv.data = hw;
 	hw->open_handles++;
 	/* A host without /etc/resolv.conf simply has no dns keyword. */
-	hw->resolv_started = uv_fs_event_start(&hw->resolv, on_resolv,
-				 "/etc/resolv.conf", 0) == 0;
+	hw->resolv_started =
+	    uv_fs_event_start(&hw->resolv, on_etc, "/etc", 0) == 0;
 	*out = hw;
 	return IPS_OK;
 }

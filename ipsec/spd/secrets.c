@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <yaml.h>
 
 #include "secrets.h"
 
@@ -85,134 +84,258 @@ secrets_get(const struct secrets *s, const char *name, size_t *len)
 }
 
 static ips_res
-err_at(struct policy_error *err, const yaml_mark_t *m, const char *msg)
+err_at(struct policy_error *err, size_t line, size_t col, const char *msg)
 {
-	if (m != NULL) {
-		err->line = (unsigned)m->line + 1;
-		err->col = (unsigned)m->column + 1;
-	}
+	err->line = (unsigned)line;
+	err->col = (unsigned)col;
 	snprintf(err->msg, sizeof(err->msg), "%s", msg);
 	return IPS_ERR(CONFIG);
 }
 
-static ips_res
-add_secret(struct secrets *s, const yaml_event_t *key, const yaml_event_t *val,
-    struct policy_error *err)
-{
-	const char *name = (const char *)key->data.scalar.value;
-	size_t len = val->data.scalar.length;
-	struct secret *nv;
+/*
+ * The secrets file is a flat YAML mapping, one "name: value" per line, and
+ * is read by this small scanner rather than libyaml: libyaml grows its
+ * scalar buffers with realloc and frees the old copies unwiped, which would
+ * leave pieces of keys in the heap.  Here every decoded byte goes straight
+ * into the protected arena.  Supported: comments, plain values, '...'
+ * (with '' for a quote) and "..." (with \\ \" \t \n \xHH).  Anything else
+ * YAML allows is refused with a reason, never guessed at.
+ */
+struct scan {
+	const char *p;
+	size_t len, off;
+	size_t line, line_start;
+	struct secrets *s;
+	struct policy_error *err;
+};
 
-	if (*name == '\0')
-		return err_at(err, &key->start_mark, "secret name is empty");
+static int
+peek(const struct scan *sc)
+{
+	return sc->off < sc->len ? (unsigned char)sc->p[sc->off] : -1;
+}
+
+static ips_res
+scan_fail(struct scan *sc, const char *msg)
+{
+	return err_at(sc->err, sc->line, sc->off - sc->line_start + 1, msg);
+}
+
+static void
+skip_blanks(struct scan *sc)
+{
+	while (peek(sc) == ' ' || peek(sc) == '\t')
+		sc->off++;
+}
+
+/* After a value: blanks, then a comment or the end of the line. */
+static ips_res
+end_of_line(struct scan *sc)
+{
+	skip_blanks(sc);
+	if (peek(sc) == '#')
+		while (peek(sc) != -1 && peek(sc) != '\n')
+			sc->off++;
+	if (peek(sc) == '\r')
+		sc->off++;
+	if (peek(sc) != -1 && peek(sc) != '\n')
+		return scan_fail(sc, "unexpected text after the value");
+	return IPS_OK;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Append one decoded byte to the value being built in the arena. */
+static ips_res
+put(struct scan *sc, size_t start, uint8_t b)
+{
+	struct secrets *s = sc->s;
+
+	if (s->arena_used - start >= SECRET_MAX_LEN)
+		return scan_fail(sc, "secret value is longer than 1024 bytes");
+	/* Decoding never lengthens text, and the arena holds the whole file;
+	 * this guards that reasoning. */
+	if (s->arena_used >= s->arena_len)
+		return scan_fail(sc, "secret value does not fit");
+	s->arena[s->arena_used++] = b;
+	return IPS_OK;
+}
+
+static ips_res
+scan_quoted(struct scan *sc, size_t start)
+{
+	int q = peek(sc), c;
+
+	sc->off++;
+	for (;;) {
+		c = peek(sc);
+		if (c == -1 || c == '\n')
+			return scan_fail(sc, "unterminated quoted value");
+		sc->off++;
+		if (c == q) {
+			/* '' inside single quotes is one quote */
+			if (q == '\'' && peek(sc) == '\'') {
+				sc->off++;
+				GUARD(put(sc, start, '\''));
+				continue;
+			}
+			return IPS_OK;
+		}
+		if (q == '"' && c == '\\') {
+			int e = peek(sc), hi, lo;
+
+			sc->off++;
+			switch (e) {
+			case '\\':
+			case '"':
+				c = e;
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 'x':
+				hi = hexval(peek(sc));
+				sc->off++;
+				lo = hexval(peek(sc));
+				sc->off++;
+				if (hi < 0 || lo < 0)
+					return scan_fail(sc,
+					    "\\x needs two hex "
+					    "digits");
+				c = hi << 4 | lo;
+				break;
+			default:
+				return scan_fail(sc,
+				    "unknown escape (use \\\\, "
+				    "\\\", \\t, \\n or \\xHH)");
+			}
+		}
+		GUARD(put(sc, start, (uint8_t)c));
+	}
+}
+
+static ips_res
+scan_plain(struct scan *sc, size_t start)
+{
+	size_t last = sc->s->arena_used; /* end of the value without blanks */
+	int c;
+
+	if (strchr("[]{}&*!|>%@`,", peek(sc)) != NULL)
+		return scan_fail(sc,
+		    "a secret value must be plain or quoted "
+		    "text (collections, anchors, aliases, "
+		    "tags and block scalars are not supported)");
+	while ((c = peek(sc)) != -1 && c != '\n' && c != '\r') {
+		/* " #" starts a comment, as in YAML */
+		if (c == '#' && sc->s->arena_used > start &&
+		    (sc->p[sc->off - 1] == ' ' || sc->p[sc->off - 1] == '\t'))
+			break;
+		GUARD(put(sc, start, (uint8_t)c));
+		if (c != ' ' && c != '\t')
+			last = sc->s->arena_used;
+		sc->off++;
+	}
+	/* trailing blanks belong to the line, not the value: wipe them */
+	OPENSSL_cleanse(sc->s->arena + last, sc->s->arena_used - last);
+	sc->s->arena_used = last;
+	return IPS_OK;
+}
+
+static ips_res
+add_entry(struct scan *sc, const char *name, size_t nlen, size_t start,
+    size_t name_col)
+{
+	struct secrets *s = sc->s;
+	struct secret *nv;
+	char *copy;
+
 	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].name, name) == 0)
-			return err_at(
-			    err, &key->start_mark, "duplicate secret name");
-	if (len == 0)
-		return err_at(err, &val->start_mark, "secret value is empty");
-	if (len > SECRET_MAX_LEN)
-		return err_at(err, &val->start_mark,
-		    "secret value is longer "
-		    "than 1024 bytes");
+		if (strlen(s->v[i].name) == nlen &&
+		    memcmp(s->v[i].name, name, nlen) == 0)
+			return err_at(sc->err, sc->line, name_col,
+			    "duplicate secret name");
+	if (s->arena_used == start)
+		return scan_fail(sc, "secret value is empty");
 	if (s->n >= SECRETS_MAX_COUNT)
-		return err_at(err, &key->start_mark, "too many secrets");
+		return err_at(sc->err, sc->line, name_col, "too many secrets");
 	if ((nv = realloc(s->v, (s->n + 1) * sizeof(*nv))) == NULL)
 		return IPS_ERR(NOMEM);
 	s->v = nv;
-	if ((nv[s->n].name = strdup(name)) == NULL)
+	if ((copy = strndup(name, nlen)) == NULL)
 		return IPS_ERR(NOMEM);
-	/* The arena was sized from the whole input, so the values fit. */
-	nv[s->n].off = s->arena_used;
-	nv[s->n].len = len;
-	memcpy(s->arena + s->arena_used, val->data.scalar.value, len);
-	s->arena_used += len;
+	nv[s->n].name = copy;
+	nv[s->n].off = start;
+	nv[s->n].len = s->arena_used - start;
 	s->n++;
 	return IPS_OK;
 }
 
-/*
- * Event-driven, so each value is copied into the arena and the event's own
- * copy wiped at once; the parser's buffers are wiped before release too.
- */
 static ips_res
-parse_events(yaml_parser_t *ps, struct secrets *s, struct policy_error *err)
+scan_line(struct scan *sc)
 {
-	yaml_event_t ev, key;
-	int depth = 0;
-	bool have_key = false, done = false;
-	ips_res r = IPS_OK;
+	size_t name_start, name_len, name_col, start;
+	int c;
 
-	while (!done && ips_ok(r)) {
-		if (!yaml_parser_parse(ps, &ev)) {
-			err->line = (unsigned)ps->problem_mark.line + 1;
-			err->col = (unsigned)ps->problem_mark.column + 1;
-			snprintf(err->msg, sizeof(err->msg), "YAML syntax: %s",
-			    ps->problem ? ps->problem : "error");
-			r = IPS_ERR(CONFIG);
-			break;
-		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_MAPPING_START_EVENT:
-			if (depth++ != 0)
-				r = err_at(err, &ev.start_mark,
-				    "a secret "
-				    "value must be a single string");
-			break;
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			r = err_at(err, &ev.start_mark,
-			    depth == 0
-				? "secrets file must be a mapping of names "
-				  "to values"
-				: "a secret value must be a single string");
-			break;
-		case YAML_ALIAS_EVENT:
-			r = err_at(err, &ev.start_mark,
-			    "aliases are not "
-			    "allowed in a secrets file");
-			break;
-		case YAML_SCALAR_EVENT:
-			if (depth == 0) {
-				r = err_at(err, &ev.start_mark,
-				    "secrets file "
-				    "must be a mapping of names to values");
-			} else if (!have_key) {
-				key = ev; /* keep: freed after its value */
-				have_key = true;
-				continue;
-			} else {
-				r = add_secret(s, &key, &ev, err);
-				yaml_event_delete(&key);
-				have_key = false;
-				OPENSSL_cleanse(ev.data.scalar.value,
-				    ev.data.scalar.length);
-			}
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	if (have_key)
-		yaml_event_delete(&key);
-	return r;
+	skip_blanks(sc);
+	c = peek(sc);
+	if (c == -1 || c == '\n' || c == '\r' || c == '#')
+		return end_of_line(sc);
+	if (sc->off != sc->line_start)
+		return scan_fail(sc,
+		    "secret names start at the beginning of "
+		    "a line");
+	if (c == '-' || c == '"' || c == '\'' || c == '{' || c == '[')
+		return scan_fail(sc,
+		    "secrets file must be a mapping of "
+		    "names to values (name: value)");
+	name_start = sc->off;
+	name_col = sc->off - sc->line_start + 1;
+	while ((c = peek(sc)) != -1 && c != ':' && c != '\n' && c != ' ' &&
+	    c != '\t')
+		sc->off++;
+	if (peek(sc) != ':')
+		return scan_fail(sc, "expected 'name: value'");
+	name_len = sc->off - name_start;
+	if (name_len == 0)
+		return scan_fail(sc, "secret name is empty");
+	sc->off++;
+	if (peek(sc) != ' ' && peek(sc) != '\t' && peek(sc) != '\n' &&
+	    peek(sc) != -1)
+		return scan_fail(sc, "expected a blank after ':'");
+	skip_blanks(sc);
+	start = sc->s->arena_used;
+	if (peek(sc) == '"' || peek(sc) == '\'')
+		GUARD(scan_quoted(sc, start));
+	else
+		GUARD(scan_plain(sc, start));
+	GUARD(end_of_line(sc));
+	return add_entry(sc, sc->p + name_start, name_len, start, name_col);
 }
 
-static void
-wipe_parser(yaml_parser_t *ps)
+static ips_res
+scan_file(struct scan *sc)
 {
-	if (ps->buffer.start != NULL)
-		OPENSSL_cleanse(ps->buffer.start,
-		    (size_t)(ps->buffer.end - ps->buffer.start));
-	if (ps->raw_buffer.start != NULL)
-		OPENSSL_cleanse(ps->raw_buffer.start,
-		    (size_t)(ps->raw_buffer.end - ps->raw_buffer.start));
+	while (sc->off < sc->len) {
+		GUARD(scan_line(sc));
+		if (peek(sc) == '\n')
+			sc->off++;
+		sc->line++;
+		sc->line_start = sc->off;
+	}
+	return IPS_OK;
 }
 
 ips_res
@@ -220,13 +343,13 @@ secrets_load_buffer(const char *name, const char *buf, size_t len,
     struct secrets **out, struct policy_error *err)
 {
 	struct secrets *s;
-	yaml_parser_t ps;
+	struct scan sc;
 	ips_res r;
 
 	memset(err, 0, sizeof(*err));
 	snprintf(err->file, sizeof(err->file), "%s", name);
 	if (len > SECRETS_MAX_BYTES)
-		return err_at(err, NULL, "secrets file is too large");
+		return err_at(err, 0, 0, "secrets file is too large");
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return IPS_ERR(NOMEM);
 	s->arena_len = len + 1;
@@ -234,15 +357,8 @@ secrets_load_buffer(const char *name, const char *buf, size_t len,
 		free(s);
 		return IPS_ERR(NOMEM);
 	}
-	if (!yaml_parser_initialize(&ps)) {
-		secrets_free(s);
-		return IPS_ERR(NOMEM);
-	}
-	yaml_parser_set_input_string(&ps, (const unsigned char *)buf, len);
-	r = parse_events(&ps, s, err);
-	wipe_parser(&ps);
-	yaml_parser_delete(&ps);
-	if (!ips_ok(r)) {
+	sc = (struct scan){buf, len, 0, 1, 0, s, err};
+	if (!ips_ok(r = scan_file(&sc))) {
 		secrets_free(s);
 		return r;
 	}
@@ -272,7 +388,7 @@ secrets_load(const char *path, struct secrets **out, struct policy_error *err)
 	}
 	if (!S_ISREG(sb.st_mode) || sb.st_size > (off_t)SECRETS_MAX_BYTES) {
 		close(fd);
-		return err_at(err, NULL,
+		return err_at(err, 0, 0,
 		    S_ISREG(sb.st_mode) ? "secrets file is too large"
 					: "not a regular file");
 	}

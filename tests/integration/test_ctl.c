@@ -8,6 +8,7 @@
  * and no secret ever appears in any output.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -112,6 +113,12 @@ start_daemon(const char *policy_src, const char *secrets_mode_src)
 	assert_non_null(text);
 	tl_write_file(lab.policy, text, 0644);
 	free(text);
+	/* ASan keeps freed memory in quarantine (256 MB by default), which
+	 * would hide whether our own buffering is bounded: keep it small. */
+	setenv("ASAN_OPTIONS",
+	    "detect_leaks=1:abort_on_error=1:"
+	    "quarantine_size_mb=8",
+	    1);
 	lab.pid = tl_spawn(argv, lab.log);
 	if (!tl_wait_socket(lab.sock, 10000)) {
 		char *log = tl_read_file(lab.log, NULL);
@@ -413,6 +420,73 @@ test_hostile_clients(void **state)
 	free(out);
 }
 
+static long
+daemon_rss_kb(void)
+{
+	char path[64], *status, *p;
+	long kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)lab.pid);
+	status = tl_read_file(path, NULL);
+	assert_non_null(status);
+	if ((p = strstr(status, "VmRSS:")) != NULL)
+		kb = strtol(p + 6, NULL, 10);
+	free(status);
+	return kb;
+}
+
+/*
+ * A client that sends requests without reading the answers: the daemon
+ * stops reading from it once its unread answers pass a bound, so memory
+ * stays bounded, and everyone else is still served.
+ */
+static void
+test_slow_reader_is_bounded(void **state)
+{
+	/* show qmfilter type=specific: the largest view */
+	static const unsigned char req[] = {
+	    0, 0, 0, 6, 0x12, 4, 0x08, 1, 0x10, 1};
+	unsigned char burst[sizeof(req) * 512];
+	long before, after;
+	size_t sent = 0;
+	int fd, flags;
+	char *out;
+
+	(void)state;
+	for (size_t i = 0; i < 512; i++)
+		memcpy(burst + i * sizeof(req), req, sizeof(req));
+	before = daemon_rss_kb();
+	fd = raw_connect();
+	flags = fcntl(fd, F_GETFL);
+	assert_int_equal(fcntl(fd, F_SETFL, flags | O_NONBLOCK), 0);
+	/* Write until the daemon stops reading (our socket fills), or
+	 * 100,000 requests, whichever comes first. */
+	for (int stalls = 0; sent < 100000 * sizeof(req) && stalls < 50;) {
+		ssize_t n = write(fd, burst, sizeof(burst));
+
+		if (n > 0) {
+			sent += (size_t)n;
+			stalls = 0;
+		} else {
+			stalls++;
+			usleep(20000);
+		}
+	}
+	after = daemon_rss_kb();
+	/* Unbounded, 100,000 answers of ~2 KB each would be ~200 MB. */
+	if (after - before > 64 * 1024)
+		fail_msg("daemon grew from %ld kB to %ld kB for one client "
+			 "that does not read",
+		    before, after);
+	out = cli("show policy format=json", false, NULL);
+	assert_non_null(strstr(out, "\"name\": \"Test lab\""));
+	free(out);
+	close(fd);
+	out = cli("show policy format=json", false, NULL);
+	assert_non_null(strstr(out, "\"name\": \"Test lab\""));
+	free(out);
+}
+
 /* Usage errors, unreachable daemons and their exit codes. */
 static void
 test_cli_errors(void **state)
@@ -539,6 +613,7 @@ main(void)
 	    cmocka_unit_test(test_filters_follow_address_changes),
 	    cmocka_unit_test(test_reload),
 	    cmocka_unit_test(test_hostile_clients),
+	    cmocka_unit_test(test_slow_reader_is_bounded),
 	    cmocka_unit_test(test_cli_errors),
 	    cmocka_unit_test(test_refuses_to_start),
 	    cmocka_unit_test(test_collector),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -219,6 +220,62 @@ test_local_to_local_is_left_out(void **state)
 	    "10.0.0.0/8>10.0.0.1 inbound 40961\n"
 	    "10.0.0.0/8>10.0.0.2 inbound 40961\n");
 	done(&fx);
+}
+
+/* me -> X and X -> me, both mirrored, in one rule: the same traffic
+ * twice, listed once. */
+static void
+test_duplicates_within_a_rule(void **state)
+{
+	struct fixture fx = build("{ source: me, destination: 192.0.2.10 }, "
+				  "{ source: 192.0.2.10, destination: me }",
+	    "negotiate", NULL);
+
+	(void)state;
+	expect_view(fx.fs, FLT_QM, FLT_SPECIFIC,
+	    "10.0.0.1>192.0.2.10 outbound 65536\n"
+	    "10.0.0.2>192.0.2.10 outbound 65536\n"
+	    "192.0.2.10>10.0.0.1 inbound 65536\n"
+	    "192.0.2.10>10.0.0.2 inbound 65536\n");
+	expect_view(fx.fs, FLT_MM, FLT_SPECIFIC,
+	    "10.0.0.1>192.0.2.10 outbound 65536\n"
+	    "10.0.0.2>192.0.2.10 outbound 65536\n"
+	    "192.0.2.10>10.0.0.1 inbound 65536\n"
+	    "192.0.2.10>10.0.0.2 inbound 65536\n");
+	done(&fx);
+}
+
+/* A host with more addresses than any fixed table would hold. */
+static void
+test_many_local_addresses(void **state)
+{
+	static const char yaml[] =
+	    "policy: { name: many }\n"
+	    "filter-lists:\n"
+	    "  - { name: fl, filters: [ { source: 10.0.0.0/16, destination: "
+	    "any, mirrored: no } ] }\n"
+	    "filter-actions: [ { name: pass, action: permit } ]\n"
+	    "rules: [ { name: r, filter-list: fl, filter-action: pass } ]\n";
+	struct policy_error err;
+	struct policy *p;
+	struct hostenv *h = hostenv_new();
+	struct flt_set *fs;
+
+	(void)state;
+	for (unsigned i = 0; i < 300; i++) {
+		struct ips_addr a = {
+		    AF_INET, {10, 0, (uint8_t)(i >> 8), (uint8_t)i}};
+
+		assert_true(ips_ok(hostenv_add(h, HOSTENV_LOCAL, &a)));
+	}
+	assert_true(ips_ok(
+	    policy_load_buffer("m.yaml", yaml, sizeof(yaml) - 1, &p, &err)));
+	assert_true(ips_ok(flt_set_build(p, h, &fs)));
+	/* outbound from each of the 300, inbound to each of the 300 */
+	assert_int_equal(flt_count(fs, FLT_QM, FLT_SPECIFIC), 600);
+	flt_set_free(fs);
+	hostenv_free(h);
+	policy_free(p);
 }
 
 /* Transport filters that name neither end as ours match nothing here. */
@@ -457,6 +514,8 @@ main(void)
 	    cmocka_unit_test(test_any_any_mirrored_dedupes),
 	    cmocka_unit_test(test_dns_keyword),
 	    cmocka_unit_test(test_local_to_local_is_left_out),
+	    cmocka_unit_test(test_duplicates_within_a_rule),
+	    cmocka_unit_test(test_many_local_addresses),
 	    cmocka_unit_test(test_foreign_transport_filter_is_empty),
 	    cmocka_unit_test(test_tunnel),
 	    cmocka_unit_test(test_weights_order_the_specific_view),

@@ -259,6 +259,42 @@ test_secrets(void **state)
 }
 
 /* Malformed secrets are refused without ever quoting a value. */
+/* Quoting and comments decode as YAML would decode them. */
+static void
+test_secret_forms(void **state)
+{
+	static const char text[] = "# site keys\n"
+				   "plain: a b c   # comment\n"
+				   "hash: a#b\n"
+				   "dq: \"x\\\"y\\\\z\\t\\x41\"\n"
+				   "sq: 'it''s'\r\n"
+				   "\n"
+				   "last: end";
+	struct policy_error err;
+	struct secrets *s = NULL;
+	const uint8_t *v;
+	size_t len;
+
+	(void)state;
+	assert_true(ips_ok(
+	    secrets_load_buffer("s.yaml", text, sizeof(text) - 1, &s, &err)));
+	assert_int_equal(secrets_count(s), 5);
+	v = secrets_get(s, "plain", &len);
+	assert_int_equal(len, 5);
+	assert_memory_equal(v, "a b c", 5);
+	v = secrets_get(s, "hash", &len);
+	assert_memory_equal(v, "a#b", 3);
+	v = secrets_get(s, "dq", &len);
+	assert_int_equal(len, 7);
+	assert_memory_equal(v, "x\"y\\z\tA", 7);
+	v = secrets_get(s, "sq", &len);
+	assert_int_equal(len, 4);
+	assert_memory_equal(v, "it's", 4);
+	v = secrets_get(s, "last", &len);
+	assert_memory_equal(v, "end", 3);
+	secrets_free(s);
+}
+
 static void
 test_bad_secrets_never_echo_values(void **state)
 {
@@ -266,17 +302,26 @@ test_bad_secrets_never_echo_values(void **state)
 		const char *text, *msg;
 	} bad[] = {
 	    {"a: s3cr3t-value\na: s3cr3t-value\n", "duplicate secret name"},
-	    {"a: [s3cr3t-value]\n", "a secret value must be a single string"},
+	    {"a: [s3cr3t-value]\n",
+		"a secret value must be plain or quoted "
+		"text (collections, anchors, aliases, tags and block scalars "
+		"are not supported)"},
 	    {"- s3cr3t-value\n",
 		"secrets file must be a mapping of names to "
-		"values"},
+		"values (name: value)"},
 	    {"a: \"\"\n", "secret value is empty"},
 	    {"a: &x s3cr3t-value\nb: *x\n",
-		"aliases are not allowed in a "
-		"secrets file"},
-	    {"a: \"s3cr3t-value\n",
-		"YAML syntax: found unexpected end of "
-		"stream"},
+		"a secret value must be plain or "
+		"quoted text (collections, anchors, aliases, tags and block "
+		"scalars are not supported)"},
+	    {"a: \"s3cr3t-value\n", "unterminated quoted value"},
+	    {"a: \"s3cr3t\\q\"\n",
+		"unknown escape (use \\\\, \\\", "
+		"\\t, \\n or \\xHH)"},
+	    {"a: 's3cr3t' x\n", "unexpected text after the value"},
+	    {"a:s3cr3t\n", "expected a blank after ':'"},
+	    {"  a: s3cr3t\n", "secret names start at the beginning of a line"},
+	    {"a s3cr3t\n", "expected 'name: value'"},
 	};
 	struct policy_error err;
 	struct secrets *s;
@@ -301,6 +346,7 @@ main(void)
 	    cmocka_unit_test(test_invalid_corpus),
 	    cmocka_unit_test(test_error_names_the_file),
 	    cmocka_unit_test(test_secrets),
+	    cmocka_unit_test(test_secret_forms),
 	    cmocka_unit_test(test_bad_secrets_never_echo_values),
 	};
 
