@@ -9,22 +9,42 @@
 #ifndef IPS_ERR_H
 #define IPS_ERR_H
 
+/*
+ * X(NAME, "message", notify): notify is the RFC 2408 3.14.1 Notify Message
+ * Type a peer gets when this error ends processing of its message (0 when
+ * the error is not about a peer's message).
+ */
 #define IPS_ERRORS(X) \
-	X(OK, "success") \
-	X(NOMEM, "out of memory") \
-	X(SHORT, "input ends before the field being read") \
-	X(TOOBIG, "input exceeds a configured limit") \
-	X(INVAL, "invalid argument") \
-	X(IO, "input/output error") \
-	X(PERM, "insecure file permissions") \
-	X(NOTFOUND, "no such object") \
-	X(EXISTS, "object already exists") \
-	X(CONFIG, "invalid configuration") \
-	X(PROTO, "malformed control message") \
-	X(CLOSED, "peer closed the connection")
+	X(OK, "success", 0) \
+	X(NOMEM, "out of memory", 0) \
+	X(SHORT, "input ends before the field being read", 16) \
+	X(TOOBIG, "input exceeds a configured limit", 16) \
+	X(INVAL, "invalid argument", 0) \
+	X(IO, "input/output error", 0) \
+	X(PERM, "insecure file permissions", 0) \
+	X(NOTFOUND, "no such object", 0) \
+	X(EXISTS, "object already exists", 0) \
+	X(CONFIG, "invalid configuration", 0) \
+	X(PROTO, "malformed control message", 0) \
+	X(CLOSED, "peer closed the connection", 0) \
+	X(IKE_VERSION, "unsupported ISAKMP major version", 5) \
+	X(IKE_EXCHANGE, "unknown exchange type", 7) \
+	X(IKE_FLAGS, "undefined header flags set", 8) \
+	X(IKE_LENGTH, "header length disagrees with the datagram", 30) \
+	X(IKE_PAYLOAD_TYPE, "unknown payload type", 1) \
+	X(IKE_RESERVED, "reserved field is not zero", 16) \
+	X(IKE_MALFORMED, "payload malformed", 16) \
+	X(IKE_TOO_MANY, "too many payloads in one message", 16) \
+	X(IKE_DOI, "DOI not supported", 2) \
+	X(IKE_SITUATION, "situation not supported", 3) \
+	X(IKE_PROPOSAL, "bad proposal syntax", 15) \
+	X(IKE_PROTOCOL, "invalid protocol id", 10) \
+	X(IKE_SPI, "invalid SPI size", 11) \
+	X(IKE_ID, "invalid identification payload", 18) \
+	X(IKE_NONCE, "nonce length outside 8..256 bytes", 16)
 
 enum ips_err {
-#define IPS_ERR_ENUM(name, text) IPS_E_##name,
+#define IPS_ERR_ENUM(name, text, notify) IPS_E_##name,
 	IPS_ERRORS(IPS_ERR_ENUM)
 #undef IPS_ERR_ENUM
 	    IPS_E_COUNT
@@ -69,5 +89,7 @@ ips_ok(ips_res r)
 
 /* Message for an error code; never NULL. */
 const char *ips_strerror(enum ips_err err);
+/* The notify to send a peer whose message failed with err, or 0. */
+unsigned ips_err_notify(enum ips_err err);
 
 #endif

@@ -157,6 +157,23 @@ wbuf_u32(struct wbuf *wb, uint32_t v)
 }
 
 ips_res
+wbuf_put_u8_at(struct wbuf *wb, size_t off, uint8_t v)
+{
+	ENSURE(off < wb->len, INVAL);
+	wb->p[off] = v;
+	return IPS_OK;
+}
+
+ips_res
+wbuf_put_u16_at(struct wbuf *wb, size_t off, uint16_t v)
+{
+	ENSURE(off <= wb->len && wb->len - off >= 2, INVAL);
+	wb->p[off] = (uint8_t)(v >> 8);
+	wb->p[off + 1] = (uint8_t)v;
+	return IPS_OK;
+}
+
+ips_res
 wbuf_put_u32_at(struct wbuf *wb, size_t off, uint32_t v)
 {
 	ENSURE(off <= wb->len && wb->len - off >= 4, INVAL);

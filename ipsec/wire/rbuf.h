@@ -70,7 +70,10 @@ IPS_MUST_USE ips_res wbuf_u32(struct wbuf *wb, uint32_t v);
 IPS_MUST_USE ips_res wbuf_bytes(struct wbuf *wb, const void *src, size_t n);
 /* Reserve n bytes at the end and return them for the caller to fill. */
 IPS_MUST_USE ips_res wbuf_reserve(struct wbuf *wb, size_t n, uint8_t **out);
-/* Overwrite 4 bytes at off (a length field written after its body). */
+/* Overwrite already-written bytes at off (a length or next-payload field
+ * filled in after what follows it); IPS_E_INVAL if they are not there. */
+IPS_MUST_USE ips_res wbuf_put_u8_at(struct wbuf *wb, size_t off, uint8_t v);
+IPS_MUST_USE ips_res wbuf_put_u16_at(struct wbuf *wb, size_t off, uint16_t v);
 IPS_MUST_USE ips_res wbuf_put_u32_at(struct wbuf *wb, size_t off, uint32_t v);
 
 #endif
