@@ -41,7 +41,13 @@
 	X(IKE_PROTOCOL, "invalid protocol id", 10) \
 	X(IKE_SPI, "invalid SPI size", 11) \
 	X(IKE_ID, "invalid identification payload", 18) \
-	X(IKE_NONCE, "nonce length outside 8..256 bytes", 16)
+	X(IKE_NONCE, "nonce length outside 8..256 bytes", 16) \
+	X(IKE_NO_PROPOSAL, "no proposal chosen", 14) \
+	X(IKE_BAD_HASH, "hash or signature does not verify", 23) \
+	X(IKE_DECRYPT, "message does not decrypt", 16) \
+	X(IKE_STATE, "message not expected in this state", 0) \
+	X(IKE_NO_POLICY, "no policy for this peer", 14) \
+	X(IKE_NO_SECRET, "no pre-shared key for this peer", 24)
 
 enum ips_err {
 #define IPS_ERR_ENUM(name, text, notify) IPS_E_##name,

@@ -1,0 +1,463 @@
+/*
+ * The engine's core: the ISADB, the one state setter, sending and
+ * retransmitting, and the dispatch of every received datagram to the
+ * exchange it belongs to, counting what the statistics define on the way.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "base/log.h"
+#include "ike_int.h"
+
+#define IKE_HALF_OPEN_MS 30000 /* a responder waits this long for MM3/MM5 */
+
+const char *
+ike_sa_state_name(enum ike_sa_state s)
+{
+	static const char *const names[IKE_SA_NSTATES] = {
+	    [IKE_SA_MM_I1] = "MM_I1",
+	    [IKE_SA_MM_I2] = "MM_I2",
+	    [IKE_SA_MM_I3] = "MM_I3",
+	    [IKE_SA_MM_R1] = "MM_R1",
+	    [IKE_SA_MM_R2] = "MM_R2",
+	    [IKE_SA_ESTABLISHED] = "ESTABLISHED",
+	    [IKE_SA_DEAD] = "DEAD",
+	};
+
+	return (unsigned)s < IKE_SA_NSTATES ? names[s] : "NEW";
+}
+
+/* Legal transitions: from (rows, NSTATES = new) to (bits). */
+#define B(s) (1u << (s))
+static const unsigned legal[IKE_SA_NSTATES + 1] = {
+    [IKE_SA_MM_I1] = B(IKE_SA_MM_I2) | B(IKE_SA_DEAD),
+    [IKE_SA_MM_I2] = B(IKE_SA_MM_I3) | B(IKE_SA_DEAD),
+    [IKE_SA_MM_I3] = B(IKE_SA_ESTABLISHED) | B(IKE_SA_DEAD),
+    [IKE_SA_MM_R1] = B(IKE_SA_MM_R2) | B(IKE_SA_DEAD),
+    [IKE_SA_MM_R2] = B(IKE_SA_ESTABLISHED) | B(IKE_SA_DEAD),
+    [IKE_SA_ESTABLISHED] = B(IKE_SA_DEAD),
+    [IKE_SA_DEAD] = 0,
+    [IKE_SA_NSTATES] = B(IKE_SA_MM_I1) | B(IKE_SA_MM_R1),
+};
+#undef B
+
+void
+ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
+{
+	enum ike_sa_state from = sa->state;
+
+	if ((legal[from] & (1u << to)) == 0) {
+		/* A programming error, never a peer's doing. */
+		ips_log(IPS_LOG_ERR, "ike: illegal transition %s -> %s",
+		    ike_sa_state_name(from), ike_sa_state_name(to));
+		abort();
+	}
+	ips_log(IPS_LOG_DEBUG, "ike: %02x%02x%02x%02x: %s -> %s", sa->cky_i[0],
+	    sa->cky_i[1], sa->cky_i[2], sa->cky_i[3], ike_sa_state_name(from),
+	    ike_sa_state_name(to));
+	sa->state = to;
+	if (to == IKE_SA_ESTABLISHED) {
+		sa->established_ms = sa->ike->ops->now_ms(sa->ike->ctx);
+		stats_on_mm_established(sa->ike->stats);
+	}
+	if (to == IKE_SA_ESTABLISHED || to == IKE_SA_DEAD) {
+		/* Nothing more to retransmit. */
+		free(sa->out);
+		sa->out = NULL;
+		sa->out_len = 0;
+		sa->retx_at = 0;
+	}
+}
+
+struct ike *
+ike_new(const struct ike_ops *ops, void *ctx, struct stats *st)
+{
+	struct ike *ike = calloc(1, sizeof(*ike));
+
+	if (ike != NULL) {
+		ike->ops = ops;
+		ike->ctx = ctx;
+		ike->stats = st;
+	}
+	return ike;
+}
+
+static void
+sa_free(struct ike_sa *sa)
+{
+	ike_dh_free(sa->dh);
+	free(sa->sai_b);
+	free(sa->out);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+void
+ike_free(struct ike *ike)
+{
+	struct ike_sa *sa, *next;
+
+	if (ike == NULL)
+		return;
+	for (sa = ike->sas; sa != NULL; sa = next) {
+		next = sa->next;
+		sa_free(sa);
+	}
+	free(ike);
+}
+
+void
+ike_set_policy(struct ike *ike, const struct ike_policy_view *pv)
+{
+	ike->pv = *pv;
+}
+
+struct ike_sa *
+ike_sa_new(struct ike *ike, enum ike_role role,
+    const struct ike_endpoint *local, const struct ike_endpoint *remote)
+{
+	struct ike_sa *sa = calloc(1, sizeof(*sa));
+
+	if (sa == NULL)
+		return NULL;
+	sa->ike = ike;
+	sa->role = role;
+	sa->state = IKE_SA_NSTATES;
+	sa->local = *local;
+	sa->remote = *remote;
+	sa->created_ms = ike->ops->now_ms(ike->ctx);
+	sa->next = ike->sas;
+	ike->sas = sa;
+	ike->nsas++;
+	return sa;
+}
+
+void
+ike_sa_send(
+    struct ike_sa *sa, const uint8_t *msg, size_t len, bool expect_reply)
+{
+	struct ike *ike = sa->ike;
+	uint64_t now = ike->ops->now_ms(ike->ctx);
+
+	if (ike->ops->send(ike->ctx, &sa->local, &sa->remote, msg, len) != 0)
+		stats_on_ike_send_error(ike->stats);
+	free(sa->out);
+	sa->out = NULL;
+	sa->out_len = 0;
+	sa->retx_at = 0;
+	/* Keep it: the initiator resends it on timeout, and both sides
+	 * resend it when the peer repeats its last message. */
+	if ((sa->out = malloc(len)) != NULL) {
+		memcpy(sa->out, msg, len);
+		sa->out_len = len;
+	}
+	sa->tries = 0;
+	if (expect_reply)
+		sa->retx_at = now +
+		    (sa->role == IKE_INITIATOR ? IKE_RETX_FIRST_MS
+					       : IKE_HALF_OPEN_MS);
+}
+
+void
+ike_send_notify_plain(struct ike *ike, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t cky_i[static 8],
+    const uint8_t cky_r[static 8], uint16_t type)
+{
+	struct isakmp_builder b;
+	struct isakmp_hdr h;
+	struct wbuf wb;
+	uint8_t spi[16];
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.icookie, cky_i, 8);
+	memcpy(h.rcookie, cky_r, 8);
+	h.exchange = ISAKMP_EXCH_INFO;
+	if (!ips_ok(ike_random(&h.msgid, sizeof(h.msgid))))
+		return;
+	memcpy(spi, cky_i, 8);
+	memcpy(spi + 8, cky_r, 8);
+	wbuf_init(&wb, IKE_MSG_MAX);
+	/* RFC 2408 3.14: an error about the ISAKMP SA carries both cookies
+	 * as its SPI, as charon sends it. */
+	if (ips_ok(isakmp_build_begin(&b, &wb, &h)) &&
+	    ips_ok(isakmp_build_notify(
+		&b, IPSEC_DOI, ISAKMP_PROTO_ISAKMP, spi, 16, type, NULL, 0)) &&
+	    ips_ok(isakmp_build_finish(&b)) &&
+	    ike->ops->send(ike->ctx, local, remote, wb.p, wb.len) != 0)
+		stats_on_ike_send_error(ike->stats);
+	wbuf_free(&wb);
+}
+
+const struct pol_rule *
+ike_rule_for_peer(const struct ike *ike, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote)
+{
+	struct flt_qaddr src = {FLT_Q_ADDR, remote->addr};
+	struct flt_qaddr dst = {FLT_Q_ADDR, local->addr};
+	size_t idx;
+
+	if (ike->pv.filters == NULL)
+		return NULL;
+	/* Specific Main Mode filters come most specific first. */
+	if (flt_search(ike->pv.filters, FLT_MM, FLT_SPECIFIC, &src, &dst,
+		ike->pv.host, &idx, 1) == 0)
+		return NULL;
+	return flt_get(ike->pv.filters, FLT_MM, FLT_SPECIFIC, idx)->rule;
+}
+
+ips_res
+ike_initiate(struct ike *ike, const struct pol_rule *r,
+    const struct ike_endpoint *local, const struct ike_endpoint *remote)
+{
+	struct ike_sa *sa;
+	ips_res res;
+
+	ENSURE(r->filter_action->action == POL_ACTION_NEGOTIATE &&
+		r->ike_policy != NULL,
+	    INVAL);
+	ENSURE((sa = ike_sa_new(ike, IKE_INITIATOR, local, remote)) != NULL,
+	    NOMEM);
+	snprintf(sa->rule, sizeof(sa->rule), "%s", r->name);
+	for (size_t i = 0; i < r->nauth; i++)
+		if (r->auth[i].method == POL_AUTH_PSK) {
+			snprintf(sa->secret, sizeof(sa->secret), "%s",
+			    r->auth[i].secret);
+			break;
+		}
+	sa->noffers = ike_mm_offers(
+	    r->ike_policy, r->auth, r->nauth, sa->offers, IKE_MAX_OFFERS);
+	if (!ips_ok(res = mm_initiate(sa)))
+		ike_sa_set_state(sa, IKE_SA_DEAD);
+	return res;
+}
+
+static bool
+zero_cookie(const uint8_t c[static 8])
+{
+	static const uint8_t z[8];
+
+	return memcmp(c, z, 8) == 0;
+}
+
+static bool
+same_endpoint(const struct ike_endpoint *a, const struct ike_endpoint *b)
+{
+	return ips_addr_cmp(&a->addr, &b->addr) == 0;
+}
+
+/* The SA a non-first message belongs to, or NULL. */
+static struct ike_sa *
+lookup(struct ike *ike, const struct isakmp_hdr *h,
+    const struct ike_endpoint *remote)
+{
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		if (sa->state == IKE_SA_DEAD ||
+		    memcmp(sa->cky_i, h->icookie, 8) != 0)
+			continue;
+		if (memcmp(sa->cky_r, h->rcookie, 8) == 0)
+			return sa;
+		/* Our MM1 is answered: the responder's cookie is new. */
+		if (sa->role == IKE_INITIATOR && sa->state == IKE_SA_MM_I1 &&
+		    zero_cookie(sa->cky_r) &&
+		    same_endpoint(&sa->remote, remote))
+			return sa;
+	}
+	return NULL;
+}
+
+/* Answer a repeated message with our last one; true if it was one. */
+static bool
+retransmitted(struct ike_sa *sa, const uint8_t *msg, size_t len,
+    uint8_t digest[static 32])
+{
+	const struct ike_chunk in[] = {{msg, len}};
+
+	if (!ips_ok(ike_hash(IKE_HASH_ALG_SHA256, in, 1, digest)))
+		return false;
+	if (!sa->have_in || !ike_ct_equal(digest, sa->in_digest, 32))
+		return false;
+	if (sa->out != NULL &&
+	    sa->ike->ops->send(sa->ike->ctx, &sa->local, &sa->remote, sa->out,
+		sa->out_len) != 0)
+		stats_on_ike_send_error(sa->ike->stats);
+	return true;
+}
+
+void
+ike_input(struct ike *ike, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
+{
+	uint8_t plain[IKE_MSG_MAX], digest[32], next_iv[IKE_BLOCK_MAX];
+	struct isakmp_chain c;
+	struct isakmp_hdr h;
+	struct ike_sa *sa;
+	struct rbuf rb;
+
+	rbuf_init(&rb, msg, len);
+	if (!ips_ok(isakmp_hdr_parse(&rb, &h))) {
+		stats_on_invalid_packet(ike->stats);
+		return;
+	}
+	if (h.exchange == ISAKMP_EXCH_IDPROT && zero_cookie(h.rcookie)) {
+		/* A first Main Mode message: new, or our MM2 was lost. */
+		for (sa = ike->sas; sa != NULL; sa = sa->next)
+			if (sa->role == IKE_RESPONDER &&
+			    sa->state != IKE_SA_DEAD &&
+			    memcmp(sa->cky_i, h.icookie, 8) == 0 &&
+			    same_endpoint(&sa->remote, remote))
+				break;
+		if (sa != NULL) {
+			if (!retransmitted(sa, msg, len, digest))
+				stats_on_invalid_packet(ike->stats);
+			return;
+		}
+		if ((h.flags & ISAKMP_FLAG_E) != 0 ||
+		    !ips_ok(isakmp_chain_parse(&rb, h.next, false, &c))) {
+			stats_on_invalid_packet(ike->stats);
+			return;
+		}
+		mm_respond(ike, local, remote, &h, &c, msg, len);
+		return;
+	}
+	if ((sa = lookup(ike, &h, remote)) == NULL) {
+		stats_on_invalid_cookie(ike->stats);
+		return;
+	}
+	if (retransmitted(sa, msg, len, digest))
+		return;
+	if (h.flags & ISAKMP_FLAG_E) {
+		size_t blen = len - ISAKMP_HDR_LEN;
+
+		/* Undecryptable: wrong keys (the classic wrong-PSK symptom)
+		 * or a forged message; the IV chain stays put. */
+		if (!sa->keyed || blen == 0 || blen % sa->block != 0 ||
+		    blen > sizeof(plain) || h.exchange != ISAKMP_EXCH_IDPROT ||
+		    !ips_ok(ike_crypt_decrypt(sa, sa->iv, msg + ISAKMP_HDR_LEN,
+			blen, plain, next_iv))) {
+			stats_on_invalid_packet(ike->stats);
+			return;
+		}
+		rbuf_init(&rb, plain, blen);
+		if (!ips_ok(isakmp_chain_parse(&rb, h.next, true, &c))) {
+			stats_on_invalid_packet(ike->stats);
+			return;
+		}
+		memcpy(sa->iv, next_iv, sa->block);
+	} else if (!ips_ok(isakmp_chain_parse(&rb, h.next, false, &c))) {
+		stats_on_invalid_packet(ike->stats);
+		return;
+	}
+	memcpy(sa->in_digest, digest, 32);
+	sa->have_in = true;
+	switch (h.exchange) {
+	case ISAKMP_EXCH_IDPROT:
+		/* Floating to 4500 (RFC 3947 4): follow the peer's port. */
+		sa->remote.port = remote->port;
+		sa->local.port = local->port;
+		mm_input(sa, &h, &c);
+		break;
+	case ISAKMP_EXCH_INFO:
+		/* An unprotected notify during Main Mode: before keys exist
+		 * it is all a peer can send (RFC 2408 5.5). */
+		if (!sa->keyed && sa->state != IKE_SA_ESTABLISHED) {
+			const struct isakmp_payload *pl =
+			    isakmp_chain_find(&c, ISAKMP_PL_N, 0);
+			struct isakmp_notify n;
+
+			if (pl != NULL && ips_ok(isakmp_notify_parse(pl, &n)) &&
+			    n.type < 16384) {
+				ips_log(IPS_LOG_NOTICE,
+				    "ike: peer refused Main "
+				    "Mode: %s",
+				    isakmp_notify_name(n.type)
+					? isakmp_notify_name(n.type)
+					: "?");
+				stats_on_negotiation_failed(ike->stats,
+				    n.type == ISAKMP_N_NO_PROPOSAL_CHOSEN
+					? STATS_NEG_NO_PROPOSAL
+					: STATS_NEG_OTHER);
+				ike_sa_set_state(sa, IKE_SA_DEAD);
+			}
+		}
+		break;
+	default:
+		/* Quick Mode and protected Informationals: next step. */
+		break;
+	}
+}
+
+void
+ike_tick(struct ike *ike)
+{
+	uint64_t now = ike->ops->now_ms(ike->ctx);
+	struct ike_sa **pp = &ike->sas, *sa;
+
+	while ((sa = *pp) != NULL) {
+		if (sa->state == IKE_SA_DEAD) {
+			*pp = sa->next;
+			ike->nsas--;
+			sa_free(sa);
+			continue;
+		}
+		if (sa->retx_at != 0 && now >= sa->retx_at) {
+			if (sa->role == IKE_RESPONDER ||
+			    sa->tries >= IKE_RETX_TRIES) {
+				ips_log(IPS_LOG_NOTICE,
+				    "ike: %s: peer stopped "
+				    "answering in %s",
+				    sa->rule, ike_sa_state_name(sa->state));
+				stats_on_negotiation_failed(
+				    ike->stats, STATS_NEG_TIMEOUT);
+				ike_sa_set_state(sa, IKE_SA_DEAD);
+			} else {
+				sa->tries++;
+				if (ike->ops->send(ike->ctx, &sa->local,
+					&sa->remote, sa->out, sa->out_len) != 0)
+					stats_on_ike_send_error(ike->stats);
+				sa->retx_at = now +
+				    ((uint64_t)IKE_RETX_FIRST_MS << sa->tries);
+			}
+		}
+		pp = &sa->next;
+	}
+}
+
+size_t
+ike_isadb_size(const struct ike *ike)
+{
+	return ike->nsas;
+}
+
+size_t
+ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max)
+{
+	uint64_t now = ike->ops->now_ms(ike->ctx);
+	size_t n = 0;
+
+	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		if (n < max) {
+			struct ike_sa_info *i = &out[n];
+
+			memset(i, 0, sizeof(*i));
+			memcpy(i->cky_i, sa->cky_i, 8);
+			memcpy(i->cky_r, sa->cky_r, 8);
+			i->initiator = sa->role == IKE_INITIATOR;
+			i->state = sa->state;
+			i->local = sa->local;
+			i->remote = sa->remote;
+			memcpy(i->rule, sa->rule, sizeof(i->rule));
+			i->encr = sa->chosen.encr;
+			i->keybits = sa->chosen.keybits;
+			i->hash = sa->chosen.hash;
+			i->group = sa->chosen.group;
+			i->auth = sa->chosen.auth;
+			i->lifetime_s = ike_mm_lifetime(&sa->chosen);
+			i->age_ms = now - sa->created_ms;
+			i->nat = sa->nat;
+		}
+		n++;
+	}
+	return n;
+}

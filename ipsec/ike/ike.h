@@ -1,0 +1,94 @@
+/*
+ * ike: the IKEv1 engine (RFC 2409): Main Mode, and later Quick Mode and
+ * Informational exchanges, as the initiator or the responder.
+ *
+ * The engine does no I/O and keeps no clock of its own: datagrams come in
+ * through ike_input() and leave through ops->send(); time comes from
+ * ops->now_ms() and ike_tick() drives retransmissions.  So the daemon runs
+ * it on its libuv loop, and tests run two engines in one process.
+ */
+#ifndef IPS_IKE_H
+#define IPS_IKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/ips_err.h"
+#include "spd/filter.h"
+#include "spd/policy.h"
+#include "spd/secrets.h"
+#include "stats/stats.h"
+
+struct ike_endpoint {
+	struct ips_addr addr;
+	uint16_t port;
+};
+
+struct ike_ops {
+	/* Send one datagram; 0 or a negative errno.  On port 4500 the
+	 * transport adds the non-ESP marker (RFC 3948 2.2). */
+	int (*send)(void *ctx, const struct ike_endpoint *local,
+	    const struct ike_endpoint *remote, const uint8_t *msg, size_t len);
+	/* Milliseconds on a monotonic clock. */
+	uint64_t (*now_ms)(void *ctx);
+};
+
+/* What the engine negotiates by; all borrowed until the next call. */
+struct ike_policy_view {
+	const struct policy *policy;
+	const struct secrets *secrets;
+	const struct flt_set *filters;
+	const struct hostenv *host;
+};
+
+struct ike;
+
+/* ops and stats are borrowed for the engine's life. */
+struct ike *ike_new(const struct ike_ops *ops, void *ctx, struct stats *st);
+/* Frees every SA (wiping its keys); NULL is a no-op. */
+void ike_free(struct ike *ike);
+void ike_set_policy(struct ike *ike, const struct ike_policy_view *pv);
+
+/* Start Main Mode for a negotiating rule towards remote. */
+IPS_MUST_USE ips_res ike_initiate(struct ike *ike, const struct pol_rule *r,
+    const struct ike_endpoint *local, const struct ike_endpoint *remote);
+/* A datagram arrived (non-ESP marker already removed). */
+void ike_input(struct ike *ike, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len);
+/* Retransmit what is due and give up on what has waited too long. */
+void ike_tick(struct ike *ike);
+
+enum ike_sa_state {
+	IKE_SA_MM_I1, /* sent MM1, awaiting MM2 */
+	IKE_SA_MM_I2, /* sent MM3, awaiting MM4 */
+	IKE_SA_MM_I3, /* sent MM5, awaiting MM6 */
+	IKE_SA_MM_R1, /* sent MM2, awaiting MM3 */
+	IKE_SA_MM_R2, /* sent MM4, awaiting MM5 */
+	IKE_SA_ESTABLISHED,
+	IKE_SA_DEAD, /* failed or deleted; reaped on the next tick */
+	IKE_SA_NSTATES
+};
+
+const char *ike_sa_state_name(enum ike_sa_state s);
+
+/* One row of the Main Mode SA view. */
+struct ike_sa_info {
+	uint8_t cky_i[8], cky_r[8];
+	bool initiator;
+	enum ike_sa_state state;
+	struct ike_endpoint local, remote;
+	char rule[128];
+	unsigned encr, keybits, hash, group, auth;
+	uint32_t lifetime_s;
+	uint64_t age_ms;
+	bool nat; /* NAT detected, so on port 4500 */
+};
+
+/* ISADB List Size: every entry, whatever its state. */
+size_t ike_isadb_size(const struct ike *ike);
+/* Up to max rows; returns how many SAs there are. */
+size_t ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max);
+
+#endif

@@ -1,0 +1,119 @@
+/* Internal to the IKE engine: shared by ike.c, ike_crypt.c and mm.c. */
+#ifndef IPS_IKE_INT_H
+#define IPS_IKE_INT_H
+
+#include "crypto/ike_crypto.h"
+#include "crypto/ike_keys.h"
+#include "ike.h"
+#include "proposal.h"
+#include "wire/isakmp.h"
+
+#define IKE_MAX_OFFERS 32
+#define IKE_NONCE_LEN 32
+#define IKE_MSG_MAX 8192 /* no MM/QM message we build comes close */
+#define IKE_RETX_FIRST_MS 2000 /* then doubling, RFC 2408 leaves it to us */
+#define IKE_RETX_TRIES 5
+
+enum ike_role { IKE_INITIATOR, IKE_RESPONDER };
+
+struct ike_sa {
+	struct ike *ike;
+	struct ike_sa *next;
+	enum ike_role role;
+	enum ike_sa_state state; /* changed only by ike_sa_set_state() */
+	uint8_t cky_i[ISAKMP_COOKIE_LEN], cky_r[ISAKMP_COOKIE_LEN];
+	struct ike_endpoint local, remote;
+	char rule[128];
+	char secret[128]; /* PSK name, "" if none */
+
+	struct ike_mm_choice offers[IKE_MAX_OFFERS];
+	size_t noffers;
+	struct ike_mm_choice chosen;
+
+	struct ike_dh *dh;
+	uint8_t gx_i[IKE_DH_MAX], gx_r[IKE_DH_MAX];
+	size_t gxlen;
+	uint8_t ni[ISAKMP_NONCE_MAX], nr[ISAKMP_NONCE_MAX];
+	size_t nilen, nrlen;
+	uint8_t *sai_b; /* initiator's SA payload body (owned) */
+	size_t sai_len;
+
+	/* Keys, all wiped on free. */
+	uint8_t skeyid[IKE_HASH_MAX];
+	struct ike_skeyids sk;
+	uint8_t ka[IKE_KEY_MAX];
+	size_t kalen, block;
+	uint8_t iv[IKE_BLOCK_MAX]; /* next CBC IV of this exchange */
+	bool keyed;
+
+	bool nat; /* NAT between us: float to 4500 */
+	uint8_t peer_id_type;
+	uint8_t peer_id[256];
+	size_t peer_id_len;
+
+	/* Retransmission: our last message, and the last one we got. */
+	uint8_t *out;
+	size_t out_len;
+	unsigned tries;
+	uint64_t retx_at;
+	uint8_t in_digest[32];
+	bool have_in;
+
+	uint64_t created_ms, established_ms;
+};
+
+struct ike {
+	const struct ike_ops *ops;
+	void *ctx;
+	struct stats *stats;
+	struct ike_policy_view pv;
+	struct ike_sa *sas;
+	size_t nsas;
+};
+
+/* The one place an SA changes state: checks the transition, logs it,
+ * and keeps the statistics that follow from it. */
+void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to);
+
+/* Send a complete message from sa, keeping it for retransmission when
+ * expect_reply (we are waiting for the peer). */
+void ike_sa_send(
+    struct ike_sa *sa, const uint8_t *msg, size_t len, bool expect_reply);
+
+/* Encrypt a built message in place from ISAKMP_HDR_LEN, padding the body
+ * to the cipher block and fixing the header length and E flag.  The IV
+ * chain moves on to the last ciphertext block (RFC 2409 App B). */
+IPS_MUST_USE ips_res ike_crypt_encrypt(
+    struct ike_sa *sa, struct wbuf *wb, uint8_t *iv);
+/* Decrypt a received body into out (same length); iv moves on only if
+ * commit is later called with the returned next_iv. */
+IPS_MUST_USE ips_res ike_crypt_decrypt(const struct ike_sa *sa,
+    const uint8_t *iv, const uint8_t *body, size_t len, uint8_t *out,
+    uint8_t *next_iv);
+
+/* Main Mode. */
+IPS_MUST_USE ips_res mm_initiate(struct ike_sa *sa);
+/* A new SA from a first Main Mode message (responder). */
+void mm_respond(struct ike *ike, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const struct isakmp_hdr *h,
+    const struct isakmp_chain *c, const uint8_t *msg, size_t len);
+/* The next message of an exchange in progress. */
+void mm_input(struct ike_sa *sa, const struct isakmp_hdr *h,
+    const struct isakmp_chain *c);
+
+/* Send an unencrypted Informational with one notify about cookies. */
+void ike_send_notify_plain(struct ike *ike, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t cky_i[static 8],
+    const uint8_t cky_r[static 8], uint16_t type);
+
+/* Find the negotiating rule that covers a peer (its most specific Main
+ * Mode filter), or NULL. */
+const struct pol_rule *ike_rule_for_peer(const struct ike *ike,
+    const struct ike_endpoint *local, const struct ike_endpoint *remote);
+
+/* Allocate and link a new SA (cookies, state and offers left to the
+ * caller); NULL if out of memory. */
+struct ike_sa *ike_sa_new(struct ike *ike, enum ike_role role,
+    const struct ike_endpoint *local, const struct ike_endpoint *remote);
+
+#endif

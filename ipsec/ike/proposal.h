@@ -1,0 +1,65 @@
+/*
+ * proposal: turning policy offers into SA payloads and back (RFC 2409 5
+ * and App A for phase 1).
+ *
+ * IKEv1 carries the authentication method inside each phase 1 transform,
+ * so the offer list is every Main Mode offer of the IKE policy crossed with
+ * every authentication method of the rule, offers first (policy order).
+ */
+#ifndef IPS_PROPOSAL_H
+#define IPS_PROPOSAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/ips_err.h"
+#include "spd/policy.h"
+#include "wire/isakmp.h"
+
+/* One phase 1 transform, in wire values (RFC 2409 App A). */
+struct ike_mm_choice {
+	uint8_t tnum; /* transform number, echoed in the reply */
+	unsigned encr; /* IKE_ENCR_* */
+	unsigned keybits; /* 0 when the cipher has one size */
+	unsigned hash; /* IKE_HASH_* */
+	unsigned group; /* DH group */
+	unsigned auth; /* IKE_AUTH_* */
+	uint32_t life_s; /* as offered; 0 if none was */
+	uint32_t our_life_s; /* our policy's lifetime for this offer */
+	uint32_t qm_limit;
+};
+
+/* Why no transform was chosen, for the notify and the operator. */
+struct ike_mm_mismatch {
+	char what[160]; /* e.g. "dh-group: offered 2, expected 14 or 19" */
+};
+
+/* Our offer list in wire values; *n set to its length (<= max). */
+size_t ike_mm_offers(const struct pol_ike_policy *ip,
+    const struct pol_auth *auth, size_t nauth, struct ike_mm_choice *out,
+    size_t max);
+
+/* Write an SA payload body (into an open SA payload) for offers. */
+IPS_MUST_USE ips_res ike_mm_sa_write(
+    struct wbuf *wb, const struct ike_mm_choice *offers, size_t n);
+
+/*
+ * Responder: the first peer transform, in the peer's order, that equals
+ * one of our offers in cipher, key length, hash, group and authentication
+ * method (lifetimes are not negotiated: the shorter one applies).  Fails
+ * with IPS_E_IKE_NO_PROPOSAL and says which attribute
+ * kept the closest transform out; structural errors keep their own codes.
+ */
+IPS_MUST_USE ips_res ike_mm_sa_select(const struct isakmp_sa *peer,
+    const struct ike_mm_choice *offers, size_t n, struct ike_mm_choice *out,
+    struct ike_mm_mismatch *why);
+
+/* Initiator: the responder's SA must hold one proposal with exactly one
+ * transform, and it must be one we offered. */
+IPS_MUST_USE ips_res ike_mm_sa_accept(const struct isakmp_sa *resp,
+    const struct ike_mm_choice *offers, size_t n, struct ike_mm_choice *out);
+
+/* The lifetime an SA gets: the shorter of offered and ours. */
+uint32_t ike_mm_lifetime(const struct ike_mm_choice *c);
+
+#endif

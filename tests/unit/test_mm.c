@@ -1,0 +1,382 @@
+/*
+ * Main Mode as a dialogue between two engines in one process, over a mock
+ * transport with a clock the test moves.  Each message is written out as
+ * it crosses, then the asserts that follow from it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "ike/ike_int.h"
+
+#define MAXQ 16
+
+struct dgram {
+	struct ike_endpoint from, to;
+	uint8_t msg[IKE_MSG_MAX];
+	size_t len;
+};
+
+struct side {
+	struct ike *ike;
+	struct stats *stats;
+	struct policy *policy;
+	struct secrets *secrets;
+	struct hostenv *host;
+	struct flt_set *filters;
+	struct ike_endpoint ep;
+};
+
+struct net {
+	struct dgram q[MAXQ];
+	size_t n;
+	uint64_t now;
+	struct side a, b; /* a initiates */
+};
+
+static struct net net;
+
+static int
+mock_send(void *ctx, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
+{
+	(void)ctx;
+	assert_true(net.n < MAXQ);
+	net.q[net.n].from = *local;
+	net.q[net.n].to = *remote;
+	memcpy(net.q[net.n].msg, msg, len);
+	net.q[net.n].len = len;
+	net.n++;
+	return 0;
+}
+
+static uint64_t
+mock_now(void *ctx)
+{
+	(void)ctx;
+	return net.now;
+}
+
+static const struct ike_ops mock_ops = {mock_send, mock_now};
+
+static const char policy_fmt[] =
+    "policy: { name: %s }\n"
+    "ike-policies:\n"
+    "  - name: mm\n"
+    "    offers: [ { encryption: %s, integrity: %s, dh-group: %s } ]\n"
+    "negotiation-policies:\n"
+    "  - { name: qm, offers: [ { esp: aes128gcm16 } ] }\n"
+    "filter-lists:\n"
+    "  - { name: peer, filters: [ { source: me, destination: %s } ] }\n"
+    "filter-actions:\n"
+    "  - { name: sec, action: negotiate, negotiation-policy: qm }\n"
+    "rules:\n"
+    "  - { name: to-peer, filter-list: peer, filter-action: sec,\n"
+    "      authentication: [ { method: psk, secret: peer } ] }\n";
+
+static void
+side_init(struct side *s, const char *me, const char *peer, const char *encr,
+    const char *hash, const char *group, const char *psk)
+{
+	char yaml[2048], sec[256];
+	struct policy_error err;
+	struct ike_policy_view pv;
+	int n;
+
+	memset(s, 0, sizeof(*s));
+	assert_true(ips_addr_parse(me, &s->ep.addr));
+	s->ep.port = IKE_PORT;
+	n = snprintf(
+	    yaml, sizeof(yaml), policy_fmt, me, encr, hash, group, peer);
+	assert_true(ips_ok(
+	    policy_load_buffer("p.yaml", yaml, (size_t)n, &s->policy, &err)));
+	n = snprintf(sec, sizeof(sec), "peer: \"%s\"\n", psk);
+	assert_true(ips_ok(
+	    secrets_load_buffer("s.yaml", sec, (size_t)n, &s->secrets, &err)));
+	s->host = hostenv_new();
+	assert_true(ips_ok(hostenv_add(s->host, HOSTENV_LOCAL, &s->ep.addr)));
+	assert_true(ips_ok(flt_set_build(s->policy, s->host, &s->filters)));
+	s->stats = stats_new();
+	s->ike = ike_new(&mock_ops, NULL, s->stats);
+	pv = (struct ike_policy_view){
+	    s->policy, s->secrets, s->filters, s->host};
+	ike_set_policy(s->ike, &pv);
+}
+
+static void
+side_free(struct side *s)
+{
+	ike_free(s->ike);
+	stats_free(s->stats);
+	flt_set_free(s->filters);
+	hostenv_free(s->host);
+	secrets_free(s->secrets);
+	policy_free(s->policy);
+}
+
+static void
+setup_pair(const char *a_group, const char *b_group, const char *a_psk,
+    const char *b_psk)
+{
+	memset(&net, 0, sizeof(net));
+	net.now = 1000;
+	side_init(&net.a, "10.99.0.1", "10.99.0.2", "aes128", "sha256", a_group,
+	    a_psk);
+	side_init(&net.b, "10.99.0.2", "10.99.0.1", "aes128", "sha256", b_group,
+	    b_psk);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	side_free(&net.a);
+	side_free(&net.b);
+	return 0;
+}
+
+/* Deliver the oldest queued datagram; drop it instead if drop. */
+static void
+deliver(bool drop)
+{
+	struct dgram d;
+	struct side *to;
+
+	assert_true(net.n > 0);
+	d = net.q[0];
+	memmove(&net.q[0], &net.q[1], (net.n - 1) * sizeof(net.q[0]));
+	net.n--;
+	if (drop)
+		return;
+	to = ips_addr_cmp(&d.to.addr, &net.a.ep.addr) == 0 ? &net.a : &net.b;
+	ike_input(to->ike, &d.to, &d.from, d.msg, d.len);
+}
+
+static struct ike_sa *
+only_sa(struct side *s)
+{
+	assert_int_equal(ike_isadb_size(s->ike), 1);
+	return s->ike->sas;
+}
+
+static uint64_t
+mm_stat(struct side *s, size_t offset)
+{
+	struct stats_gauges g;
+	struct ips_mm_stats mm;
+	struct ips_qm_stats qm;
+	uint64_t v;
+
+	memset(&g, 0, sizeof(g));
+	stats_snapshot(s->stats, &g, &mm, &qm);
+	memcpy(&v, (const char *)&mm + offset, sizeof(v));
+	return v;
+}
+#define MM_STAT(s, f) mm_stat((s), offsetof(struct ips_mm_stats, f))
+
+static void
+initiate(void)
+{
+	struct ike_endpoint peer = net.b.ep;
+
+	assert_true(ips_ok(ike_initiate(
+	    net.a.ike, policy_rule(net.a.policy, 0), &net.a.ep, &peer)));
+}
+
+static void
+test_main_mode_psk(void **state)
+{
+	struct ike_sa *a, *b;
+
+	(void)state;
+	setup_pair("14", "14", "shared-secret-1", "shared-secret-1");
+	initiate();
+	a = only_sa(&net.a);
+	assert_int_equal(a->state, IKE_SA_MM_I1);
+
+	/* HDR, SA, VID(DPD), VID(NAT-T) --> */
+	deliver(false);
+	b = only_sa(&net.b);
+	assert_int_equal(b->state, IKE_SA_MM_R1);
+	assert_int_equal(b->chosen.group, 14);
+	assert_memory_equal(b->cky_i, a->cky_i, 8);
+
+	/* <-- HDR, SA */
+	deliver(false);
+	assert_int_equal(a->state, IKE_SA_MM_I2);
+	assert_memory_equal(a->cky_r, b->cky_r, 8);
+
+	/* HDR, KE, Ni, NAT-D, NAT-D --> */
+	deliver(false);
+	assert_int_equal(b->state, IKE_SA_MM_R2);
+	assert_true(b->keyed);
+
+	/* <-- HDR, KE, Nr, NAT-D, NAT-D */
+	deliver(false);
+	assert_int_equal(a->state, IKE_SA_MM_I3);
+	/* Both sides derived the same keys, and no NAT was seen. */
+	assert_memory_equal(a->sk.d, b->sk.d, a->sk.len);
+	assert_memory_equal(a->sk.a, b->sk.a, a->sk.len);
+	assert_memory_equal(a->ka, b->ka, a->kalen);
+	assert_false(a->nat);
+	assert_int_equal(a->remote.port, IKE_PORT);
+
+	/* HDR*, IDii, HASH_I, N(INITIAL-CONTACT) --> */
+	deliver(false);
+	assert_int_equal(b->state, IKE_SA_ESTABLISHED);
+	assert_int_equal(b->peer_id_type, ISAKMP_ID_IPV4_ADDR);
+
+	/* <-- HDR*, IDir, HASH_R */
+	deliver(false);
+	assert_int_equal(a->state, IKE_SA_ESTABLISHED);
+	assert_int_equal(net.n, 0);
+	/* After MM6 both CBC chains stand on the same last block, from
+	 * which Quick Mode IVs are derived. */
+	assert_memory_equal(a->iv, b->iv, a->block);
+
+	assert_int_equal(MM_STAT(&net.a, ike_main_mode), 1);
+	assert_int_equal(MM_STAT(&net.b, ike_main_mode), 1);
+	assert_int_equal(MM_STAT(&net.a, negotiation_failures), 0);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 0);
+	teardown(NULL);
+}
+
+/* Every group and cipher we offer completes. */
+static void
+test_main_mode_groups(void **state)
+{
+	static const char *const groups[] = {"2", "5", "15", "19", "20"};
+
+	(void)state;
+	for (size_t i = 0; i < 5; i++) {
+		setup_pair(groups[i], groups[i], "k", "k");
+		initiate();
+		while (net.n > 0)
+			deliver(false);
+		assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+		assert_int_equal(only_sa(&net.b)->state, IKE_SA_ESTABLISHED);
+		teardown(NULL);
+	}
+}
+
+/* Wrong PSK: the responder cannot read MM5 (the classic symptom, Invalid
+ * Packets Received); the initiator retransmits, then gives up. */
+static void
+test_wrong_psk(void **state)
+{
+	(void)state;
+	setup_pair("19", "19", "right", "wrong");
+	initiate();
+	for (int i = 0; i < 5; i++) /* MM1 .. MM5 */
+		deliver(false);
+	assert_int_equal(net.n, 0); /* B did not answer MM5 */
+	assert_int_equal(only_sa(&net.b)->state, IKE_SA_MM_R2);
+	/* Garbage almost never parses; if it does, HASH_I fails. */
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received) +
+		MM_STAT(&net.b, authentication_failures),
+	    1);
+	for (int i = 0; i < IKE_RETX_TRIES; i++) {
+		net.now += 120000;
+		ike_tick(net.a.ike);
+		assert_int_equal(net.n, 1); /* MM5 again */
+		deliver(false);
+	}
+	net.now += 120000;
+	ike_tick(net.a.ike);
+	ike_tick(net.b.ike);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_DEAD);
+	assert_int_equal(MM_STAT(&net.a, negotiation_failures), 1);
+	assert_int_equal(MM_STAT(&net.a, ike_main_mode), 0);
+	/* The dead SAs go on the next tick. */
+	ike_tick(net.a.ike);
+	ike_tick(net.b.ike);
+	assert_int_equal(ike_isadb_size(net.a.ike), 0);
+	assert_int_equal(ike_isadb_size(net.b.ike), 0);
+	teardown(NULL);
+}
+
+/* Proposal mismatch: the responder answers MM1 with NO_PROPOSAL_CHOSEN in
+ * the clear; both count a negotiation failure. */
+static void
+test_no_proposal(void **state)
+{
+	(void)state;
+	setup_pair("14", "19", "k", "k");
+	initiate();
+	/* HDR, SA(group 14) --> */
+	deliver(false);
+	assert_int_equal(only_sa(&net.b)->state, IKE_SA_DEAD);
+	assert_int_equal(MM_STAT(&net.b, negotiation_failures), 1);
+	/* <-- HDR, N(NO_PROPOSAL_CHOSEN) */
+	assert_int_equal(net.n, 1);
+	deliver(false);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_DEAD);
+	assert_int_equal(MM_STAT(&net.a, negotiation_failures), 1);
+	assert_int_equal(MM_STAT(&net.a, authentication_failures), 0);
+	teardown(NULL);
+}
+
+/* A lost MM2: the initiator resends MM1 and the responder answers from
+ * its cache, counting nothing as invalid. */
+static void
+test_lost_reply_is_retransmitted(void **state)
+{
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	deliver(false); /* MM1 */
+	deliver(true); /* MM2 lost */
+	net.now += IKE_RETX_FIRST_MS;
+	ike_tick(net.a.ike);
+	deliver(false); /* MM1 again */
+	assert_int_equal(ike_isadb_size(net.b.ike), 1);
+	while (net.n > 0)
+		deliver(false);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 0);
+	teardown(NULL);
+}
+
+/* Messages that belong to nothing, or are not ISAKMP at all. */
+static void
+test_invalid_cookie_and_garbage(void **state)
+{
+	uint8_t msg[28] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9, 9, 9, 9, 9, 0,
+	    0x10, ISAKMP_EXCH_IDPROT, 0, 0, 0, 0, 0, 0, 0, 0, 28};
+	struct ike_endpoint from = net.a.ep;
+
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	from = net.a.ep;
+	ike_input(net.b.ike, &net.b.ep, &from, msg, sizeof(msg));
+	assert_int_equal(MM_STAT(&net.b, invalid_cookies_received), 1);
+	msg[17] = 0x20; /* IKEv2 */
+	ike_input(net.b.ike, &net.b.ep, &from, msg, sizeof(msg));
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 1);
+	ike_input(net.b.ike, &net.b.ep, &from, msg, 7);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 2);
+	assert_int_equal(ike_isadb_size(net.b.ike), 0);
+	teardown(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_main_mode_psk),
+	    cmocka_unit_test(test_main_mode_groups),
+	    cmocka_unit_test(test_wrong_psk),
+	    cmocka_unit_test(test_no_proposal),
+	    cmocka_unit_test(test_lost_reply_is_retransmitted),
+	    cmocka_unit_test(test_invalid_cookie_and_garbage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
