@@ -21,7 +21,7 @@
 #define EXIT_UNREACHABLE 3
 
 /* Which key=value options a command takes. */
-enum { OPT_FORMAT = 1, OPT_TYPE = 2, OPT_ADDR = 4 };
+enum { OPT_FORMAT = 1, OPT_TYPE = 2, OPT_ADDR = 4, OPT_RULE = 8 };
 
 struct command {
 	const char *verb, *noun;
@@ -39,6 +39,9 @@ static const struct command commands[] = {
     {"show", "qmpolicy", OPT_FORMAT,
 	"Quick Mode offers (negotiation policies)"},
     {"show", "stats", OPT_FORMAT, "Main Mode and Quick Mode statistics"},
+    {"show", "mmsas", OPT_FORMAT, "Main Mode security associations"},
+    {"initiate", NULL, OPT_FORMAT | OPT_RULE,
+	"start Main Mode for a rule (rule=NAME [peer=IP])"},
     {"reload", NULL, OPT_FORMAT, "re-read the policy file"},
 };
 
@@ -63,6 +66,7 @@ usage(FILE *f)
 	    "  srcaddr=any|me|IP        filters matching this source\n"
 	    "  dstaddr=any|me|IP        filters matching this "
 	    "destination\n"
+	    "  rule=NAME peer=IP        what initiate starts\n"
 	    "\nThe socket defaults to $IPSECMON_SOCKET, "
 	    "else " CTL_DEFAULT_SOCKET ".\n");
 }
@@ -104,7 +108,7 @@ parse_addr(const char *v, Ipsm__AddrQuery *q)
 /* Parse key=value options into the request; returns an exit code or 0. */
 static int
 parse_opts(const struct command *cmd, int argc, char **argv,
-    Ipsm__ShowFilters *sf, enum render_format *fmt)
+    Ipsm__ShowFilters *sf, Ipsm__Initiate *in, enum render_format *fmt)
 {
 	for (int i = 0; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
@@ -144,6 +148,12 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 				return bad("address must be any, me or an IP "
 					   "address, not '%s'",
 				    v);
+		} else if (strcmp(argv[i], "rule") == 0 &&
+		    cmd->opts & OPT_RULE) {
+			in->rule = (char *)v;
+		} else if (strcmp(argv[i], "peer") == 0 &&
+		    cmd->opts & OPT_RULE) {
+			in->peer = (char *)v;
 		} else {
 			return bad(
 			    "'%s' is not an option of this command", argv[i]);
@@ -192,6 +202,8 @@ main(int argc, char **argv)
 	Ipsm__ShowQmPolicy sqp = IPSM__SHOW_QM_POLICY__INIT;
 	Ipsm__ShowStats ss = IPSM__SHOW_STATS__INIT;
 	Ipsm__Reload rl = IPSM__RELOAD__INIT;
+	Ipsm__ShowMmSas smm = IPSM__SHOW_MM_SAS__INIT;
+	Ipsm__Initiate ini = IPSM__INITIATE__INIT;
 	enum render_format fmt = RENDER_DEFAULT;
 	const struct command *cmd;
 	struct ctl_client *cl;
@@ -230,12 +242,21 @@ main(int argc, char **argv)
 		return bad("unknown command '%s'", argv[argc > 1 ? 1 : 0]);
 	sf.src = &qs;
 	sf.dst = &qd;
-	if ((rc = parse_opts(cmd, argc - used, argv + used, &sf, &fmt)) != 0)
+	if ((rc = parse_opts(cmd, argc - used, argv + used, &sf, &ini, &fmt)) !=
+	    0)
 		return rc;
 
-	if (cmd->noun == NULL) {
+	if (strcmp(cmd->verb, "initiate") == 0) {
+		if (ini.rule == NULL || *ini.rule == '\0')
+			return bad("initiate needs rule=NAME%s", "");
+		req.op_case = IPSM__REQUEST__OP_INITIATE;
+		req.initiate = &ini;
+	} else if (cmd->noun == NULL) {
 		req.op_case = IPSM__REQUEST__OP_RELOAD;
 		req.reload = &rl;
+	} else if (strcmp(cmd->noun, "mmsas") == 0) {
+		req.op_case = IPSM__REQUEST__OP_SHOW_MMSAS;
+		req.show_mmsas = &smm;
 	} else if (strcmp(cmd->noun, "policy") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_POLICY;
 		req.show_policy = &sp;

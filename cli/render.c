@@ -500,6 +500,57 @@ render_stats(const Ipsm__StatsView *v, enum render_format fmt, FILE *f)
 	return 0;
 }
 
+/* ---- Main Mode SAs ------------------------------------------------------- */
+
+static int
+render_mmsas(const Ipsm__MmSaView *v, enum render_format fmt, FILE *f)
+{
+	static const char *const hdr[] = {"Me", "Peer", "Role", "State", "Rule",
+	    "Authentication", "Encryption", "Integrity", "DH Group",
+	    "Lifetime (s)", "Age (s)", "NAT", "Cookies"};
+	struct table *t;
+
+	if (fmt == RENDER_JSON) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < v->n_sas; i++) {
+			const Ipsm__MmSa *m = v->sas[i];
+
+			json_array_append_new(a,
+			    json_pack("{s:s, s:s, s:s, s:s, "
+				      "s:s, s:s, s:s, s:s, "
+				      "s:s, s:I, s:s, s:I, "
+				      "s:I, s:b}",
+				"me", m->me, "peer", m->peer, "cookies",
+				m->cookies, "role", m->role, "state", m->state,
+				"rule", m->rule, "authentication",
+				m->authentication, "encryption", m->encryption,
+				"integrity", m->integrity, "dh_group",
+				(json_int_t)m->dh_group, "dh_name", m->dh_name,
+				"lifetime_s", (json_int_t)m->lifetime_s,
+				"age_s", (json_int_t)m->age_s, "nat",
+				(int)m->nat));
+		}
+		return emit_json(json_pack("{s:o}", "main_mode_sas", a), f);
+	}
+	if ((t = table_new(N(hdr), hdr)) == NULL)
+		return -1;
+	for (size_t i = 0; i < v->n_sas; i++) {
+		const Ipsm__MmSa *m = v->sas[i];
+		char dh[32], life[16], age[24];
+		const char *row[] = {m->me, m->peer, m->role, m->state, m->rule,
+		    m->authentication, m->encryption, m->integrity,
+		    dh_text(m->dh_group, m->dh_name, dh, sizeof(dh)), life, age,
+		    m->nat ? "yes" : "no", m->cookies};
+
+		snprintf(life, sizeof(life), "%u", m->lifetime_s);
+		snprintf(age, sizeof(age), "%" PRIu64, m->age_s);
+		table_add(t, row);
+	}
+	return emit_table(t, fmt == RENDER_DEFAULT ? RENDER_TABLE : fmt,
+	    "Main Mode security associations", f);
+}
+
 int
 render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 {
@@ -514,6 +565,17 @@ render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 		return render_qmpolicy(resp->qmpolicy, fmt, f);
 	case IPSM__RESPONSE__VIEW_STATS:
 		return render_stats(resp->stats, fmt, f);
+	case IPSM__RESPONSE__VIEW_MMSAS:
+		return render_mmsas(resp->mmsas, fmt, f);
+	case IPSM__RESPONSE__VIEW_INITIATE:
+		if (fmt == RENDER_JSON)
+			return emit_json(json_pack("{s:s, s:s}", "initiated",
+					     resp->initiate->rule, "peer",
+					     resp->initiate->peer),
+			    f);
+		fprintf(f, "Main Mode started for rule '%s'.\n",
+		    resp->initiate->rule);
+		return 0;
 	case IPSM__RESPONSE__VIEW_RELOAD:
 		if (fmt == RENDER_JSON)
 			return emit_json(

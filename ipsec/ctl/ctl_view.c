@@ -1,7 +1,9 @@
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ctl_view.h"
+#include "wire/ike_wire.h"
 
 /*
  * Every builder returns false only when the arena is exhausted; the
@@ -328,6 +330,100 @@ view_stats(
 	return true;
 }
 
+static char *
+endpoint_text(struct arena *a, const struct ike_endpoint *ep)
+{
+	char addr[IPS_ADDRSTRLEN], buf[IPS_ADDRSTRLEN + 8];
+
+	ips_addr_str(&ep->addr, addr, sizeof(addr));
+	snprintf(buf, sizeof(buf),
+	    ep->addr.af == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, ep->port);
+	return dup(a, buf);
+}
+
+/* Wire values (RFC 2409 App A) to the names the other views use. */
+static const char *
+encr_text(unsigned encr, unsigned bits, char *buf, size_t len)
+{
+	if (encr == IKE_ENCR_AES_CBC)
+		snprintf(buf, len, "AES-CBC-%u", bits);
+	else if (encr == IKE_ENCR_3DES_CBC)
+		snprintf(buf, len, "3DES-CBC");
+	else if (encr == 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%u", encr);
+	return buf;
+}
+
+static const char *
+hash_text(unsigned hash)
+{
+	switch (hash) {
+	case IKE_HASH_SHA1:
+		return "SHA-1";
+	case IKE_HASH_SHA2_256:
+		return "SHA-256";
+	case IKE_HASH_SHA2_384:
+		return "SHA-384";
+	case IKE_HASH_SHA2_512:
+		return "SHA-512";
+	default:
+		return "-";
+	}
+}
+
+static bool
+view_mmsas(
+    const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
+{
+	Ipsm__MmSaView *v = arena_alloc(a, sizeof(*v));
+
+	if (v == NULL)
+		return false;
+	ipsm__mm_sa_view__init(v);
+	v->sas = arena_calloc(a, src->nmmsas ? src->nmmsas : 1, sizeof(void *));
+	if (v->sas == NULL)
+		return false;
+	for (size_t i = 0; i < src->nmmsas; i++) {
+		const struct ike_sa_info *s = &src->mmsas[i];
+		Ipsm__MmSa *m = arena_alloc(a, sizeof(*m));
+		char ck[40], eb[32];
+
+		if (m == NULL)
+			return false;
+		ipsm__mm_sa__init(m);
+		m->me = endpoint_text(a, &s->local);
+		m->peer = endpoint_text(a, &s->remote);
+		for (int k = 0; k < 8; k++)
+			snprintf(ck + 2 * k, 3, "%02x", s->cky_i[k]);
+		ck[16] = ':';
+		for (int k = 0; k < 8; k++)
+			snprintf(ck + 17 + 2 * k, 3, "%02x", s->cky_r[k]);
+		m->cookies = dup(a, ck);
+		m->role = dup(a, s->initiator ? "initiator" : "responder");
+		m->state = dup(a, ike_sa_state_name(s->state));
+		m->rule = dup(a, s->rule);
+		m->authentication = dup(a,
+		    s->auth == IKE_AUTH_PSK	      ? "psk"
+			: s->auth == IKE_AUTH_RSA_SIG ? "rsa-sig"
+						      : "-");
+		m->encryption =
+		    dup(a, encr_text(s->encr, s->keybits, eb, sizeof(eb)));
+		m->integrity = dup(a, hash_text(s->hash));
+		m->dh_group = s->group;
+		m->dh_name = dup(a, ips_dh_group_name(s->group));
+		m->lifetime_s = s->lifetime_s;
+		m->age_s = s->age_ms / 1000;
+		m->nat = s->nat;
+		v->sas[i] = m;
+	}
+	v->n_sas = src->nmmsas;
+	resp->view_case = IPSM__RESPONSE__VIEW_MMSAS;
+	resp->mmsas = v;
+	return true;
+}
+
 void
 ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
     Ipsm__Response *resp, struct arena *a)
@@ -349,6 +445,9 @@ ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
 		break;
 	case IPSM__REQUEST__OP_SHOW_STATS:
 		ok = view_stats(src, resp, a);
+		break;
+	case IPSM__REQUEST__OP_SHOW_MMSAS:
+		ok = view_mmsas(src, resp, a);
 		break;
 	default:
 		resp->status = IPS_E_INVAL;

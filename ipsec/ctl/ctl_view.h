@@ -11,6 +11,7 @@
 
 #include "base/arena.h"
 #include "ctl.pb-c.h"
+#include "ike/ike.h"
 #include "spd/filter.h"
 #include "spd/hostenv.h"
 #include "spd/policy.h"
@@ -25,6 +26,8 @@ struct ctl_view_src {
 	const struct ips_qm_stats *qm;
 	time_t discontinuity;
 	time_t loaded_at;
+	const struct ike_sa_info *mmsas; /* Main Mode SAs at this moment */
+	size_t nmmsas;
 };
 
 /*

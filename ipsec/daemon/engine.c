@@ -1,10 +1,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "engine.h"
 #include "spd/secrets.h"
+#include "wire/ike_wire.h"
 
 /* What a policy load produces; swapped in as a whole. */
 struct loaded {
@@ -18,8 +22,19 @@ struct engine {
 	struct loaded cur;
 	struct hostenv *host;
 	struct stats *stats;
+	struct ike *ike;
 	time_t loaded_at;
 };
+
+/* The IKE engine negotiates by whatever is current. */
+static void
+update_ike(struct engine *e)
+{
+	struct ike_policy_view pv = {
+	    e->cur.policy, e->cur.secrets, e->cur.filters, e->host};
+
+	ike_set_policy(e->ike, &pv);
+}
 
 static void
 loaded_free(struct loaded *l)
@@ -99,14 +114,16 @@ engine_check_policy(const char *policy_path, char *errbuf, size_t errlen)
 }
 
 ips_res
-engine_new(const char *policy_path, struct hostenv *host, struct engine **out,
-    char *errbuf, size_t errlen)
+engine_new(const char *policy_path, struct hostenv *host,
+    const struct ike_ops *ops, void *ctx, struct engine **out, char *errbuf,
+    size_t errlen)
 {
 	struct engine *e = calloc(1, sizeof(*e));
 	ips_res r = IPS_ERR(NOMEM);
 
 	if (e == NULL || (e->policy_path = strdup(policy_path)) == NULL ||
-	    (e->stats = stats_new()) == NULL) {
+	    (e->stats = stats_new()) == NULL ||
+	    (e->ike = ike_new(ops, ctx, e->stats)) == NULL) {
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
@@ -128,6 +145,7 @@ engine_new(const char *policy_path, struct hostenv *host, struct engine **out,
 	if (!ips_ok(r = load(policy_path, e->host, &e->cur, errbuf, errlen)))
 		goto fail;
 	e->loaded_at = time(NULL);
+	update_ike(e);
 	*out = e;
 	return IPS_OK;
 fail:
@@ -141,6 +159,7 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	ike_free(e->ike); /* before what it borrows */
 	loaded_free(&e->cur);
 	hostenv_free(e->host);
 	stats_free(e->stats);
@@ -154,9 +173,13 @@ engine_reload(struct engine *e, char *errbuf, size_t errlen)
 	struct loaded l;
 
 	GUARD(load(e->policy_path, e->host, &l, errbuf, errlen));
+	/* XXX(issue 3): SAs copy what they need of their rule, so a reload
+	 * leaves them running; re-checking them against the new policy is
+	 * still to come. */
 	loaded_free(&e->cur);
 	e->cur = l;
 	e->loaded_at = time(NULL);
+	update_ike(e);
 	return IPS_OK;
 }
 
@@ -179,6 +202,7 @@ engine_set_host(struct engine *e, struct hostenv *host, bool *changed)
 	e->cur.filters = fs;
 	hostenv_free(e->host);
 	e->host = host;
+	update_ike(e);
 	return IPS_OK;
 }
 
@@ -206,16 +230,120 @@ engine_stats(struct engine *e)
 	return e->stats;
 }
 
+struct ike *
+engine_ike(struct engine *e)
+{
+	return e->ike;
+}
+
+/* The source address the kernel would use towards remote. */
+static bool
+source_for(const struct ips_addr *remote, struct ips_addr *out)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t sl, ml = sizeof(me);
+	int fd;
+	bool ok;
+
+	memset(&ss, 0, sizeof(ss));
+	if (remote->af == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(IKE_PORT);
+		memcpy(&s->sin_addr, remote->b, 4);
+		sl = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(IKE_PORT);
+		memcpy(&s->sin6_addr, remote->b, 16);
+		sl = sizeof(*s);
+	}
+	if ((fd = socket(remote->af, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&ss, sl) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&me, &ml) == 0;
+	close(fd);
+	if (!ok)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->af = remote->af;
+	if (remote->af == AF_INET)
+		memcpy(out->b, &((struct sockaddr_in *)&me)->sin_addr, 4);
+	else
+		memcpy(out->b, &((struct sockaddr_in6 *)&me)->sin6_addr, 16);
+	return true;
+}
+
+ips_res
+engine_initiate(struct engine *e, const char *rule, const char *peer,
+    char *errbuf, size_t errlen)
+{
+	const struct pol_rule *r = NULL;
+	struct ike_endpoint local, remote;
+	ips_res res;
+
+	for (size_t i = 0; i < policy_nrules(e->cur.policy); i++)
+		if (strcmp(policy_rule(e->cur.policy, i)->name, rule) == 0)
+			r = policy_rule(e->cur.policy, i);
+	if (r == NULL) {
+		snprintf(errbuf, errlen, "no rule named '%s'", rule);
+		BAIL(NOTFOUND);
+	}
+	if (r->filter_action->action != POL_ACTION_NEGOTIATE) {
+		snprintf(errbuf, errlen, "rule '%s' does not negotiate", rule);
+		BAIL(INVAL);
+	}
+	memset(&remote, 0, sizeof(remote));
+	remote.port = IKE_PORT;
+	if (peer != NULL && *peer != '\0') {
+		if (!ips_addr_parse(peer, &remote.addr)) {
+			snprintf(errbuf, errlen, "peer '%s' is not an address",
+			    peer);
+			BAIL(INVAL);
+		}
+	} else if (r->tunnel) {
+		remote.addr = r->tunnel_remote;
+	} else {
+		snprintf(errbuf, errlen,
+		    "rule '%s' is a transport rule: name "
+		    "the peer (peer=ADDRESS)",
+		    rule);
+		BAIL(INVAL);
+	}
+	local.port = IKE_PORT;
+	if (r->tunnel && r->tunnel_local.kind == IPS_ASPEC_HOST)
+		local.addr = r->tunnel_local.lo;
+	else if (!source_for(&remote.addr, &local.addr)) {
+		snprintf(
+		    errbuf, errlen, "no route to %s", peer ? peer : "peer");
+		BAIL(IO);
+	}
+	res = ike_initiate(e->ike, r, &local, &remote);
+	if (!ips_ok(res))
+		snprintf(errbuf, errlen, "cannot start Main Mode: %s",
+		    ips_strerror(res.err));
+	return res;
+}
+
 void
 engine_view_src(const struct engine *e, struct ctl_view_src *src,
-    struct ips_mm_stats *mm, struct ips_qm_stats *qm)
+    struct ips_mm_stats *mm, struct ips_qm_stats *qm, struct arena *a)
 {
-	/* No IKE or ESP state exists yet: every table is empty, so every
-	 * gauge is zero by measurement, not by assumption. */
+	/* Gauges are measured from the live tables; the ones whose tables
+	 * do not exist yet (acquires, Quick Mode, the datapath) are empty
+	 * tables, so zero by measurement, not by assumption. */
 	struct stats_gauges g;
+	size_t n = ike_isadb_size(e->ike);
+	struct ike_sa_info *sas = arena_calloc(a, n ? n : 1, sizeof(*sas));
 
 	memset(&g, 0, sizeof(g));
+	g.isadb_list_size = n;
 	stats_snapshot(e->stats, &g, mm, qm);
+	src->mmsas = sas;
+	src->nmmsas = sas != NULL ? ike_sa_list(e->ike, sas, n) : 0;
 	src->policy = e->cur.policy;
 	src->filters = e->cur.filters;
 	src->host = e->host;

@@ -13,6 +13,7 @@
 
 #include "base/ips_err.h"
 #include "ctl/ctl_view.h"
+#include "ike/ike.h"
 #include "spd/filter.h"
 #include "spd/hostenv.h"
 #include "spd/policy.h"
@@ -23,10 +24,12 @@ struct engine;
 /*
  * Load the policy at policy_path (borrowed path, copied) and everything it
  * needs.  errbuf gets "file:line:col: reason" on failure.  host is the
- * initial host view (consumed); NULL reads the running system.
+ * initial host view (consumed); NULL reads the running system.  ops (and
+ * ctx) are the IKE engine's transport and clock, borrowed.
  */
 IPS_MUST_USE ips_res engine_new(const char *policy_path, struct hostenv *host,
-    struct engine **out, char *errbuf, size_t errlen);
+    const struct ike_ops *ops, void *ctx, struct engine **out, char *errbuf,
+    size_t errlen);
 void engine_free(struct engine *e);
 
 /* Re-read policy and secrets; on failure keep running the old ones. */
@@ -43,13 +46,22 @@ const struct policy *engine_policy(const struct engine *e);
 const struct flt_set *engine_filters(const struct engine *e);
 const struct hostenv *engine_host(const struct engine *e);
 struct stats *engine_stats(struct engine *e);
+struct ike *engine_ike(struct engine *e);
+
+/*
+ * Start Main Mode for the named rule: towards its tunnel endpoint, or
+ * peer (an address) for a transport rule.  errbuf says why not.
+ */
+IPS_MUST_USE ips_res engine_initiate(struct engine *e, const char *rule,
+    const char *peer, char *errbuf, size_t errlen);
 
 /*
  * Fill a view source from the live state.  The statistics are copied into
- * mm/qm (caller's storage) so one response sees one consistent moment.
+ * mm/qm (caller's storage) and the SA lists into a, so one response sees
+ * one consistent moment.
  */
 void engine_view_src(const struct engine *e, struct ctl_view_src *src,
-    struct ips_mm_stats *mm, struct ips_qm_stats *qm);
+    struct ips_mm_stats *mm, struct ips_qm_stats *qm, struct arena *a);
 
 /* Check a policy file and its secrets without starting anything. */
 IPS_MUST_USE ips_res engine_check_policy(

@@ -19,18 +19,84 @@
 #include "ctl/ctl_server.h"
 #include "ctl/ctl_view.h"
 #include "engine.h"
+#include "ike/ike_io.h"
 #include "spd/hostwatch.h"
+#include "wire/ike_wire.h"
 
 #define DEFAULT_POLICY "/etc/ipsecmon/policy.yaml"
 #define HOST_QUIET_MS 200
+#define IKE_TICK_MS 250 /* retransmission granularity */
 
 struct daemon {
 	uv_loop_t loop;
 	struct engine *engine;
 	struct ctl_server *ctl;
 	struct hostwatch *hw;
+	struct ike_io *io;
+	uv_timer_t tick;
 	uv_signal_t sighup, sigterm, sigint;
 };
+
+static int
+ike_send(void *ctx, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
+{
+	struct daemon *d = ctx;
+
+	return d->io != NULL ? ike_io_send(d->io, local, remote, msg, len)
+			     : -ENOTCONN;
+}
+
+static uint64_t
+ike_now(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return uv_now(&d->loop);
+}
+
+static const struct ike_ops daemon_ike_ops = {ike_send, ike_now};
+
+static void
+on_ike(void *ctx, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
+{
+	struct daemon *d = ctx;
+
+	ike_input(engine_ike(d->engine), local, remote, msg, len);
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	ike_tick(engine_ike(d->engine));
+}
+
+static void
+do_initiate(struct daemon *d, const Ipsm__Initiate *in, Ipsm__Response *resp,
+    struct arena *a)
+{
+	Ipsm__InitiateResult *ir;
+	char err[256];
+
+	if (!ips_ok(engine_initiate(
+		d->engine, in->rule, in->peer, err, sizeof(err)))) {
+		resp->status = IPS_E_INVAL;
+		resp->error = arena_strdup(a, err);
+		return;
+	}
+	if ((ir = arena_alloc(a, sizeof(*ir))) == NULL) {
+		resp->status = IPS_E_NOMEM;
+		return;
+	}
+	ipsm__initiate_result__init(ir);
+	ir->rule = arena_strdup(a, in->rule);
+	ir->peer = arena_strdup(a, in->peer);
+	resp->view_case = IPSM__RESPONSE__VIEW_INITIATE;
+	resp->initiate = ir;
+}
 
 static void
 do_reload(struct daemon *d, Ipsm__Response *resp, struct arena *a)
@@ -79,7 +145,11 @@ handle_request(
 		do_reload(d, resp, a);
 		return;
 	}
-	engine_view_src(d->engine, &src, &mm, &qm);
+	if (req->op_case == IPSM__REQUEST__OP_INITIATE) {
+		do_initiate(d, req->initiate, resp, a);
+		return;
+	}
+	engine_view_src(d->engine, &src, &mm, &qm, a);
 	ctl_view_build(&src, req, resp, a);
 }
 
@@ -126,6 +196,9 @@ on_signal(uv_signal_t *s, int signum)
 	d->ctl = NULL;
 	hostwatch_stop(d->hw);
 	d->hw = NULL;
+	ike_io_stop(d->io);
+	d->io = NULL;
+	uv_close((uv_handle_t *)&d->tick, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -170,6 +243,8 @@ main(int argc, char **argv)
 	    {"policy", required_argument, NULL, 'p'},
 	    {"socket", required_argument, NULL, 's'},
 	    {"socket-mode", required_argument, NULL, 'm'},
+	    {"ike-port", required_argument, NULL, 'I'},
+	    {"natt-port", required_argument, NULL, 'N'},
 	    {"check", no_argument, NULL, 'c'},
 	    {"syslog", no_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -177,7 +252,8 @@ main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *policy = DEFAULT_POLICY, *sock = CTL_DEFAULT_SOCKET;
-	unsigned long mode = 0660;
+	unsigned long mode = 0660, ike_port = IKE_PORT,
+		      natt_port = IKE_NATT_PORT;
 	bool check = false, use_syslog = false, verbose = false;
 	struct daemon d;
 	char err[512];
@@ -198,6 +274,19 @@ main(int argc, char **argv)
 				    "ipsecmond: bad socket mode "
 				    "%s\n",
 				    optarg);
+				return 2;
+			}
+			break;
+		case 'I':
+		case 'N':
+			if (c == 'I')
+				ike_port = strtoul(optarg, NULL, 10);
+			else
+				natt_port = strtoul(optarg, NULL, 10);
+			if (ike_port == 0 || ike_port > 65535 ||
+			    natt_port == 0 || natt_port > 65535) {
+				fprintf(
+				    stderr, "ipsecmond: bad port %s\n", optarg);
 				return 2;
 			}
 			break;
@@ -235,18 +324,35 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	signal(SIGPIPE, SIG_IGN);
-	if (!ips_ok(engine_new(policy, NULL, &d.engine, err, sizeof(err)))) {
+	uv_loop_init(&d.loop);
+	if (!ips_ok(engine_new(policy, NULL, &daemon_ike_ops, &d, &d.engine,
+		err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
+		uv_loop_close(&d.loop);
 		return 1;
 	}
-	uv_loop_init(&d.loop);
 	if (make_parent_dir(sock) != 0 ||
 	    !ips_ok(ctl_server_start(&d.loop, sock, (unsigned)mode,
 		handle_request, &d, &d.ctl, err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
+		uv_run(&d.loop, UV_RUN_DEFAULT); /* let handles close */
+		uv_loop_close(&d.loop);
 		engine_free(d.engine);
 		return 1;
 	}
+	if (!ips_ok(ike_io_start(&d.loop, (uint16_t)ike_port,
+		(uint16_t)natt_port, on_ike, NULL, &d, engine_stats(d.engine),
+		&d.io, err, sizeof(err)))) {
+		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
+		ctl_server_close(d.ctl);
+		uv_run(&d.loop, UV_RUN_DEFAULT); /* let handles close */
+		uv_loop_close(&d.loop);
+		engine_free(d.engine);
+		return 1;
+	}
+	uv_timer_init(&d.loop, &d.tick);
+	d.tick.data = &d;
+	uv_timer_start(&d.tick, on_tick, IKE_TICK_MS, IKE_TICK_MS);
 	if (!ips_ok(hostwatch_start(
 		&d.loop, HOST_QUIET_MS, on_host_change, &d, &d.hw)))
 		ips_log(IPS_LOG_WARNING,

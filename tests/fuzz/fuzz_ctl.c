@@ -39,6 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ctl_view_src src;
 	struct rbuf rb, payload;
 	struct ips_addr a;
+	struct ike_sa_info sa;
 
 	if (h == NULL || !ips_addr_parse("192.0.2.1", &a) ||
 	    !ips_ok(hostenv_add(h, HOSTENV_LOCAL, &a)) ||
@@ -48,7 +49,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	memset(&mm, 0, sizeof(mm));
 	memset(&qm, 0, sizeof(qm));
-	src = (struct ctl_view_src){p, fs, h, &mm, &qm, 1, 2};
+	/* One Main Mode SA, so its view is built too. */
+	memset(&sa, 0, sizeof(sa));
+	sa.local.addr = a;
+	sa.remote.addr = a;
+	sa.encr = 7;
+	sa.keybits = 256;
+	sa.hash = 4;
+	sa.group = 14;
+	sa.auth = 1;
+	src = (struct ctl_view_src){p, fs, h, &mm, &qm, 1, 2, &sa, 1};
 	rbuf_init(&rb, data, size);
 	while (ips_ok(ctl_frame_parse(&rb, &payload))) {
 		Ipsm__Request *req =

@@ -1,0 +1,316 @@
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "ike_io.h"
+#include "wire/ike_wire.h"
+
+#define IO_MAX_DGRAM 65536
+#define NSOCKS 4 /* {500, 4500} x {v4, v6} */
+
+struct io_sock {
+	uv_poll_t poll;
+	int fd;
+	int af;
+	uint16_t port;
+	bool natt;
+	struct ike_io *io;
+};
+
+struct ike_io {
+	struct io_sock socks[NSOCKS];
+	size_t nsocks;
+	int open_handles;
+	ike_io_cb ike_cb, esp_cb;
+	void *ctx;
+	struct stats *stats;
+	uint16_t natt_port;
+	uint8_t buf[IO_MAX_DGRAM];
+};
+
+static void
+to_endpoint(const struct sockaddr_storage *ss, struct ike_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+
+		ep->addr.af = AF_INET;
+		memcpy(ep->addr.b, &s->sin_addr, 4);
+		ep->port = ntohs(s->sin_port);
+	} else {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+
+		ep->addr.af = AF_INET6;
+		memcpy(ep->addr.b, &s->sin6_addr, 16);
+		ep->port = ntohs(s->sin6_port);
+	}
+}
+
+/* Read the destination address of a datagram from its control data. */
+static bool
+local_of(struct msghdr *mh, int af, uint16_t port, struct ike_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->port = port;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL;
+	     c = CMSG_NXTHDR(mh, c)) {
+		if (af == AF_INET && c->cmsg_level == IPPROTO_IP &&
+		    c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ep->addr.af = AF_INET;
+			memcpy(ep->addr.b, &pi.ipi_addr, 4);
+			return true;
+		}
+		if (af == AF_INET6 && c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ep->addr.af = AF_INET6;
+			memcpy(ep->addr.b, &pi.ipi6_addr, 16);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+on_readable(uv_poll_t *p, int status, int events)
+{
+	struct io_sock *s = p->data;
+	struct ike_io *io = s->io;
+
+	(void)events;
+	if (status < 0) {
+		stats_on_ike_receive_error(io->stats);
+		return;
+	}
+	/* Drain what is queued, a bounded number per wake-up. */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage from;
+		union {
+			char buf[256];
+			struct cmsghdr align;
+		} cmsg;
+		struct iovec iov = {io->buf, sizeof(io->buf)};
+		struct msghdr mh = {&from, sizeof(from), &iov, 1, cmsg.buf,
+		    sizeof(cmsg.buf), 0};
+		struct ike_endpoint local, remote;
+		ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+		const uint8_t *msg = io->buf;
+		size_t len;
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				stats_on_ike_receive_error(io->stats);
+			return;
+		}
+		if ((mh.msg_flags & MSG_TRUNC) ||
+		    !local_of(&mh, s->af, s->port, &local)) {
+			stats_on_ike_receive_error(io->stats);
+			continue;
+		}
+		to_endpoint(&from, &remote);
+		len = (size_t)n;
+		if (s->natt) {
+			static const uint8_t marker[4];
+
+			/* RFC 3948 2.1: a one-byte 0xff is a NAT keepalive. */
+			if (len == 1 && msg[0] == 0xff)
+				continue;
+			if (len >= 4 && memcmp(msg, marker, 4) == 0) {
+				msg += 4;
+				len -= 4;
+			} else {
+				if (io->esp_cb != NULL)
+					io->esp_cb(
+					    io->ctx, &local, &remote, msg, len);
+				continue;
+			}
+		}
+		io->ike_cb(io->ctx, &local, &remote, msg, len);
+	}
+}
+
+static int
+open_sock(struct ike_io *io, int af, uint16_t port, bool natt, uv_loop_t *loop,
+    char *errbuf, size_t errlen)
+{
+	struct io_sock *s = &io->socks[io->nsocks];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1, fd;
+
+	fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return af == AF_INET6 ? 1 : -1; /* no IPv6: fine */
+	memset(&ss, 0, sizeof(ss));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (af == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sl = sizeof(*sin);
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sl = sizeof(*sin6);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(
+		    fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+		int e = errno;
+
+		close(fd);
+		if (af == AF_INET6 && e == EADDRNOTAVAIL)
+			return 1;
+		snprintf(errbuf, errlen, "cannot bind UDP port %u (%s): %s",
+		    port, af == AF_INET ? "IPv4" : "IPv6", strerror(e));
+		return -1;
+	}
+	s->fd = fd;
+	s->af = af;
+	s->port = port;
+	s->natt = natt;
+	s->io = io;
+	uv_poll_init(loop, &s->poll, fd);
+	s->poll.data = s;
+	uv_poll_start(&s->poll, UV_READABLE, on_readable);
+	io->nsocks++;
+	io->open_handles++;
+	return 0;
+}
+
+ips_res
+ike_io_start(uv_loop_t *loop, uint16_t port, uint16_t natt_port,
+    ike_io_cb ike_cb, ike_io_cb esp_cb, void *ctx, struct stats *stats,
+    struct ike_io **out, char *errbuf, size_t errlen)
+{
+	struct ike_io *io = calloc(1, sizeof(*io));
+	static const int afs[] = {AF_INET, AF_INET6};
+
+	ENSURE(io != NULL, NOMEM);
+	io->ike_cb = ike_cb;
+	io->esp_cb = esp_cb;
+	io->ctx = ctx;
+	io->stats = stats;
+	io->natt_port = natt_port;
+	for (size_t a = 0; a < 2; a++) {
+		if (open_sock(io, afs[a], port, false, loop, errbuf, errlen) <
+			0 ||
+		    open_sock(io, afs[a], natt_port, true, loop, errbuf,
+			errlen) < 0) {
+			ike_io_stop(io);
+			BAIL(IO);
+		}
+	}
+	*out = io;
+	return IPS_OK;
+}
+
+int
+ike_io_send(struct ike_io *io, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
+{
+	static const uint8_t marker[4];
+	struct sockaddr_storage to;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cmsg;
+	struct iovec iov[2];
+	struct msghdr mh;
+	struct cmsghdr *c;
+	struct io_sock *s = NULL;
+	bool natt = local->port == io->natt_port;
+
+	for (size_t i = 0; i < io->nsocks; i++)
+		if (io->socks[i].af == remote->addr.af &&
+		    io->socks[i].natt == natt)
+			s = &io->socks[i];
+	if (s == NULL)
+		return -EAFNOSUPPORT;
+	memset(&to, 0, sizeof(to));
+	memset(&cmsg, 0, sizeof(cmsg));
+	memset(&mh, 0, sizeof(mh));
+	iov[0] = (struct iovec){(void *)marker, 4};
+	iov[1] = (struct iovec){(void *)msg, len};
+	mh.msg_iov = natt ? iov : iov + 1;
+	mh.msg_iovlen = natt ? 2 : 1;
+	mh.msg_name = &to;
+	mh.msg_control = cmsg.buf;
+	if (remote->addr.af == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&to;
+		struct in_pktinfo pi;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(remote->port);
+		memcpy(&sin->sin_addr, remote->addr.b, 4);
+		mh.msg_namelen = sizeof(*sin);
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi_spec_dst, local->addr.b, 4);
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&to;
+		struct in6_pktinfo pi;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(remote->port);
+		memcpy(&sin6->sin6_addr, remote->addr.b, 16);
+		mh.msg_namelen = sizeof(*sin6);
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi6_addr, local->addr.b, 16);
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+static void
+closed(uv_handle_t *h)
+{
+	struct io_sock *s = h->data;
+	struct ike_io *io = s->io;
+
+	close(s->fd);
+	if (--io->open_handles == 0)
+		free(io);
+}
+
+void
+ike_io_stop(struct ike_io *io)
+{
+	if (io == NULL)
+		return;
+	if (io->open_handles == 0) {
+		free(io);
+		return;
+	}
+	for (size_t i = 0; i < io->nsocks; i++)
+		uv_close((uv_handle_t *)&io->socks[i].poll, closed);
+}
