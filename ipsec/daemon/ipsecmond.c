@@ -192,6 +192,8 @@ on_signal(uv_signal_t *s, int signum)
 		return;
 	}
 	ips_log(IPS_LOG_NOTICE, "signal %d: shutting down", signum);
+	/* Peers learn at once rather than by DPD or timeout. */
+	ike_delete_all(engine_ike(d->engine));
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;
 	hostwatch_stop(d->hw);

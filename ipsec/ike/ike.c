@@ -327,6 +327,11 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 	}
 	if (retransmitted(sa, msg, len, digest))
 		return;
+	if (h.exchange == ISAKMP_EXCH_INFO && sa->keyed && h.msgid != 0) {
+		/* Its own message ID and IV: see info.c. */
+		info_input(sa, &h, msg, len);
+		return;
+	}
 	if (h.flags & ISAKMP_FLAG_E) {
 		size_t blen = len - ISAKMP_HDR_LEN;
 
@@ -421,6 +426,19 @@ ike_tick(struct ike *ike)
 			}
 		}
 		pp = &sa->next;
+	}
+}
+
+void
+ike_delete_all(struct ike *ike)
+{
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		if (sa->state == IKE_SA_ESTABLISHED &&
+		    !ips_ok(info_send_delete(sa)))
+			ips_log(IPS_LOG_WARNING, "ike: %s: cannot send DELETE",
+			    sa->rule);
+		if (sa->state != IKE_SA_DEAD)
+			ike_sa_set_state(sa, IKE_SA_DEAD);
 	}
 }
 

@@ -59,6 +59,8 @@ void ike_input(struct ike *ike, const struct ike_endpoint *local,
     const struct ike_endpoint *remote, const uint8_t *msg, size_t len);
 /* Retransmit what is due and give up on what has waited too long. */
 void ike_tick(struct ike *ike);
+/* Delete every ISAKMP SA, telling each established peer (on shutdown). */
+void ike_delete_all(struct ike *ike);
 
 enum ike_sa_state {
 	IKE_SA_MM_I1, /* sent MM1, awaiting MM2 */

@@ -101,6 +101,15 @@ void mm_respond(struct ike *ike, const struct ike_endpoint *local,
 void mm_input(struct ike_sa *sa, const struct isakmp_hdr *h,
     const struct isakmp_chain *c);
 
+/* Informational exchanges of an established SA (info.c). */
+void info_input(struct ike_sa *sa, const struct isakmp_hdr *h,
+    const uint8_t *msg, size_t len);
+/* Send one protected payload (type, body) under a fresh message ID. */
+IPS_MUST_USE ips_res info_send(
+    struct ike_sa *sa, uint8_t type, const void *body, size_t blen);
+/* Tell the peer we delete the ISAKMP SA. */
+IPS_MUST_USE ips_res info_send_delete(struct ike_sa *sa);
+
 /* Send an unencrypted Informational with one notify about cookies. */
 void ike_send_notify_plain(struct ike *ike, const struct ike_endpoint *local,
     const struct ike_endpoint *remote, const uint8_t cky_i[static 8],

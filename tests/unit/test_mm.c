@@ -344,6 +344,80 @@ test_lost_reply_is_retransmitted(void **state)
 	teardown(NULL);
 }
 
+static void
+establish(void)
+{
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	while (net.n > 0)
+		deliver(false);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+	assert_int_equal(only_sa(&net.b)->state, IKE_SA_ESTABLISHED);
+}
+
+/* HDR*, HASH(1), D(ISAKMP, CKY-I|CKY-R) --> in each direction. */
+static void
+test_delete_both_ways(void **state)
+{
+	(void)state;
+	establish();
+	assert_true(ips_ok(info_send_delete(only_sa(&net.a))));
+	deliver(false);
+	assert_int_equal(only_sa(&net.b)->state, IKE_SA_DEAD);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 0);
+	teardown(NULL);
+
+	establish();
+	ike_delete_all(net.b.ike); /* as on shutdown */
+	assert_int_equal(net.n, 1);
+	deliver(false);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_DEAD);
+	assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 0);
+	ike_tick(net.a.ike);
+	assert_int_equal(ike_isadb_size(net.a.ike), 0);
+	teardown(NULL);
+}
+
+/* HDR*, HASH(1), N(R-U-THERE, seq) -->
+ * <-- HDR*, HASH(1), N(R-U-THERE-ACK, seq) */
+static void
+test_dpd_is_answered(void **state)
+{
+	struct ike_sa *a;
+	uint8_t body[28] = {0, 0, 0, IPSEC_DOI, ISAKMP_PROTO_ISAKMP, 16,
+	    ISAKMP_N_R_U_THERE >> 8, ISAKMP_N_R_U_THERE & 0xff};
+
+	(void)state;
+	establish();
+	a = only_sa(&net.a);
+	memcpy(body + 8, a->cky_i, 8);
+	memcpy(body + 16, a->cky_r, 8);
+	body[27] = 42;
+	assert_true(ips_ok(info_send(a, ISAKMP_PL_N, body, sizeof(body))));
+	deliver(false);
+	assert_int_equal(net.n, 1); /* the ACK */
+	deliver(false);
+	assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 0);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 0);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+	teardown(NULL);
+}
+
+/* A protected informational whose HASH(1) is wrong changes nothing and
+ * counts as an invalid packet. */
+static void
+test_forged_informational(void **state)
+{
+	(void)state;
+	establish();
+	assert_true(ips_ok(info_send_delete(only_sa(&net.a))));
+	net.q[0].msg[net.q[0].len - 1] ^= 0x01; /* last ciphertext byte */
+	deliver(false);
+	assert_int_equal(only_sa(&net.b)->state, IKE_SA_ESTABLISHED);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 1);
+	teardown(NULL);
+}
+
 /* Messages that belong to nothing, or are not ISAKMP at all. */
 static void
 test_invalid_cookie_and_garbage(void **state)
@@ -376,6 +450,9 @@ main(void)
 	    cmocka_unit_test(test_no_proposal),
 	    cmocka_unit_test(test_lost_reply_is_retransmitted),
 	    cmocka_unit_test(test_invalid_cookie_and_garbage),
+	    cmocka_unit_test(test_delete_both_ways),
+	    cmocka_unit_test(test_dpd_is_answered),
+	    cmocka_unit_test(test_forged_informational),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,204 @@
+/*
+ * Informational exchanges under an ISAKMP SA (RFC 2409 5.7):
+ *
+ *   HDR*, HASH(1), N/D  -->     HASH(1) = prf(SKEYID_a, M-ID | N/D)
+ *
+ * Each message has a fresh message ID and its own IV, hash(last phase 1
+ * block | M-ID) (RFC 2409 App B), so informationals never disturb the
+ * phase 1 IV chain.  We act on DELETE of our ISAKMP SA and answer DPD's
+ * R-U-THERE (RFC 3706); everything else is logged and dropped.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "base/log.h"
+#include "ike_int.h"
+
+/* HASH(1) over the bytes after the HASH payload (RFC 2409 5.7). */
+static ips_res
+info_hash(const struct ike_sa *sa, uint32_t msgid, const uint8_t *after,
+    size_t len, uint8_t *out)
+{
+	const uint8_t mid[4] = {(uint8_t)(msgid >> 24), (uint8_t)(msgid >> 16),
+	    (uint8_t)(msgid >> 8), (uint8_t)msgid};
+	const struct ike_chunk in[] = {{mid, 4}, {after, len}};
+
+	return ike_prf(sa->chosen.hash, sa->sk.a, sa->sk.len, in, 2, out);
+}
+
+ips_res
+info_send(struct ike_sa *sa, uint8_t type, const void *body, size_t blen)
+{
+	struct isakmp_builder b;
+	struct isakmp_hdr h;
+	struct wbuf wb;
+	uint8_t iv[IKE_BLOCK_MAX], hash[IKE_HASH_MAX];
+	size_t hlen = ike_hash_len(sa->chosen.hash), hoff, after;
+	ips_res r;
+
+	ENSURE(sa->keyed, IKE_STATE);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.icookie, sa->cky_i, 8);
+	memcpy(h.rcookie, sa->cky_r, 8);
+	h.exchange = ISAKMP_EXCH_INFO;
+	do
+		GUARD(ike_random(&h.msgid, sizeof(h.msgid)));
+	while (h.msgid == 0);
+	wbuf_init(&wb, IKE_MSG_MAX);
+	r = isakmp_build_begin(&b, &wb, &h);
+	/* The hash is filled in once what it covers is written. */
+	if (ips_ok(r))
+		r = isakmp_build_open(&b, ISAKMP_PL_HASH);
+	hoff = wb.len;
+	if (ips_ok(r)) {
+		uint8_t *p;
+
+		r = wbuf_reserve(&wb, hlen, &p);
+	}
+	if (ips_ok(r))
+		r = isakmp_build_close(&b);
+	after = wb.len;
+	if (ips_ok(r))
+		r = isakmp_build_raw(&b, type, body, blen);
+	if (ips_ok(r))
+		r = isakmp_build_finish(&b);
+	if (ips_ok(r))
+		r = info_hash(sa, h.msgid, wb.p + after, wb.len - after, hash);
+	if (ips_ok(r)) {
+		memcpy(wb.p + hoff, hash, hlen);
+		r = ike_iv_phase2(
+		    sa->chosen.hash, sa->iv, sa->block, h.msgid, iv);
+	}
+	if (ips_ok(r))
+		r = ike_crypt_encrypt(sa, &wb, iv);
+	if (ips_ok(r) &&
+	    sa->ike->ops->send(
+		sa->ike->ctx, &sa->local, &sa->remote, wb.p, wb.len) != 0)
+		stats_on_ike_send_error(sa->ike->stats);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	wbuf_free(&wb);
+	return r;
+}
+
+ips_res
+info_send_delete(struct ike_sa *sa)
+{
+	uint8_t body[8 + 16];
+
+	/* RFC 2408 3.15: DOI, protocol ISAKMP, SPI size 16, one SPI: the
+	 * cookie pair. */
+	body[0] = body[1] = body[2] = 0;
+	body[3] = IPSEC_DOI;
+	body[4] = ISAKMP_PROTO_ISAKMP;
+	body[5] = 16;
+	body[6] = 0;
+	body[7] = 1;
+	memcpy(body + 8, sa->cky_i, 8);
+	memcpy(body + 16, sa->cky_r, 8);
+	return info_send(sa, ISAKMP_PL_D, body, sizeof(body));
+}
+
+static void
+on_delete(struct ike_sa *sa, const struct isakmp_payload *pl)
+{
+	struct isakmp_delete d;
+
+	if (!ips_ok(isakmp_delete_parse(pl, &d)))
+		return;
+	if (d.proto == ISAKMP_PROTO_ISAKMP && d.spi_size == 16) {
+		for (uint16_t i = 0; i < d.nspis; i++) {
+			const uint8_t *spi = d.spis + 16 * (size_t)i;
+
+			if (memcmp(spi, sa->cky_i, 8) == 0 &&
+			    memcmp(spi + 8, sa->cky_r, 8) == 0) {
+				ips_log(IPS_LOG_NOTICE,
+				    "ike: %s: peer deleted "
+				    "the ISAKMP SA",
+				    sa->rule);
+				ike_sa_set_state(sa, IKE_SA_DEAD);
+				return;
+			}
+		}
+	}
+	/* Deletes of IPsec SAs come with Quick Mode. */
+}
+
+static void
+on_notify(struct ike_sa *sa, const struct isakmp_payload *pl)
+{
+	struct isakmp_notify n;
+
+	if (!ips_ok(isakmp_notify_parse(pl, &n)))
+		return;
+	if (n.type == ISAKMP_N_R_U_THERE && n.data_len == 4) {
+		uint8_t body[8 + 16 + 4];
+
+		/* RFC 3706 5: the ACK echoes the sequence number. */
+		body[0] = body[1] = body[2] = 0;
+		body[3] = IPSEC_DOI;
+		body[4] = ISAKMP_PROTO_ISAKMP;
+		body[5] = 16;
+		body[6] = (uint8_t)(ISAKMP_N_R_U_THERE_ACK >> 8);
+		body[7] = (uint8_t)ISAKMP_N_R_U_THERE_ACK;
+		memcpy(body + 8, sa->cky_i, 8);
+		memcpy(body + 16, sa->cky_r, 8);
+		memcpy(body + 24, n.data, 4);
+		if (!ips_ok(info_send(sa, ISAKMP_PL_N, body, sizeof(body))))
+			ips_log(IPS_LOG_WARNING, "ike: %s: cannot answer DPD",
+			    sa->rule);
+		return;
+	}
+	ips_log(IPS_LOG_INFO, "ike: %s: peer notifies %s (%u)", sa->rule,
+	    isakmp_notify_name(n.type) ? isakmp_notify_name(n.type) : "?",
+	    n.type);
+}
+
+void
+info_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
+    size_t len)
+{
+	uint8_t plain[IKE_MSG_MAX], iv[IKE_BLOCK_MAX], next[IKE_BLOCK_MAX];
+	uint8_t want[IKE_HASH_MAX];
+	size_t blen = len - ISAKMP_HDR_LEN, hlen;
+	const uint8_t *after, *end;
+	const struct isakmp_payload *hp;
+	struct isakmp_chain c;
+	struct rbuf rb;
+
+	/* Unprotected once keys exist: RFC 2409 5.7 requires the hash. */
+	if (!(h->flags & ISAKMP_FLAG_E) || h->msgid == 0 || blen == 0 ||
+	    blen % sa->block != 0 || blen > sizeof(plain) ||
+	    !ips_ok(ike_iv_phase2(
+		sa->chosen.hash, sa->iv, sa->block, h->msgid, iv)) ||
+	    !ips_ok(ike_crypt_decrypt(
+		sa, iv, msg + ISAKMP_HDR_LEN, blen, plain, next))) {
+		stats_on_invalid_packet(sa->ike->stats);
+		return;
+	}
+	rbuf_init(&rb, plain, blen);
+	hlen = ike_hash_len(sa->chosen.hash);
+	if (!ips_ok(isakmp_chain_parse(&rb, h->next, true, &c)) || c.n < 2 ||
+	    (hp = &c.pl[0])->type != ISAKMP_PL_HASH ||
+	    rbuf_left(&hp->body) != hlen) {
+		stats_on_invalid_packet(sa->ike->stats);
+		return;
+	}
+	/* What HASH(1) covers: from the end of the HASH payload to the end
+	 * of the last payload, padding excluded.  (Payload views have their
+	 * own base, so this is pointer arithmetic on the decrypted body.) */
+	after = hp->body.p + hlen;
+	end = plain + blen - c.padding;
+	if (!ips_ok(
+		info_hash(sa, h->msgid, after, (size_t)(end - after), want)) ||
+	    !ike_ct_equal(hp->body.p, want, hlen)) {
+		stats_on_invalid_packet(sa->ike->stats);
+		return;
+	}
+	for (size_t i = 1; i < c.n && sa->state != IKE_SA_DEAD; i++) {
+		if (c.pl[i].type == ISAKMP_PL_D)
+			on_delete(sa, &c.pl[i]);
+		else if (c.pl[i].type == ISAKMP_PL_N)
+			on_notify(sa, &c.pl[i]);
+	}
+}
