@@ -1,0 +1,377 @@
+/*
+ * Interoperability with strongSwan: our ipsecmond in one network namespace,
+ * a real charon (kernel-libipsec) in another, joined by a veth pair, both
+ * started by this test (../shared/docs/INTEROP.md).  Each scenario checks
+ * both sides: `swanctl --list-sas` on charon's, `ipsecmon show mmsas` and
+ * `show stats` on ours.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "charon.h"
+#include "testlib.h"
+
+#define PSK "interop-test-psk-0123456789"
+
+static struct {
+	char ns_a[64], ns_b[64];
+	char *dir;
+	char sock[100];
+	char log[512];
+	pid_t pid;
+	struct charon charon;
+} lab;
+
+static const char our_policy[] =
+    "policy: { name: interop }\n"
+    "secrets: secrets.yaml\n"
+    "ike-policies:\n"
+    "  - name: mm\n"
+    "    offers:\n"
+    "      - { encryption: aes128, integrity: sha256, dh-group: 14 }\n"
+    "      - { encryption: aes256, integrity: sha1, dh-group: ecp256 }\n"
+    "negotiation-policies:\n"
+    "  - { name: qm, offers: [ { esp: aes128gcm16 } ] }\n"
+    "filter-lists:\n"
+    "  - name: nets\n"
+    "    filters: [ { source: 10.98.1.0/24, destination: 10.98.2.0/24 } ]\n"
+    "filter-actions:\n"
+    "  - { name: sec, action: negotiate, negotiation-policy: qm }\n"
+    "rules:\n"
+    "  - name: to-b\n"
+    "    filter-list: nets\n"
+    "    filter-action: sec\n"
+    "    tunnel: 10.99.0.2\n"
+    "    authentication: [ { method: psk, secret: b } ]\n";
+
+/* charon's side: one connection; proposals and PSK vary per scenario. */
+static void
+charon_conf(const char *proposals, const char *psk)
+{
+	char conf[2048];
+
+	snprintf(conf, sizeof(conf),
+	    "connections {\n"
+	    "  peer {\n"
+	    "    version = 1\n"
+	    "    local_addrs = 10.99.0.2\n"
+	    "    remote_addrs = 10.99.0.1\n"
+	    "    proposals = %s\n"
+	    "    rekey_time = 0s\n"
+	    "    reauth_time = 10800s\n"
+	    "    over_time = 0s\n"
+	    "    rand_time = 0s\n"
+	    "    dpd_delay = 0s\n"
+	    "    local {\n      auth = psk\n      id = 10.99.0.2\n    }\n"
+	    "    remote {\n      auth = psk\n      id = 10.99.0.1\n    }\n"
+	    "    children {\n"
+	    "      peer-child {\n"
+	    "        mode = tunnel\n"
+	    "        local_ts = 10.98.2.0/24\n"
+	    "        remote_ts = 10.98.1.0/24\n"
+	    "        esp_proposals = aes128gcm16\n"
+	    "        start_action = none\n"
+	    "      }\n"
+	    "    }\n"
+	    "  }\n"
+	    "}\n"
+	    "secrets {\n"
+	    "  ike-peer {\n"
+	    "    id-1 = 10.99.0.1\n"
+	    "    id-2 = 10.99.0.2\n"
+	    "    secret = \"%s\"\n"
+	    "  }\n"
+	    "}\n",
+	    proposals, psk);
+	charon_load(&lab.charon, conf);
+}
+
+static char *
+cli(const char *args)
+{
+	char cmd[1024];
+	char *out;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s --socket %s %s", tl_env("IPSECMON"),
+	    lab.sock, args);
+	out = tl_run(cmd, true, &st);
+	if (st != 0)
+		fail_msg("ipsecmon %s failed (%d): %s", args, st, out);
+	if (strstr(out, PSK) != NULL)
+		fail_msg("the PSK appeared in ipsecmon %s", args);
+	return out;
+}
+
+static uint64_t
+stat_of(const char *key)
+{
+	char *out = cli("show stats format=json"), want[128];
+	const char *p;
+	uint64_t v;
+
+	snprintf(want, sizeof(want), "\"%s\": ", key);
+	p = strstr(out, want);
+	assert_non_null(p);
+	v = strtoull(p + strlen(want), NULL, 10);
+	free(out);
+	return v;
+}
+
+/* Count Main Mode SAs of ours in a state (with the given role, or any). */
+static int
+our_sas(const char *state, const char *role)
+{
+	char *out = cli("show mmsas format=json"), want[64];
+	const char *p;
+	int n = 0;
+
+	snprintf(want, sizeof(want), "\"state\": \"%s\"", state);
+	for (p = out; (p = strstr(p, want)) != NULL; p++) {
+		if (role != NULL) {
+			/* role precedes state in each object */
+			const char *obj = p;
+
+			while (obj > out && *obj != '{')
+				obj--;
+			if (strstr(obj, role) == NULL || strstr(obj, role) > p)
+				continue;
+		}
+		n++;
+	}
+	free(out);
+	return n;
+}
+
+static bool
+wait_ours(const char *state, const char *role, int want, int timeout_ms)
+{
+	for (int w = 0; w <= timeout_ms; w += 100) {
+		if (our_sas(state, role) == want)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+static void
+start_ours(void)
+{
+	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns_a,
+	    (char *)tl_env("IPSECMOND"), (char *)"-v", (char *)"-p", NULL,
+	    (char *)"-s", lab.sock, NULL};
+	char policy[600];
+
+	snprintf(policy, sizeof(policy), "%s/policy.yaml", lab.dir);
+	argv[7] = policy;
+	lab.pid = tl_spawn(argv, lab.log);
+	if (!tl_wait_socket(lab.sock, 10000))
+		fail_msg("ipsecmond did not start:\n%s",
+		    tl_read_file(lab.log, NULL));
+}
+
+static int
+setup(void **state)
+{
+	char path[600];
+	int tag = (int)getpid() % 100000;
+
+	(void)state;
+	memset(&lab, 0, sizeof(lab));
+	tl_netns_create("iopa", lab.ns_a, sizeof(lab.ns_a));
+	tl_netns_create("iopb", lab.ns_b, sizeof(lab.ns_b));
+	tl_sh("ip link add ia%d netns %s type veth peer name ib%d netns %s",
+	    tag, lab.ns_a, tag, lab.ns_b);
+	tl_sh("ip -n %s addr add 10.99.0.1/24 dev ia%d", lab.ns_a, tag);
+	tl_sh("ip -n %s addr add 10.99.0.2/24 dev ib%d", lab.ns_b, tag);
+	/* The protected networks live on lo (INTEROP.md 2). */
+	tl_sh("ip -n %s addr add 10.98.1.1/32 dev lo", lab.ns_a);
+	tl_sh("ip -n %s addr add 10.98.2.1/32 dev lo", lab.ns_b);
+	tl_sh("ip -n %s link set ia%d up", lab.ns_a, tag);
+	tl_sh("ip -n %s link set ib%d up", lab.ns_b, tag);
+
+	lab.dir = tl_mkdtemp();
+	snprintf(lab.sock, sizeof(lab.sock), "%s/ipsm.sock", lab.dir);
+	snprintf(lab.log, sizeof(lab.log), "%s/ipsecmond.log", lab.dir);
+	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
+	tl_write_file(path, our_policy, 0644);
+	snprintf(path, sizeof(path), "%s/secrets.yaml", lab.dir);
+	tl_write_file(path, "b: \"" PSK "\"\n", 0600);
+	snprintf(path, sizeof(path), "%s/charon", lab.dir);
+	charon_start(&lab.charon, lab.ns_b, path);
+	start_ours();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (lab.pid > 0)
+		tl_stop(lab.pid, SIGTERM);
+	charon_stop(&lab.charon);
+	tl_netns_delete(lab.ns_a);
+	tl_netns_delete(lab.ns_b);
+	tl_rmrf(lab.dir);
+	free(lab.dir);
+	return 0;
+}
+
+/* The cookies of our one established SA, as charon prints them. */
+static void
+our_cookies(char *icky, char *rcky)
+{
+	char *out = cli("show mmsas format=json");
+	const char *p = strstr(out, "\"cookies\": \"");
+
+	assert_non_null(p);
+	p += strlen("\"cookies\": \"");
+	memcpy(icky, p, 16);
+	icky[16] = '\0';
+	memcpy(rcky, p + 17, 16);
+	rcky[16] = '\0';
+	free(out);
+}
+
+/* We initiate Main Mode; charon responds; then charon deletes it. */
+static void
+test_we_initiate(void **state)
+{
+	char icky[17], rcky[17], want[64], *out;
+	uint64_t mm0 = stat_of("ike_main_mode");
+
+	(void)state;
+	charon_conf("aes128-sha256-modp2048", PSK);
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	our_cookies(icky, rcky);
+	/* charon marks its own side with '*': here the responder's */
+	snprintf(want, sizeof(want), "%s_i %s_r*", icky, rcky);
+	assert_true(charon_wait_sa(&lab.charon, want, 5000));
+	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED, IKEv1", 100));
+	assert_int_equal(stat_of("ike_main_mode"), mm0 + 1);
+	/* NAT-T: charon fakes its NAT-D, so both float to 4500. */
+	out = cli("show mmsas format=json");
+	assert_non_null(strstr(out, "\"peer\": \"10.99.0.2:4500\""));
+	assert_non_null(strstr(out, "\"nat\": true"));
+	free(out);
+
+	/* charon deletes: our SA goes too, and nothing counts as invalid. */
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+	assert_int_equal(stat_of("invalid_packets_received"), 0);
+}
+
+/* charon initiates; we respond. */
+static void
+test_charon_initiates(void **state)
+{
+	char *out;
+	int st;
+
+	(void)state;
+	charon_conf("aes256-sha1-ecp256", PSK);
+	out = charon_swanctl(
+	    &lab.charon, "--initiate --ike peer --timeout 15", &st);
+	if (st != 0)
+		fail_msg("charon could not establish:\n%s", out);
+	free(out);
+	assert_true(wait_ours("ESTABLISHED", "responder", 1, 5000));
+	out = cli("show mmsas format=json");
+	assert_non_null(strstr(out, "\"encryption\": \"AES-CBC-256\""));
+	assert_non_null(strstr(out, "\"dh_group\": 19"));
+	free(out);
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+}
+
+/* Proposal mismatch: we answer charon's MM1 with NO_PROPOSAL_CHOSEN. */
+static void
+test_proposal_mismatch(void **state)
+{
+	uint64_t nf = stat_of("negotiation_failures");
+	char *out, path[600], *log;
+	int st;
+
+	(void)state;
+	charon_conf("aes128-sha256-modp1024", PSK);
+	out = charon_swanctl(
+	    &lab.charon, "--initiate --ike peer --timeout 10", &st);
+	assert_int_not_equal(st, 0);
+	free(out);
+	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	assert_int_equal(stat_of("authentication_failures"), 0);
+	snprintf(path, sizeof(path), "%s/charon/charon.log", lab.dir);
+	log = tl_read_file(path, NULL);
+	assert_non_null(strstr(log, "NO_PROPOSAL_CHOSEN"));
+	free(log);
+}
+
+/* Wrong PSK, charon initiating: its MM5 does not decrypt for us, which
+ * is exactly what Invalid Packets Received counts. */
+static void
+test_wrong_psk(void **state)
+{
+	uint64_t inv = stat_of("invalid_packets_received");
+	uint64_t est = stat_of("ike_main_mode");
+	bool seen = false;
+
+	(void)state;
+	charon_conf("aes128-sha256-modp2048", "not-the-right-psk");
+	free(charon_swanctl(
+	    &lab.charon, "--initiate --ike peer --timeout 3", NULL));
+	for (int w = 0; w < 10000 && !seen; w += 100) {
+		seen = stat_of("invalid_packets_received") > inv;
+		usleep(100000);
+	}
+	assert_true(seen);
+	assert_int_equal(stat_of("ike_main_mode"), est);
+	assert_int_equal(our_sas("ESTABLISHED", NULL), 0);
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+}
+
+/* Our shutdown deletes the SA on charon's side at once. */
+static void
+test_shutdown_deletes(void **state)
+{
+	bool gone = false;
+
+	(void)state;
+	charon_conf("aes128-sha256-modp2048", PSK);
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED", 5000));
+	assert_int_equal(tl_stop(lab.pid, SIGTERM), 0);
+	lab.pid = 0;
+	for (int w = 0; w < 5000 && !gone; w += 100) {
+		char *out = charon_swanctl(&lab.charon, "--list-sas", NULL);
+
+		gone = strstr(out, "ESTABLISHED") == NULL;
+		free(out);
+		usleep(100000);
+	}
+	assert_true(gone);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_we_initiate),
+	    cmocka_unit_test(test_charon_initiates),
+	    cmocka_unit_test(test_proposal_mismatch),
+	    cmocka_unit_test(test_wrong_psk),
+	    cmocka_unit_test(test_shutdown_deletes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
