@@ -40,6 +40,7 @@ static const struct command commands[] = {
 	"Quick Mode offers (negotiation policies)"},
     {"show", "stats", OPT_FORMAT, "Main Mode and Quick Mode statistics"},
     {"show", "mmsas", OPT_FORMAT, "Main Mode security associations"},
+    {"show", "qmsas", OPT_FORMAT, "Quick Mode security associations"},
     {"initiate", NULL, OPT_FORMAT | OPT_RULE,
 	"start Main Mode for a rule (rule=NAME [peer=IP])"},
     {"reload", NULL, OPT_FORMAT, "re-read the policy file"},
@@ -203,6 +204,7 @@ main(int argc, char **argv)
 	Ipsm__ShowStats ss = IPSM__SHOW_STATS__INIT;
 	Ipsm__Reload rl = IPSM__RELOAD__INIT;
 	Ipsm__ShowMmSas smm = IPSM__SHOW_MM_SAS__INIT;
+	Ipsm__ShowQmSas sqm = IPSM__SHOW_QM_SAS__INIT;
 	Ipsm__Initiate ini = IPSM__INITIATE__INIT;
 	enum render_format fmt = RENDER_DEFAULT;
 	const struct command *cmd;
@@ -257,6 +259,9 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd->noun, "mmsas") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_MMSAS;
 		req.show_mmsas = &smm;
+	} else if (strcmp(cmd->noun, "qmsas") == 0) {
+		req.op_case = IPSM__REQUEST__OP_SHOW_QMSAS;
+		req.show_qmsas = &sqm;
 	} else if (strcmp(cmd->noun, "policy") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_POLICY;
 		req.show_policy = &sp;

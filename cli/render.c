@@ -551,6 +551,104 @@ render_mmsas(const Ipsm__MmSaView *v, enum render_format fmt, FILE *f)
 	    "Main Mode security associations", f);
 }
 
+/* ---- Quick Mode SAs --------------------------------------------------------
+ */
+
+static int
+render_qmsas(const Ipsm__QmSaView *v, enum render_format fmt, FILE *f)
+{
+	static const char *const hdr[] = {"Rule", "Me", "Peer", "Protocol",
+	    "My Port", "Peer Port", "Mode", "Tunnel Me", "Tunnel Peer", "IPsec",
+	    "Inbound SPI", "Outbound SPI", "Encryption", "Integrity", "PFS",
+	    "Lifetime (s)", "Lifetime (KB)", "Age (s)", "Bytes In",
+	    "Bytes Out"};
+	struct table *t;
+
+	if (fmt == RENDER_JSON) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < v->n_sas; i++) {
+			const Ipsm__QmSa *q = v->sas[i];
+			json_t *o = json_object();
+
+			json_object_set_new(o, "rule", json_string(q->rule));
+			json_object_set_new(o, "me", json_string(q->me));
+			json_object_set_new(o, "peer", json_string(q->peer));
+			json_object_set_new(
+			    o, "protocol", json_string(q->protocol));
+			json_object_set_new(
+			    o, "my_port", json_integer(q->my_port));
+			json_object_set_new(
+			    o, "peer_port", json_integer(q->peer_port));
+			json_object_set_new(o, "mode", json_string(q->mode));
+			json_object_set_new(
+			    o, "tunnel_me", json_string(q->tunnel_me));
+			json_object_set_new(
+			    o, "tunnel_peer", json_string(q->tunnel_peer));
+			json_object_set_new(o, "ipsec_protocol",
+			    json_string(q->ipsec_protocol));
+			json_object_set_new(
+			    o, "inbound_spi", json_string(q->inbound_spi));
+			json_object_set_new(
+			    o, "outbound_spi", json_string(q->outbound_spi));
+			json_object_set_new(o, "encryption",
+			    *q->encryption ? json_string(q->encryption)
+					   : json_null());
+			json_object_set_new(
+			    o, "integrity", json_string(q->integrity));
+			json_object_set_new(
+			    o, "pfs_group", json_integer(q->pfs_group));
+			json_object_set_new(
+			    o, "lifetime_s", json_integer(q->lifetime_s));
+			json_object_set_new(o, "lifetime_kb",
+			    json_integer((json_int_t)q->lifetime_kb));
+			json_object_set_new(
+			    o, "age_s", json_integer((json_int_t)q->age_s));
+			json_object_set_new(o, "bytes_in",
+			    json_integer((json_int_t)q->bytes_in));
+			json_object_set_new(o, "bytes_out",
+			    json_integer((json_int_t)q->bytes_out));
+			json_object_set_new(o, "packets_in",
+			    json_integer((json_int_t)q->packets_in));
+			json_object_set_new(o, "packets_out",
+			    json_integer((json_int_t)q->packets_out));
+			json_object_set_new(o, "replay_drops",
+			    json_integer((json_int_t)q->replay_drops));
+			json_object_set_new(o, "icv_failures",
+			    json_integer((json_int_t)q->icv_failures));
+			json_array_append_new(a, o);
+		}
+		return emit_json(json_pack("{s:o}", "quick_mode_sas", a), f);
+	}
+	if ((t = table_new(N(hdr), hdr)) == NULL)
+		return -1;
+	for (size_t i = 0; i < v->n_sas; i++) {
+		const Ipsm__QmSa *q = v->sas[i];
+		char mp[12], pp[12], pfs[16], ls[16], lk[24], age[24], bi[24],
+		    bo[24];
+		const char *row[] = {q->rule, q->me, q->peer, q->protocol,
+		    port_text(q->my_port, mp, sizeof(mp)),
+		    port_text(q->peer_port, pp, sizeof(pp)), q->mode,
+		    q->tunnel_me, q->tunnel_peer, q->ipsec_protocol,
+		    q->inbound_spi, q->outbound_spi,
+		    *q->encryption ? q->encryption : "-", q->integrity, pfs, ls,
+		    lk, age, bi, bo};
+
+		if (q->pfs_group == 0)
+			snprintf(pfs, sizeof(pfs), "none");
+		else
+			snprintf(pfs, sizeof(pfs), "group %u", q->pfs_group);
+		snprintf(ls, sizeof(ls), "%u", q->lifetime_s);
+		snprintf(lk, sizeof(lk), "%" PRIu64, q->lifetime_kb);
+		snprintf(age, sizeof(age), "%" PRIu64, q->age_s);
+		snprintf(bi, sizeof(bi), "%" PRIu64, q->bytes_in);
+		snprintf(bo, sizeof(bo), "%" PRIu64, q->bytes_out);
+		table_add(t, row);
+	}
+	return emit_table(t, fmt == RENDER_DEFAULT ? RENDER_TABLE : fmt,
+	    "Quick Mode security associations", f);
+}
+
 int
 render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 {
@@ -567,6 +665,8 @@ render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 		return render_stats(resp->stats, fmt, f);
 	case IPSM__RESPONSE__VIEW_MMSAS:
 		return render_mmsas(resp->mmsas, fmt, f);
+	case IPSM__RESPONSE__VIEW_QMSAS:
+		return render_qmsas(resp->qmsas, fmt, f);
 	case IPSM__RESPONSE__VIEW_INITIATE:
 		if (fmt == RENDER_JSON)
 			return emit_json(json_pack("{s:s, s:s}", "initiated",

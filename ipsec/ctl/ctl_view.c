@@ -424,6 +424,136 @@ view_mmsas(
 	return true;
 }
 
+static const char *
+esp_encr_text(const struct sad_params *p, char *buf, size_t len)
+{
+	switch (p->transform) {
+	case ESP_TRANSFORM_AES_GCM_16:
+		snprintf(buf, len, "AES-GCM-%u", p->keybits);
+		break;
+	case ESP_TRANSFORM_AES_CBC:
+		snprintf(buf, len, "AES-CBC-%u", p->keybits);
+		break;
+	case ESP_TRANSFORM_3DES:
+		snprintf(buf, len, "3DES-CBC");
+		break;
+	case ESP_TRANSFORM_NULL:
+		snprintf(buf, len, "NULL");
+		break;
+	default:
+		snprintf(buf, len, "%u", p->transform);
+		break;
+	}
+	return buf;
+}
+
+static const char *
+auth_text(unsigned auth)
+{
+	switch (auth) {
+	case IPSEC_AUTH_HMAC_SHA:
+		return "HMAC-SHA1-96";
+	case IPSEC_AUTH_HMAC_SHA2_256:
+		return "HMAC-SHA-256-128";
+	default:
+		return "None";
+	}
+}
+
+static const char *
+mode_text(uint16_t encap)
+{
+	switch (encap) {
+	case IPSEC_ENCAP_TUNNEL:
+		return "tunnel";
+	case IPSEC_ENCAP_TRANSPORT:
+		return "transport";
+	case IPSEC_ENCAP_UDP_TUNNEL:
+	case IPSEC_ENCAP_UDP_TUNNEL_DRAFT:
+		return "udp-tunnel";
+	default:
+		return "udp-transport";
+	}
+}
+
+static char *
+spi_text(struct arena *a, uint32_t spi)
+{
+	char buf[12];
+
+	snprintf(buf, sizeof(buf), "%08x", spi);
+	return dup(a, buf);
+}
+
+/* One row per pair: an outbound SA and the inbound one it pairs with. */
+static bool
+view_qmsas(
+    const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
+{
+	Ipsm__QmSaView *v = arena_alloc(a, sizeof(*v));
+	size_t n = 0;
+
+	if (v == NULL)
+		return false;
+	ipsm__qm_sa_view__init(v);
+	v->sas = arena_calloc(a, src->nqmsas ? src->nqmsas : 1, sizeof(void *));
+	if (v->sas == NULL)
+		return false;
+	for (size_t i = 0; i < src->nqmsas; i++) {
+		const struct sad_info *o = &src->qmsas[i], *in = NULL;
+		const struct sad_params *p = &o->p;
+		Ipsm__QmSa *q;
+		char pb[8], eb[32];
+		struct ike_endpoint tme = {p->local, p->local_port};
+		struct ike_endpoint tpeer = {p->remote, p->remote_port};
+
+		if (o->dir != SAD_OUTBOUND || o->state != SAD_MATURE)
+			continue;
+		for (size_t k = 0; k < src->nqmsas; k++)
+			if (src->qmsas[k].dir == SAD_INBOUND &&
+			    src->qmsas[k].spi == o->pair_spi)
+				in = &src->qmsas[k];
+		if ((q = arena_alloc(a, sizeof(*q))) == NULL)
+			return false;
+		ipsm__qm_sa__init(q);
+		q->rule = dup(a, p->rule);
+		q->me = aspec_text(a, &p->src);
+		q->peer = aspec_text(a, &p->dst);
+		q->protocol =
+		    dup(a, pol_proto_name(p->sel_proto, pb, sizeof(pb)));
+		q->my_port = p->sel_sport;
+		q->peer_port = p->sel_dport;
+		q->mode = dup(a, mode_text(p->encap));
+		q->tunnel_me = endpoint_text(a, &tme);
+		q->tunnel_peer = endpoint_text(a, &tpeer);
+		q->ipsec_protocol = dup(a, isakmp_proto_name(p->proto));
+		q->inbound_spi = spi_text(a, o->pair_spi);
+		q->outbound_spi = spi_text(a, o->spi);
+		q->encryption = dup(a,
+		    p->proto == ISAKMP_PROTO_ESP
+			? esp_encr_text(p, eb, sizeof(eb))
+			: "");
+		q->integrity = dup(a, auth_text(p->auth));
+		q->pfs_group = p->pfs_group;
+		q->lifetime_s = p->life_s;
+		q->lifetime_kb = p->life_kb;
+		q->age_s = (src->now_ms - o->created_ms) / 1000;
+		q->bytes_out = o->bytes;
+		q->packets_out = o->packets;
+		if (in != NULL) {
+			q->bytes_in = in->bytes;
+			q->packets_in = in->packets;
+			q->replay_drops = in->replay_drops;
+			q->icv_failures = in->icv_failures;
+		}
+		v->sas[n++] = q;
+	}
+	v->n_sas = n;
+	resp->view_case = IPSM__RESPONSE__VIEW_QMSAS;
+	resp->qmsas = v;
+	return true;
+}
+
 void
 ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
     Ipsm__Response *resp, struct arena *a)
@@ -448,6 +578,9 @@ ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
 		break;
 	case IPSM__REQUEST__OP_SHOW_MMSAS:
 		ok = view_mmsas(src, resp, a);
+		break;
+	case IPSM__REQUEST__OP_SHOW_QMSAS:
+		ok = view_qmsas(src, resp, a);
 		break;
 	default:
 		resp->status = IPS_E_INVAL;

@@ -12,6 +12,7 @@
 #include "base/arena.h"
 #include "ctl.pb-c.h"
 #include "ike/ike.h"
+#include "sad/sad.h"
 #include "spd/filter.h"
 #include "spd/hostenv.h"
 #include "spd/policy.h"
@@ -28,6 +29,9 @@ struct ctl_view_src {
 	time_t loaded_at;
 	const struct ike_sa_info *mmsas; /* Main Mode SAs at this moment */
 	size_t nmmsas;
+	const struct sad_info *qmsas; /* every IPsec SA, both directions */
+	size_t nqmsas;
+	uint64_t now_ms; /* the clock SA ages are measured against */
 };
 
 /*

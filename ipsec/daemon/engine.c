@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "engine.h"
 #include "spd/secrets.h"
+#include "sad/sad.h"
 #include "wire/ike_wire.h"
 
 /* What a policy load produces; swapped in as a whole. */
@@ -333,17 +334,31 @@ engine_view_src(const struct engine *e, struct ctl_view_src *src,
     struct ips_mm_stats *mm, struct ips_qm_stats *qm, struct arena *a)
 {
 	/* Gauges are measured from the live tables; the ones whose tables
-	 * do not exist yet (acquires, Quick Mode, the datapath) are empty
+	 * do not exist yet (acquires, receive queues, offload) are empty
 	 * tables, so zero by measurement, not by assumption. */
 	struct stats_gauges g;
 	size_t n = ike_isadb_size(e->ike);
 	struct ike_sa_info *sas = arena_calloc(a, n ? n : 1, sizeof(*sas));
 
+	struct sad *sad = ike_sad(e->ike);
+
 	memset(&g, 0, sizeof(g));
 	g.isadb_list_size = n;
+	g.connection_list_size = ike_qm_count(e->ike);
+	g.active_sas = sad_active(sad);
+	g.active_tunnels = sad_tunnels(sad);
+	g.pending_key_operations = ike_qm_count(e->ike) + sad_larval(sad);
 	stats_snapshot(e->stats, &g, mm, qm);
 	src->mmsas = sas;
 	src->nmmsas = sas != NULL ? ike_sa_list(e->ike, sas, n) : 0;
+	{
+		size_t q = sad_count(sad);
+		struct sad_info *rows =
+		    arena_calloc(a, q ? q : 1, sizeof(*rows));
+
+		src->qmsas = rows;
+		src->nqmsas = rows != NULL ? sad_list(sad, rows, q) : 0;
+	}
 	src->policy = e->cur.policy;
 	src->filters = e->cur.filters;
 	src->host = e->host;
@@ -351,4 +366,5 @@ engine_view_src(const struct engine *e, struct ctl_view_src *src,
 	src->qm = qm;
 	src->discontinuity = stats_discontinuity_time(e->stats);
 	src->loaded_at = e->loaded_at;
+	src->now_ms = ike_now_ms(e->ike);
 }

@@ -62,6 +62,8 @@ ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
 		sa->established_ms = sa->ike->ops->now_ms(sa->ike->ctx);
 		stats_on_mm_established(sa->ike->stats);
 	}
+	if (to == IKE_SA_DEAD)
+		qm_free_all(sa); /* their larval SPIs go back */
 	if (to == IKE_SA_ESTABLISHED || to == IKE_SA_DEAD) {
 		/* Nothing more to retransmit. */
 		free(sa->out);
@@ -80,6 +82,10 @@ ike_new(const struct ike_ops *ops, void *ctx, struct stats *st)
 		ike->ops = ops;
 		ike->ctx = ctx;
 		ike->stats = st;
+		if ((ike->sad = sad_new(st)) == NULL) {
+			free(ike);
+			return NULL;
+		}
 	}
 	return ike;
 }
@@ -87,6 +93,7 @@ ike_new(const struct ike_ops *ops, void *ctx, struct stats *st)
 static void
 sa_free(struct ike_sa *sa)
 {
+	qm_free_all(sa);
 	ike_dh_free(sa->dh);
 	free(sa->sai_b);
 	free(sa->out);
@@ -105,6 +112,7 @@ ike_free(struct ike *ike)
 		next = sa->next;
 		sa_free(sa);
 	}
+	sad_free(ike->sad);
 	free(ike);
 }
 
@@ -228,6 +236,7 @@ ike_initiate(struct ike *ike, const struct pol_rule *r,
 		}
 	sa->noffers = ike_mm_offers(
 	    r->ike_policy, r->auth, r->nauth, sa->offers, IKE_MAX_OFFERS);
+	sa->start_qm = true; /* Quick Mode follows Main Mode */
 	if (!ips_ok(res = mm_initiate(sa)))
 		ike_sa_set_state(sa, IKE_SA_DEAD);
 	return res;
@@ -332,6 +341,10 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 		info_input(sa, &h, msg, len);
 		return;
 	}
+	if (h.exchange == ISAKMP_EXCH_QUICK) {
+		qm_input(sa, &h, msg, len);
+		return;
+	}
 	if (h.flags & ISAKMP_FLAG_E) {
 		size_t blen = len - ISAKMP_HDR_LEN;
 
@@ -406,6 +419,7 @@ ike_tick(struct ike *ike)
 			sa_free(sa);
 			continue;
 		}
+		qm_tick(sa, now);
 		if (sa->retx_at != 0 && now >= sa->retx_at) {
 			if (sa->role == IKE_RESPONDER ||
 			    sa->tries >= IKE_RETX_TRIES) {
@@ -433,6 +447,8 @@ void
 ike_delete_all(struct ike *ike)
 {
 	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		if (sa->state == IKE_SA_ESTABLISHED)
+			qm_delete_all(sa);
 		if (sa->state == IKE_SA_ESTABLISHED &&
 		    !ips_ok(info_send_delete(sa)))
 			ips_log(IPS_LOG_WARNING, "ike: %s: cannot send DELETE",
@@ -478,4 +494,22 @@ ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max)
 		n++;
 	}
 	return n;
+}
+
+struct sad *
+ike_sad(struct ike *ike)
+{
+	return ike->sad;
+}
+
+size_t
+ike_qm_count(const struct ike *ike)
+{
+	return qm_count(ike);
+}
+
+uint64_t
+ike_now_ms(const struct ike *ike)
+{
+	return ike->ops->now_ms(ike->ctx);
 }

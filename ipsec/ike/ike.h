@@ -88,6 +88,15 @@ struct ike_sa_info {
 	bool nat; /* NAT detected, so on port 4500 */
 };
 
+struct sad;
+/* The IPsec SA database IKE keys (borrowed; the datapath reads it). */
+struct sad *ike_sad(struct ike *ike);
+/* Connection List Size: Quick Mode exchanges in progress. */
+size_t ike_qm_count(const struct ike *ike);
+
+/* The engine's clock (ops->now_ms), for ages in views. */
+uint64_t ike_now_ms(const struct ike *ike);
+
 /* ISADB List Size: every entry, whatever its state. */
 size_t ike_isadb_size(const struct ike *ike);
 /* Up to max rows; returns how many SAs there are. */

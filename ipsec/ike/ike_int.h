@@ -6,6 +6,7 @@
 #include "crypto/ike_keys.h"
 #include "ike.h"
 #include "proposal.h"
+#include "sad/sad.h"
 #include "wire/isakmp.h"
 
 #define IKE_MAX_OFFERS 32
@@ -15,6 +16,45 @@
 #define IKE_RETX_TRIES 5
 
 enum ike_role { IKE_INITIATOR, IKE_RESPONDER };
+
+#define IKE_MAX_QM_OFFERS 16
+
+enum qm_state {
+	QM_I1, /* initiator sent QM1, awaits QM2 */
+	QM_R1, /* responder sent QM2, awaits QM3 */
+};
+
+/* One Quick Mode exchange in progress (qm.c). */
+struct ike_qm {
+	struct ike_qm *next;
+	uint32_t msgid;
+	enum qm_state state;
+	bool initiator;
+	uint8_t iv[IKE_BLOCK_MAX]; /* this exchange's CBC chain */
+	char rule[128];
+	bool tunnel;
+	struct ike_qm_choice offers[IKE_MAX_QM_OFFERS];
+	size_t noffers;
+	struct ike_qm_choice chosen;
+	uint32_t spi_in, spi_out;
+	uint8_t ni[ISAKMP_NONCE_MAX], nr[ISAKMP_NONCE_MAX];
+	size_t nilen, nrlen;
+	struct ike_dh *dh; /* PFS */
+	uint8_t gx[IKE_DH_MAX]; /* ours */
+	uint8_t gqm[IKE_DH_MAX]; /* g(qm)^xy, a secret */
+	size_t gxlen, gqmlen;
+	uint8_t idci[4 + 32], idcr[4 + 32]; /* ID payload bodies */
+	size_t idcilen, idcrlen;
+	struct ips_aspec local_sel, remote_sel;
+	uint8_t sel_proto;
+	uint16_t local_port, remote_port;
+	uint8_t *out;
+	size_t out_len;
+	unsigned tries;
+	uint64_t retx_at;
+	uint8_t in_digest[32];
+	bool have_in;
+};
 
 struct ike_sa {
 	struct ike *ike;
@@ -60,6 +100,8 @@ struct ike_sa {
 	bool have_in;
 
 	uint64_t created_ms, established_ms;
+	bool start_qm; /* we initiated for a rule: Quick Mode follows */
+	struct ike_qm *qms;
 };
 
 struct ike {
@@ -69,6 +111,7 @@ struct ike {
 	struct ike_policy_view pv;
 	struct ike_sa *sas;
 	size_t nsas;
+	struct sad *sad; /* owned */
 };
 
 /* The one place an SA changes state: checks the transition, logs it,
@@ -109,6 +152,24 @@ IPS_MUST_USE ips_res info_send(
     struct ike_sa *sa, uint8_t type, const void *body, size_t blen);
 /* Tell the peer we delete the ISAKMP SA. */
 IPS_MUST_USE ips_res info_send_delete(struct ike_sa *sa);
+
+/* Quick Mode (qm.c). */
+void qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
+    size_t len);
+/* Start one Quick Mode per filter of the SA's rule. */
+void qm_start_for_rule(struct ike_sa *sa);
+/* Retransmit or time out this SA's exchanges. */
+void qm_tick(struct ike_sa *sa, uint64_t now);
+/* End every exchange of the SA (the SA is going). */
+void qm_free_all(struct ike_sa *sa);
+/* A peer's notify refused our Quick Mode. */
+void qm_refused(struct ike_sa *sa, uint16_t type);
+/* The peer deleted IPsec SAs it knows by these (its inbound) SPIs. */
+void qm_peer_deleted(
+    struct ike_sa *sa, uint8_t proto, const uint8_t *spis, uint16_t n);
+/* Tell the peer, then remove, every IPsec SA pair with it. */
+void qm_delete_all(struct ike_sa *sa);
+size_t qm_count(const struct ike *ike);
 
 /* Send an unencrypted Informational with one notify about cookies. */
 void ike_send_notify_plain(struct ike *ike, const struct ike_endpoint *local,

@@ -121,7 +121,9 @@ on_delete(struct ike_sa *sa, const struct isakmp_payload *pl)
 			}
 		}
 	}
-	/* Deletes of IPsec SAs come with Quick Mode. */
+	if ((d.proto == ISAKMP_PROTO_ESP || d.proto == ISAKMP_PROTO_AH) &&
+	    d.spi_size == 4)
+		qm_peer_deleted(sa, d.proto, d.spis, d.nspis);
 }
 
 static void
@@ -149,6 +151,9 @@ on_notify(struct ike_sa *sa, const struct isakmp_payload *pl)
 			    sa->rule);
 		return;
 	}
+	if (n.type < 16384 &&
+	    (n.proto == ISAKMP_PROTO_ESP || n.proto == ISAKMP_PROTO_AH))
+		qm_refused(sa, n.type);
 	ips_log(IPS_LOG_INFO, "ike: %s: peer notifies %s (%u)", sa->rule,
 	    isakmp_notify_name(n.type) ? isakmp_notify_name(n.type) : "?",
 	    n.type);

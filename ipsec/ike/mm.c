@@ -482,6 +482,9 @@ i_msg6(
 	(void)h;
 	GUARD(verify_peer(sa, c, false));
 	ike_sa_set_state(sa, IKE_SA_ESTABLISHED);
+	/* We started this for a rule: its SAs are what was wanted. */
+	if (sa->start_qm)
+		qm_start_for_rule(sa);
 	return IPS_OK;
 }
 

@@ -281,3 +281,309 @@ ike_mm_lifetime(const struct ike_mm_choice *c)
 		return c->our_life_s;
 	return c->life_s;
 }
+
+/* ---- Quick Mode ------------------------------------------------------------
+ */
+
+static void
+esp_wire(enum ips_esp_encr e, struct ike_qm_choice *c)
+{
+	switch (e) {
+	case IPS_ESP_ENCR_AES128GCM16:
+	case IPS_ESP_ENCR_AES256GCM16:
+		c->transform = ESP_TRANSFORM_AES_GCM_16;
+		c->keybits = e == IPS_ESP_ENCR_AES128GCM16 ? 128 : 256;
+		break;
+	case IPS_ESP_ENCR_AES128_CBC:
+	case IPS_ESP_ENCR_AES192_CBC:
+	case IPS_ESP_ENCR_AES256_CBC:
+		c->transform = ESP_TRANSFORM_AES_CBC;
+		c->keybits = e == IPS_ESP_ENCR_AES128_CBC ? 128
+		    : e == IPS_ESP_ENCR_AES192_CBC	  ? 192
+							  : 256;
+		break;
+	case IPS_ESP_ENCR_TDES_CBC:
+		c->transform = ESP_TRANSFORM_3DES;
+		break;
+	default:
+		c->transform = ESP_TRANSFORM_NULL;
+		break;
+	}
+}
+
+static unsigned
+auth_wire(enum ips_integ i)
+{
+	switch (i) {
+	case IPS_INTEG_HMAC_SHA1_96:
+		return IPSEC_AUTH_HMAC_SHA;
+	case IPS_INTEG_HMAC_SHA256_128:
+		return IPSEC_AUTH_HMAC_SHA2_256;
+	default:
+		return 0;
+	}
+}
+
+size_t
+ike_qm_offers(const struct pol_neg_policy *np, uint16_t encap,
+    struct ike_qm_choice *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < np->noffers && n < max && n < 255; i++) {
+		const struct pol_qm_offer *o = &np->offers[i];
+		struct ike_qm_choice *c = &out[n];
+
+		if (o->ah && o->esp)
+			continue; /* bundles: see proposal.h */
+		memset(c, 0, sizeof(*c));
+		c->pnum = (uint8_t)(n + 1);
+		c->tnum = 1;
+		if (o->esp) {
+			c->proto = ISAKMP_PROTO_ESP;
+			esp_wire(o->esp_encr, c);
+			c->auth = auth_wire(o->esp_integ);
+		} else {
+			c->proto = ISAKMP_PROTO_AH;
+			c->auth = auth_wire(o->ah_integ);
+			c->transform = c->auth == IPSEC_AUTH_HMAC_SHA2_256
+			    ? AH_TRANSFORM_SHA2_256
+			    : AH_TRANSFORM_SHA;
+		}
+		c->group = np->pfs_group;
+		c->encap = encap;
+		c->life_s = c->our_life_s = o->lifetime_s;
+		c->life_kb = c->our_life_kb = o->lifetime_kb;
+		n++;
+	}
+	return n;
+}
+
+static ips_res
+write_qm_transform(struct wbuf *wb, const struct ike_qm_choice *c)
+{
+	size_t off;
+
+	GUARD(isakmp_put_transform(wb, true, c->tnum, c->transform, &off));
+	if (c->life_s != 0) {
+		GUARD(isakmp_put_attr(
+		    wb, IPSEC_ATTR_LIFE_TYPE, IKE_LIFE_SECONDS));
+		GUARD(isakmp_put_attr(wb, IPSEC_ATTR_LIFE_DURATION, c->life_s));
+	}
+	if (c->life_kb != 0) {
+		GUARD(isakmp_put_attr(
+		    wb, IPSEC_ATTR_LIFE_TYPE, IKE_LIFE_KILOBYTES));
+		GUARD(
+		    isakmp_put_attr(wb, IPSEC_ATTR_LIFE_DURATION, c->life_kb));
+	}
+	if (c->group != 0)
+		GUARD(isakmp_put_attr(wb, IPSEC_ATTR_GROUP_DESC, c->group));
+	GUARD(isakmp_put_attr(wb, IPSEC_ATTR_ENCAP_MODE, c->encap));
+	if (c->auth != 0)
+		GUARD(isakmp_put_attr(wb, IPSEC_ATTR_AUTH_ALG, c->auth));
+	if (c->keybits != 0)
+		GUARD(isakmp_put_attr(wb, IPSEC_ATTR_KEY_LENGTH, c->keybits));
+	return isakmp_put_close16(wb, off);
+}
+
+ips_res
+ike_qm_sa_write(
+    struct wbuf *wb, const struct ike_qm_choice *offers, size_t n, uint32_t spi)
+{
+	const uint8_t s[4] = {(uint8_t)(spi >> 24), (uint8_t)(spi >> 16),
+	    (uint8_t)(spi >> 8), (uint8_t)spi};
+
+	ENSURE(n > 0 && n <= 255, INVAL);
+	GUARD(isakmp_put_sa_head(wb));
+	/* One proposal per offer: distinct numbers are alternatives
+	 * (RFC 2408 4.2). */
+	for (size_t i = 0; i < n; i++) {
+		size_t off;
+
+		GUARD(isakmp_put_proposal(wb, i + 1 == n, offers[i].pnum,
+		    offers[i].proto, s, 4, 1, &off));
+		GUARD(write_qm_transform(wb, &offers[i]));
+		GUARD(isakmp_put_close16(wb, off));
+	}
+	return IPS_OK;
+}
+
+static ips_res
+read_qm_transform(const struct isakmp_proposal *p,
+    const struct isakmp_transform *t, struct ike_qm_choice *c)
+{
+	struct rbuf attrs = t->attrs;
+	unsigned life_type = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->pnum = p->num;
+	c->tnum = t->num;
+	c->proto = p->proto;
+	c->transform = t->id;
+	while (rbuf_left(&attrs) > 0) {
+		struct isakmp_attr a;
+		uint64_t v;
+
+		GUARD(isakmp_attr_next(&attrs, &a));
+		GUARD(isakmp_attr_uint(&a, &v));
+		switch (a.type) {
+		case IPSEC_ATTR_LIFE_TYPE:
+			life_type = (unsigned)v;
+			break;
+		case IPSEC_ATTR_LIFE_DURATION:
+			if (life_type == IKE_LIFE_SECONDS)
+				c->life_s =
+				    v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+			else if (life_type == IKE_LIFE_KILOBYTES)
+				c->life_kb = v;
+			break;
+		case IPSEC_ATTR_GROUP_DESC:
+			c->group = (unsigned)v;
+			break;
+		case IPSEC_ATTR_ENCAP_MODE:
+			c->encap = (uint16_t)v;
+			break;
+		case IPSEC_ATTR_AUTH_ALG:
+			c->auth = (unsigned)v;
+			break;
+		case IPSEC_ATTR_KEY_LENGTH:
+			c->keybits = (unsigned)v;
+			break;
+		default:
+			c->transform = 0; /* one we cannot honour */
+			return IPS_OK;
+		}
+	}
+	return IPS_OK;
+}
+
+static bool
+qm_same(const struct ike_qm_choice *t, const struct ike_qm_choice *o)
+{
+	/* Encapsulation: the draft NAT-T numbers mean the same modes. */
+	unsigned te = t->encap == IPSEC_ENCAP_UDP_TUNNEL_DRAFT
+	    ? IPSEC_ENCAP_UDP_TUNNEL
+	    : t->encap == IPSEC_ENCAP_UDP_TRANSPORT_DRAFT
+	    ? IPSEC_ENCAP_UDP_TRANSPORT
+	    : t->encap;
+
+	return t->proto == o->proto && t->transform == o->transform &&
+	    t->keybits == o->keybits && t->auth == o->auth &&
+	    t->group == o->group && te == o->encap;
+}
+
+static uint32_t
+spi_of(const struct isakmp_proposal *p)
+{
+	return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 |
+	    (uint32_t)p->spi[2] << 8 | p->spi[3];
+}
+
+ips_res
+ike_qm_sa_select(const struct isakmp_sa *peer,
+    const struct ike_qm_choice *offers, size_t n, struct ike_qm_choice *out,
+    uint32_t *peer_spi, struct ike_mm_mismatch *why)
+{
+	struct rbuf props = peer->proposals;
+	bool more = true;
+	int last_num = -1;
+
+	snprintf(why->what, sizeof(why->what),
+	    "no acceptable ESP or AH "
+	    "transform offered");
+	while (more) {
+		struct isakmp_proposal p;
+		bool tmore = true;
+
+		GUARD(isakmp_proposal_next(&props, &p, &more));
+		/* A number seen twice is a bundle (AH+ESP): not yet. */
+		if (p.num == last_num ||
+		    (p.proto != ISAKMP_PROTO_ESP &&
+			p.proto != ISAKMP_PROTO_AH)) {
+			last_num = p.num;
+			continue;
+		}
+		last_num = p.num;
+		while (tmore) {
+			struct isakmp_transform t;
+			struct ike_qm_choice c;
+
+			GUARD(isakmp_transform_next(&p.transforms, &t, &tmore));
+			GUARD(read_qm_transform(&p, &t, &c));
+			for (size_t i = 0; c.transform != 0 && i < n; i++) {
+				if (!qm_same(&c, &offers[i]))
+					continue;
+				c.our_life_s = offers[i].our_life_s;
+				c.our_life_kb = offers[i].our_life_kb;
+				c.encap = offers[i].encap;
+				*out = c;
+				*peer_spi = spi_of(&p);
+				return IPS_OK;
+			}
+			if (c.transform != 0 && n > 0 &&
+			    c.group != offers[0].group)
+				snprintf(why->what, sizeof(why->what),
+				    "pfs-group: offered %u, expected %u",
+				    c.group, offers[0].group);
+		}
+	}
+	BAIL(IKE_NO_PROPOSAL);
+}
+
+ips_res
+ike_qm_sa_accept(const struct isakmp_sa *resp,
+    const struct ike_qm_choice *offers, size_t n, struct ike_qm_choice *out,
+    uint32_t *peer_spi)
+{
+	struct rbuf props = resp->proposals;
+	struct isakmp_proposal p;
+	struct isakmp_transform t;
+	struct ike_qm_choice c;
+	bool more, tmore;
+
+	GUARD(isakmp_proposal_next(&props, &p, &more));
+	ENSURE(!more && p.ntransforms == 1, IKE_PROPOSAL);
+	GUARD(isakmp_transform_next(&p.transforms, &t, &tmore));
+	GUARD(read_qm_transform(&p, &t, &c));
+	for (size_t i = 0; c.transform != 0 && i < n; i++) {
+		if (qm_same(&c, &offers[i])) {
+			c.our_life_s = offers[i].our_life_s;
+			c.our_life_kb = offers[i].our_life_kb;
+			c.encap = offers[i].encap;
+			*out = c;
+			*peer_spi = spi_of(&p);
+			return IPS_OK;
+		}
+	}
+	BAIL(IKE_PROPOSAL);
+}
+
+size_t
+ike_qm_enc_keylen(const struct ike_qm_choice *c)
+{
+	if (c->proto != ISAKMP_PROTO_ESP)
+		return 0;
+	switch (c->transform) {
+	case ESP_TRANSFORM_AES_GCM_16:
+		return c->keybits / 8 + 4; /* RFC 4106 8.1: key | salt */
+	case ESP_TRANSFORM_AES_CBC:
+		return c->keybits / 8;
+	case ESP_TRANSFORM_3DES:
+		return 24;
+	default:
+		return 0;
+	}
+}
+
+size_t
+ike_qm_auth_keylen(const struct ike_qm_choice *c)
+{
+	switch (c->auth) {
+	case IPSEC_AUTH_HMAC_SHA:
+		return 20;
+	case IPSEC_AUTH_HMAC_SHA2_256:
+		return 32;
+	default:
+		return 0;
+	}
+}

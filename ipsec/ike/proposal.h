@@ -62,4 +62,44 @@ IPS_MUST_USE ips_res ike_mm_sa_accept(const struct isakmp_sa *resp,
 /* The lifetime an SA gets: the shorter of offered and ours. */
 uint32_t ike_mm_lifetime(const struct ike_mm_choice *c);
 
+/* One Quick Mode transform (RFC 2407 4.4 and 4.5), in wire values. */
+struct ike_qm_choice {
+	uint8_t pnum; /* proposal number */
+	uint8_t tnum;
+	uint8_t proto; /* ISAKMP_PROTO_ESP or _AH */
+	uint8_t transform; /* ESP_TRANSFORM_* / AH_TRANSFORM_* */
+	unsigned keybits; /* 0: none (3DES, NULL, AH) */
+	unsigned auth; /* IPSEC_AUTH_*, 0 for AEAD */
+	unsigned group; /* PFS group, 0 = none */
+	uint16_t encap; /* IPSEC_ENCAP_* */
+	uint32_t life_s; /* as offered (0 = none) */
+	uint64_t life_kb;
+	uint32_t our_life_s;
+	uint64_t our_life_kb;
+};
+
+/*
+ * Our Quick Mode offers from a negotiation policy, for an encapsulation
+ * mode.  XXX(issue 3): AH+ESP bundles (two protocols in one proposal) are
+ * not offered yet; such offers are skipped.
+ */
+size_t ike_qm_offers(const struct pol_neg_policy *np, uint16_t encap,
+    struct ike_qm_choice *out, size_t max);
+/* An SA payload body: one proposal per offer, all with our SPI. */
+IPS_MUST_USE ips_res ike_qm_sa_write(struct wbuf *wb,
+    const struct ike_qm_choice *offers, size_t n, uint32_t spi);
+/* Responder: the first peer proposal matching one of our offers; its SPI
+ * (the peer's inbound SPI) in *peer_spi. */
+IPS_MUST_USE ips_res ike_qm_sa_select(const struct isakmp_sa *peer,
+    const struct ike_qm_choice *offers, size_t n, struct ike_qm_choice *out,
+    uint32_t *peer_spi, struct ike_mm_mismatch *why);
+/* Initiator: one proposal, one transform, one we offered. */
+IPS_MUST_USE ips_res ike_qm_sa_accept(const struct isakmp_sa *resp,
+    const struct ike_qm_choice *offers, size_t n, struct ike_qm_choice *out,
+    uint32_t *peer_spi);
+/* Key material an SA of this choice needs: encryption key (with the
+ * RFC 4106 salt for GCM) then integrity key. */
+size_t ike_qm_enc_keylen(const struct ike_qm_choice *c);
+size_t ike_qm_auth_keylen(const struct ike_qm_choice *c);
+
 #endif

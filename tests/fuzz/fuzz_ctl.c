@@ -8,6 +8,7 @@
 
 #include "ctl/ctl_frame.h"
 #include "ctl/ctl_view.h"
+#include "wire/ike_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,6 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rbuf rb, payload;
 	struct ips_addr a;
 	struct ike_sa_info sa;
+	struct sad_info rows[2];
 
 	if (h == NULL || !ips_addr_parse("192.0.2.1", &a) ||
 	    !ips_ok(hostenv_add(h, HOSTENV_LOCAL, &a)) ||
@@ -58,7 +60,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sa.hash = 4;
 	sa.group = 14;
 	sa.auth = 1;
-	src = (struct ctl_view_src){p, fs, h, &mm, &qm, 1, 2, &sa, 1};
+	/* and one IPsec SA pair */
+	memset(rows, 0, sizeof(rows));
+	rows[0].spi = 0x1234;
+	rows[0].dir = SAD_OUTBOUND;
+	rows[0].state = SAD_MATURE;
+	rows[0].pair_spi = 0x5678;
+	rows[0].p.proto = ISAKMP_PROTO_ESP;
+	rows[0].p.transform = ESP_TRANSFORM_AES_GCM_16;
+	rows[0].p.keybits = 128;
+	rows[0].p.local = rows[0].p.remote = a;
+	rows[1] = rows[0];
+	rows[1].spi = 0x5678;
+	rows[1].dir = SAD_INBOUND;
+	src = (struct ctl_view_src){
+	    p, fs, h, &mm, &qm, 1, 2, &sa, 1, rows, 2, 5000};
 	rbuf_init(&rb, data, size);
 	while (ips_ok(ctl_frame_parse(&rb, &payload))) {
 		Ipsm__Request *req =

@@ -53,6 +53,8 @@ static const char our_policy[] =
     "    tunnel: 10.99.0.2\n"
     "    authentication: [ { method: psk, secret: b } ]\n";
 
+static const char *esp_proposals = "aes128gcm16";
+
 /* charon's side: one connection; proposals and PSK vary per scenario. */
 static void
 charon_conf(const char *proposals, const char *psk)
@@ -78,7 +80,7 @@ charon_conf(const char *proposals, const char *psk)
 	    "        mode = tunnel\n"
 	    "        local_ts = 10.98.2.0/24\n"
 	    "        remote_ts = 10.98.1.0/24\n"
-	    "        esp_proposals = aes128gcm16\n"
+	    "        esp_proposals = %s\n"
 	    "        start_action = none\n"
 	    "      }\n"
 	    "    }\n"
@@ -91,7 +93,7 @@ charon_conf(const char *proposals, const char *psk)
 	    "    secret = \"%s\"\n"
 	    "  }\n"
 	    "}\n",
-	    proposals, psk);
+	    proposals, esp_proposals, psk);
 	charon_load(&lab.charon, conf);
 }
 
@@ -226,6 +228,37 @@ teardown(void **state)
 	return 0;
 }
 
+/* Our one Quick Mode SA pair's SPIs. */
+static void
+our_spis(char *in, char *out)
+{
+	char *o = cli("show qmsas format=json");
+	const char *p = strstr(o, "\"inbound_spi\": \"");
+	const char *q = strstr(o, "\"outbound_spi\": \"");
+
+	if (p == NULL || q == NULL)
+		fail_msg("no Quick Mode SA:\n%s", o);
+	memcpy(in, p + strlen("\"inbound_spi\": \""), 8);
+	memcpy(out, q + strlen("\"outbound_spi\": \""), 8);
+	in[8] = out[8] = '\0';
+	free(o);
+}
+
+/* charon's CHILD_SA carries our SPIs the other way round. */
+static void
+child_matches(void)
+{
+	char in[9], out[9], want[64];
+
+	assert_true(
+	    charon_wait_sa(&lab.charon, "INSTALLED, TUNNEL-in-UDP", 5000));
+	our_spis(in, out);
+	snprintf(want, sizeof(want), "in  %s", out);
+	assert_true(charon_wait_sa(&lab.charon, want, 100));
+	snprintf(want, sizeof(want), "out %s", in);
+	assert_true(charon_wait_sa(&lab.charon, want, 100));
+}
+
 /* The cookies of our one established SA, as charon prints them. */
 static void
 our_cookies(char *icky, char *rcky)
@@ -259,16 +292,29 @@ test_we_initiate(void **state)
 	assert_true(charon_wait_sa(&lab.charon, want, 5000));
 	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED, IKEv1", 100));
 	assert_int_equal(stat_of("ike_main_mode"), mm0 + 1);
+	/* Quick Mode follows: the tunnel's SA pair on both sides. */
+	child_matches();
+	assert_true(charon_wait_sa(&lab.charon, "ESP:AES_GCM_16-128", 100));
+	assert_int_equal(stat_of("ike_quick_mode"), 1);
+	assert_int_equal(stat_of("active_sas"), 2);
+	assert_int_equal(stat_of("active_tunnels"), 1);
+	out = cli("show qmsas format=json");
+	assert_non_null(strstr(out, "\"mode\": \"udp-tunnel\""));
+	assert_non_null(strstr(out, "\"me\": \"10.98.1.0/24\""));
+	assert_non_null(strstr(out, "\"peer\": \"10.98.2.0/24\""));
+	free(out);
 	/* NAT-T: charon fakes its NAT-D, so both float to 4500. */
 	out = cli("show mmsas format=json");
 	assert_non_null(strstr(out, "\"peer\": \"10.99.0.2:4500\""));
 	assert_non_null(strstr(out, "\"nat\": true"));
 	free(out);
 
-	/* charon deletes: our SA goes too, and nothing counts as invalid. */
+	/* charon deletes: our SAs go too, and nothing counts as invalid. */
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
 	assert_int_equal(stat_of("invalid_packets_received"), 0);
+	assert_int_equal(stat_of("active_sas"), 0);
+	assert_int_equal(stat_of("key_deletions"), 2);
 }
 
 /* charon initiates; we respond. */
@@ -290,6 +336,56 @@ test_charon_initiates(void **state)
 	assert_non_null(strstr(out, "\"encryption\": \"AES-CBC-256\""));
 	assert_non_null(strstr(out, "\"dh_group\": 19"));
 	free(out);
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+}
+
+/* charon initiates Main Mode and Quick Mode for its CHILD_SA. */
+static void
+test_charon_initiates_child(void **state)
+{
+	uint64_t qm0 = stat_of("ike_quick_mode");
+	char *out;
+	int st;
+
+	(void)state;
+	charon_conf("aes128-sha256-modp2048", PSK);
+	out = charon_swanctl(
+	    &lab.charon, "--initiate --child peer-child --timeout 15", &st);
+	if (st != 0)
+		fail_msg("charon could not establish its CHILD_SA:\n%s", out);
+	free(out);
+	child_matches();
+	assert_int_equal(stat_of("ike_quick_mode"), qm0 + 1);
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+	assert_int_equal(stat_of("active_sas"), 0);
+}
+
+/* A Quick Mode proposal we do not accept: our NO_PROPOSAL_CHOSEN goes
+ * under the ISAKMP SA, which survives on both sides. */
+static void
+test_quick_mode_mismatch(void **state)
+{
+	uint64_t nf = stat_of("negotiation_failures");
+	char *out, path[600], *log;
+	int st;
+
+	(void)state;
+	esp_proposals = "aes256-sha256";
+	charon_conf("aes128-sha256-modp2048", PSK);
+	esp_proposals = "aes128gcm16";
+	out = charon_swanctl(
+	    &lab.charon, "--initiate --child peer-child --timeout 10", &st);
+	assert_int_not_equal(st, 0);
+	free(out);
+	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	assert_true(wait_ours("ESTABLISHED", "responder", 1, 2000));
+	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED, IKEv1", 2000));
+	snprintf(path, sizeof(path), "%s/charon/charon.log", lab.dir);
+	log = tl_read_file(path, NULL);
+	assert_non_null(strstr(log, "received NO_PROPOSAL_CHOSEN"));
+	free(log);
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
 }
@@ -368,6 +464,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_we_initiate),
 	    cmocka_unit_test(test_charon_initiates),
+	    cmocka_unit_test(test_charon_initiates_child),
+	    cmocka_unit_test(test_quick_mode_mismatch),
 	    cmocka_unit_test(test_proposal_mismatch),
 	    cmocka_unit_test(test_wrong_psk),
 	    cmocka_unit_test(test_shutdown_deletes),

@@ -39,6 +39,7 @@ struct net {
 	size_t n;
 	uint64_t now;
 	struct side a, b; /* a initiates */
+	const char *pfs, *esp_a, *esp_b; /* Quick Mode offers */
 };
 
 static struct net net;
@@ -72,7 +73,7 @@ static const char policy_fmt[] =
     "  - name: mm\n"
     "    offers: [ { encryption: %s, integrity: %s, dh-group: %s } ]\n"
     "negotiation-policies:\n"
-    "  - { name: qm, offers: [ { esp: aes128gcm16 } ] }\n"
+    "  - { name: qm, pfs-group: %s, offers: [ { esp: %s } ] }\n"
     "filter-lists:\n"
     "  - { name: peer, filters: [ { source: me, destination: %s } ] }\n"
     "filter-actions:\n"
@@ -93,8 +94,9 @@ side_init(struct side *s, const char *me, const char *peer, const char *encr,
 	memset(s, 0, sizeof(*s));
 	assert_true(ips_addr_parse(me, &s->ep.addr));
 	s->ep.port = IKE_PORT;
-	n = snprintf(
-	    yaml, sizeof(yaml), policy_fmt, me, encr, hash, group, peer);
+	n = snprintf(yaml, sizeof(yaml), policy_fmt, me, encr, hash, group,
+	    net.pfs, s == &net.a ? net.esp_a : net.esp_b, peer);
+
 	assert_true(ips_ok(
 	    policy_load_buffer("p.yaml", yaml, (size_t)n, &s->policy, &err)));
 	n = snprintf(sec, sizeof(sec), "peer: \"%s\"\n", psk);
@@ -125,8 +127,15 @@ static void
 setup_pair(const char *a_group, const char *b_group, const char *a_psk,
     const char *b_psk)
 {
+	const char *pfs = net.pfs ? net.pfs : "none";
+	const char *esp_a = net.esp_a ? net.esp_a : "aes128gcm16";
+	const char *esp_b = net.esp_b ? net.esp_b : "aes128gcm16";
+
 	memset(&net, 0, sizeof(net));
 	net.now = 1000;
+	net.pfs = pfs;
+	net.esp_a = esp_a;
+	net.esp_b = esp_b;
 	side_init(&net.a, "10.99.0.1", "10.99.0.2", "aes128", "sha256", a_group,
 	    a_psk);
 	side_init(&net.b, "10.99.0.2", "10.99.0.1", "aes128", "sha256", b_group,
@@ -139,6 +148,7 @@ teardown(void **state)
 	(void)state;
 	side_free(&net.a);
 	side_free(&net.b);
+	net.pfs = net.esp_a = net.esp_b = NULL;
 	return 0;
 }
 
@@ -236,7 +246,8 @@ test_main_mode_psk(void **state)
 	/* <-- HDR*, IDir, HASH_R */
 	deliver(false);
 	assert_int_equal(a->state, IKE_SA_ESTABLISHED);
-	assert_int_equal(net.n, 0);
+	/* The initiator goes on with Quick Mode for its rule. */
+	assert_int_equal(net.n, 1);
 	/* After MM6 both CBC chains stand on the same last block, from
 	 * which Quick Mode IVs are derived. */
 	assert_memory_equal(a->iv, b->iv, a->block);
@@ -369,7 +380,10 @@ test_delete_both_ways(void **state)
 
 	establish();
 	ike_delete_all(net.b.ike); /* as on shutdown */
-	assert_int_equal(net.n, 1);
+	/* HDR*, HASH(1), D(ESP, our inbound SPI) --> then D(ISAKMP) */
+	assert_int_equal(net.n, 2);
+	deliver(false);
+	assert_int_equal(sad_count(ike_sad(net.a.ike)), 0);
 	deliver(false);
 	assert_int_equal(only_sa(&net.a)->state, IKE_SA_DEAD);
 	assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 0);
@@ -418,6 +432,137 @@ test_forged_informational(void **state)
 	teardown(NULL);
 }
 
+static uint64_t
+qm_stat(struct side *s, size_t offset)
+{
+	struct stats_gauges g;
+	struct ips_mm_stats mm;
+	struct ips_qm_stats qm;
+	uint64_t v;
+
+	memset(&g, 0, sizeof(g));
+	stats_snapshot(s->stats, &g, &mm, &qm);
+	memcpy(&v, (const char *)&qm + offset, sizeof(v));
+	return v;
+}
+#define QM_STAT(s, f) qm_stat((s), offsetof(struct ips_qm_stats, f))
+
+/* Each side's outbound key is the other's inbound key, SPI for SPI. */
+static void
+keys_cross(void)
+{
+	struct sad *sa = ike_sad(net.a.ike), *sb = ike_sad(net.b.ike);
+	struct sad_info rows[4];
+	size_t n = sad_list(sa, rows, 4);
+
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		size_t ka, kb;
+		const uint8_t *x = sad_key(sa, rows[i].dir, rows[i].spi, &ka);
+		const uint8_t *y = sad_key(sb,
+		    rows[i].dir == SAD_INBOUND ? SAD_OUTBOUND : SAD_INBOUND,
+		    rows[i].spi, &kb);
+
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_int_equal(ka, kb);
+		assert_memory_equal(x, y, ka);
+	}
+}
+
+static void
+run_quick_mode(const char *pfs, const char *esp, size_t keylen)
+{
+	struct sad_info rows[4];
+
+	net.pfs = pfs;
+	net.esp_a = net.esp_b = esp;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	for (int i = 0; i < 6; i++) /* Main Mode */
+		deliver(false);
+	assert_int_equal(net.n, 1);
+
+	/* HDR*, HASH(1), SA, Ni, [KE,] IDci, IDcr --> */
+	deliver(false);
+	assert_int_equal(ike_qm_count(net.b.ike), 1);
+	assert_int_equal(sad_larval(ike_sad(net.b.ike)), 1);
+	assert_int_equal(MM_STAT(&net.b, total_get_spi), 1);
+
+	/* <-- HDR*, HASH(2), SA, Nr, [KE,] IDci, IDcr */
+	deliver(false);
+	assert_int_equal(ike_qm_count(net.a.ike), 0);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 2);
+
+	/* HDR*, HASH(3) --> */
+	deliver(false);
+	assert_int_equal(net.n, 0);
+	assert_int_equal(ike_qm_count(net.b.ike), 0);
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 2);
+	keys_cross();
+
+	assert_int_equal(sad_list(ike_sad(net.a.ike), rows, 4), 2);
+	assert_int_equal(rows[0].p.encap, IPSEC_ENCAP_TRANSPORT);
+	{
+		size_t k;
+
+		assert_non_null(
+		    sad_key(ike_sad(net.a.ike), rows[0].dir, rows[0].spi, &k));
+		assert_int_equal(k, keylen);
+	}
+	for (int side = 0; side < 2; side++) {
+		struct side *s = side ? &net.b : &net.a;
+
+		assert_int_equal(MM_STAT(s, ike_quick_mode), 1);
+		assert_int_equal(MM_STAT(s, total_get_spi), 1);
+		assert_int_equal(MM_STAT(s, key_additions), 1);
+		assert_int_equal(MM_STAT(s, key_updates), 1);
+		assert_int_equal(QM_STAT(s, key_additions), 2);
+		assert_int_equal(MM_STAT(s, negotiation_failures), 0);
+		assert_int_equal(MM_STAT(s, invalid_packets_received), 0);
+	}
+}
+
+static void
+test_quick_mode(void **state)
+{
+	(void)state;
+	/* AES-GCM-128: 16-byte key and the RFC 4106 4-byte salt */
+	run_quick_mode("none", "aes128gcm16", 20);
+	teardown(NULL);
+	/* PFS with ECP-256, AES-CBC-256 and HMAC-SHA-256: 32 + 32 */
+	run_quick_mode("19", "aes256-sha256", 64);
+	teardown(NULL);
+	/* PFS with MODP-2048, 3DES and HMAC-SHA1: 24 + 20 */
+	run_quick_mode("14", "3des-sha1", 44);
+	teardown(NULL);
+}
+
+/* A Quick Mode proposal the responder will not take: it says so under
+ * the ISAKMP SA, which survives; both count a negotiation failure. */
+static void
+test_quick_mode_mismatch(void **state)
+{
+	(void)state;
+	net.esp_a = "aes128gcm16";
+	net.esp_b = "aes256-sha256";
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	for (int i = 0; i < 7; i++) /* Main Mode and QM1 */
+		deliver(false);
+	assert_int_equal(MM_STAT(&net.b, negotiation_failures), 1);
+	assert_int_equal(sad_count(ike_sad(net.b.ike)), 0);
+	/* <-- HDR*, HASH(1), N(NO_PROPOSAL_CHOSEN, ESP) */
+	assert_int_equal(net.n, 1);
+	deliver(false);
+	assert_int_equal(MM_STAT(&net.a, negotiation_failures), 1);
+	assert_int_equal(ike_qm_count(net.a.ike), 0);
+	assert_int_equal(sad_count(ike_sad(net.a.ike)), 0); /* SPI freed */
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+	assert_int_equal(only_sa(&net.b)->state, IKE_SA_ESTABLISHED);
+	teardown(NULL);
+}
+
 /* Messages that belong to nothing, or are not ISAKMP at all. */
 static void
 test_invalid_cookie_and_garbage(void **state)
@@ -453,6 +598,8 @@ main(void)
 	    cmocka_unit_test(test_delete_both_ways),
 	    cmocka_unit_test(test_dpd_is_answered),
 	    cmocka_unit_test(test_forged_informational),
+	    cmocka_unit_test(test_quick_mode),
+	    cmocka_unit_test(test_quick_mode_mismatch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

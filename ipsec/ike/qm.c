@@ -1,0 +1,948 @@
+/*
+ * Quick Mode (RFC 2409 5.5), under an established ISAKMP SA:
+ *
+ *   Initiator                                  Responder
+ *   HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] -->
+ *                          <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr]
+ *   HDR*, HASH(3)                               -->
+ *
+ *   HASH(1) = prf(SKEYID_a, M-ID | everything after HASH(1))
+ *   HASH(2) = prf(SKEYID_a, M-ID | Ni_b | everything after HASH(2))
+ *   HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b)
+ *
+ * Each exchange has its own message ID and CBC chain, starting from
+ * hash(last phase 1 block | M-ID) (RFC 2409 App B).  On completion both
+ * SAs go to the SAD: KEYMAT for each is derived with the SPI its receiver
+ * chose (RFC 2409 5.5).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/crypto.h>
+
+#include "base/log.h"
+#include "ike_int.h"
+
+#define QM_RETX_FIRST_MS IKE_RETX_FIRST_MS
+#define QM_WAIT_MS 30000 /* a responder waits this long for QM3 */
+
+static void
+qm_free(struct ike_qm *qm)
+{
+	ike_dh_free(qm->dh);
+	free(qm->out);
+	OPENSSL_cleanse(qm, sizeof(*qm));
+	free(qm);
+}
+
+static void
+qm_unlink(struct ike_sa *sa, struct ike_qm *qm)
+{
+	for (struct ike_qm **pp = &sa->qms; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == qm) {
+			*pp = qm->next;
+			break;
+		}
+}
+
+size_t
+qm_count(const struct ike *ike)
+{
+	size_t n = 0;
+
+	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		for (const struct ike_qm *q = sa->qms; q != NULL; q = q->next)
+			n++;
+	return n;
+}
+
+/* An exchange that will not complete: count it, release its SPI. */
+static void
+qm_fail(struct ike_sa *sa, struct ike_qm *qm, ips_res r, bool tell)
+{
+	ips_log(IPS_LOG_NOTICE, "ike: %s: Quick Mode failed: %s", qm->rule,
+	    ips_strerror(r.err));
+	stats_on_negotiation_failed(sa->ike->stats,
+	    r.err == IPS_E_IKE_NO_PROPOSAL || r.err == IPS_E_IKE_PROPOSAL
+		? STATS_NEG_NO_PROPOSAL
+		: r.err == IPS_E_IKE_ID	      ? STATS_NEG_INVALID_ID
+		: r.err == IPS_E_IKE_BAD_HASH ? STATS_NEG_AUTH
+		: r.err == IPS_E_NOTFOUND     ? STATS_NEG_TIMEOUT
+					      : STATS_NEG_OTHER);
+	if (tell && ips_err_notify(r.err) != 0) {
+		/* As charon sends it: protocol ESP, a zero SPI. */
+		uint8_t body[12] = {0, 0, 0, IPSEC_DOI, ISAKMP_PROTO_ESP, 4,
+		    (uint8_t)(ips_err_notify(r.err) >> 8),
+		    (uint8_t)ips_err_notify(r.err)};
+
+		if (!ips_ok(info_send(sa, ISAKMP_PL_N, body, sizeof(body))))
+			ips_log(IPS_LOG_WARNING, "ike: cannot send notify");
+	}
+	if (qm->spi_in != 0 &&
+	    !ips_ok(sad_delete(sa->ike->sad, SAD_INBOUND, qm->spi_in)))
+		ips_log(IPS_LOG_WARNING, "ike: larval SA already gone");
+	qm_unlink(sa, qm);
+	qm_free(qm);
+}
+
+void
+qm_free_all(struct ike_sa *sa)
+{
+	while (sa->qms != NULL) {
+		struct ike_qm *qm = sa->qms;
+
+		if (qm->spi_in != 0)
+			(void)sad_delete(sa->ike->sad, SAD_INBOUND, qm->spi_in);
+		sa->qms = qm->next;
+		qm_free(qm);
+	}
+}
+
+/* ---- selectors and ID payloads ----------------------------------------- */
+
+/* RFC 2407 4.6.2: an address, subnet or range as an ID payload body. */
+static size_t
+id_of(const struct ips_aspec *sp, int af, uint8_t proto, uint16_t port,
+    uint8_t *out)
+{
+	size_t alen = ips_addr_bits(af) / 8;
+	bool v4 = af == AF_INET;
+
+	out[1] = proto;
+	out[2] = (uint8_t)(port >> 8);
+	out[3] = (uint8_t)port;
+	switch (sp->kind) {
+	case IPS_ASPEC_HOST:
+		out[0] = v4 ? ISAKMP_ID_IPV4_ADDR : ISAKMP_ID_IPV6_ADDR;
+		memcpy(out + 4, sp->lo.b, alen);
+		return 4 + alen;
+	case IPS_ASPEC_RANGE:
+		out[0] =
+		    v4 ? ISAKMP_ID_IPV4_ADDR_RANGE : ISAKMP_ID_IPV6_ADDR_RANGE;
+		memcpy(out + 4, sp->lo.b, alen);
+		memcpy(out + 4 + alen, sp->hi.b, alen);
+		return 4 + 2 * alen;
+	default: {
+		/* a prefix; "any" is the zero-length prefix */
+		unsigned plen = sp->kind == IPS_ASPEC_PREFIX ? sp->plen : 0;
+
+		out[0] = v4 ? ISAKMP_ID_IPV4_ADDR_SUBNET
+			    : ISAKMP_ID_IPV6_ADDR_SUBNET;
+		memset(out + 4, 0, 2 * alen);
+		if (sp->kind == IPS_ASPEC_PREFIX)
+			memcpy(out + 4, sp->lo.b, alen);
+		for (unsigned i = 0; i < plen; i++)
+			out[4 + alen + i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		return 4 + 2 * alen;
+	}
+	}
+}
+
+/* An ID payload as a selector; IPS_E_IKE_ID for what cannot be one. */
+static ips_res
+sel_of(const struct isakmp_id *id, struct ips_aspec *sp)
+{
+	size_t alen;
+	int af;
+
+	memset(sp, 0, sizeof(*sp));
+	switch (id->type) {
+	case ISAKMP_ID_IPV4_ADDR:
+	case ISAKMP_ID_IPV4_ADDR_SUBNET:
+	case ISAKMP_ID_IPV4_ADDR_RANGE:
+		af = AF_INET;
+		break;
+	case ISAKMP_ID_IPV6_ADDR:
+	case ISAKMP_ID_IPV6_ADDR_SUBNET:
+	case ISAKMP_ID_IPV6_ADDR_RANGE:
+		af = AF_INET6;
+		break;
+	default:
+		BAIL(IKE_ID);
+	}
+	alen = ips_addr_bits(af) / 8;
+	sp->lo.af = sp->hi.af = af;
+	memcpy(sp->lo.b, id->data, alen);
+	if (id->type == ISAKMP_ID_IPV4_ADDR ||
+	    id->type == ISAKMP_ID_IPV6_ADDR) {
+		sp->kind = IPS_ASPEC_HOST;
+		return IPS_OK;
+	}
+	if (id->type == ISAKMP_ID_IPV4_ADDR_RANGE ||
+	    id->type == ISAKMP_ID_IPV6_ADDR_RANGE) {
+		memcpy(sp->hi.b, id->data + alen, alen);
+		ENSURE(ips_addr_cmp(&sp->lo, &sp->hi) <= 0, IKE_ID);
+		sp->kind = ips_addr_cmp(&sp->lo, &sp->hi) == 0
+		    ? IPS_ASPEC_HOST
+		    : IPS_ASPEC_RANGE;
+		return IPS_OK;
+	}
+	/* a subnet: the mask must be a prefix */
+	{
+		const uint8_t *m = id->data + alen;
+		unsigned plen = 0;
+		bool ended = false;
+
+		for (size_t i = 0; i < alen * 8; i++) {
+			bool bit = (m[i / 8] >> (7 - i % 8)) & 1;
+
+			ENSURE(!(bit && ended), IKE_ID);
+			if (bit)
+				plen++;
+			else
+				ended = true;
+		}
+		for (size_t i = 0; i < alen; i++)
+			sp->lo.b[i] &= m[i];
+		sp->plen = plen;
+		sp->kind = plen == 0   ? IPS_ASPEC_ANY
+		    : plen == alen * 8 ? IPS_ASPEC_HOST
+				       : IPS_ASPEC_PREFIX;
+		if (sp->kind == IPS_ASPEC_ANY)
+			sp->lo.af = sp->hi.af = 0;
+	}
+	return IPS_OK;
+}
+
+/* A filter end (maybe a keyword) as the concrete selector we send. */
+static bool
+concrete(const struct ips_aspec *end, const struct ips_addr *me,
+    struct ips_aspec *out)
+{
+	if (end->kind == IPS_ASPEC_ME) {
+		*out = ips_aspec_host(me);
+		return true;
+	}
+	*out = *end;
+	return !ips_aspec_is_keyword(end);
+}
+
+/* Whether a filter end stands for exactly the selector a peer proposed. */
+static bool
+sel_matches(const struct ips_aspec *end, const struct ips_aspec *sel,
+    const struct hostenv *h)
+{
+	switch (end->kind) {
+	case IPS_ASPEC_ME:
+		return sel->kind == IPS_ASPEC_HOST &&
+		    hostenv_contains(h, HOSTENV_LOCAL, &sel->lo);
+	case IPS_ASPEC_DNS:
+		return sel->kind == IPS_ASPEC_HOST &&
+		    hostenv_contains(h, HOSTENV_DNS, &sel->lo);
+	case IPS_ASPEC_GATEWAY:
+		return sel->kind == IPS_ASPEC_HOST &&
+		    hostenv_contains(h, HOSTENV_GATEWAY, &sel->lo);
+	default:
+		return ips_aspec_cmp(end, sel) == 0;
+	}
+}
+
+/* The negotiating rule whose filter carries exactly these selectors. */
+static const struct flt *
+rule_for_selectors(const struct ike_sa *sa, const struct ips_aspec *ours,
+    const struct ips_aspec *theirs, uint8_t proto, uint16_t our_port,
+    uint16_t their_port)
+{
+	const struct ike_policy_view *pv = &sa->ike->pv;
+
+	if (pv->filters == NULL)
+		return NULL;
+	for (size_t i = 0; i < flt_count(pv->filters, FLT_QM, FLT_GENERIC);
+	     i++) {
+		const struct flt *f =
+		    flt_get(pv->filters, FLT_QM, FLT_GENERIC, i);
+		const struct pol_rule *r = f->rule;
+		bool fwd, rev;
+
+		if (r->filter_action->action != POL_ACTION_NEGOTIATE ||
+		    f->proto != proto ||
+		    (r->tunnel &&
+			ips_addr_cmp(&r->tunnel_remote, &sa->remote.addr) != 0))
+			continue;
+		fwd = sel_matches(&f->src, ours, pv->host) &&
+		    sel_matches(&f->dst, theirs, pv->host) &&
+		    f->sport == our_port && f->dport == their_port;
+		rev = f->mirrored && sel_matches(&f->dst, ours, pv->host) &&
+		    sel_matches(&f->src, theirs, pv->host) &&
+		    f->dport == our_port && f->sport == their_port;
+		if (fwd || rev)
+			return f;
+	}
+	return NULL;
+}
+
+static uint16_t
+encap_for(const struct ike_sa *sa, bool tunnel)
+{
+	if (sa->nat)
+		return tunnel ? IPSEC_ENCAP_UDP_TUNNEL
+			      : IPSEC_ENCAP_UDP_TRANSPORT;
+	return tunnel ? IPSEC_ENCAP_TUNNEL : IPSEC_ENCAP_TRANSPORT;
+}
+
+/* ---- hashes and keys ------------------------------------------------------
+ */
+
+static void
+mid_bytes(uint32_t m, uint8_t out[static 4])
+{
+	out[0] = (uint8_t)(m >> 24);
+	out[1] = (uint8_t)(m >> 16);
+	out[2] = (uint8_t)(m >> 8);
+	out[3] = (uint8_t)m;
+}
+
+/* HASH(1) (ni NULL) or HASH(2) over what follows the HASH payload. */
+static ips_res
+qm_hash12(const struct ike_sa *sa, uint32_t msgid, const uint8_t *ni,
+    size_t nilen, const uint8_t *after, size_t len, uint8_t *out)
+{
+	uint8_t mid[4];
+	const struct ike_chunk in[] = {
+	    {mid, 4}, {ni, ni ? nilen : 0}, {after, len}};
+
+	mid_bytes(msgid, mid);
+	return ike_prf(sa->chosen.hash, sa->sk.a, sa->sk.len, in, 3, out);
+}
+
+static ips_res
+qm_hash3(const struct ike_sa *sa, const struct ike_qm *qm, uint8_t *out)
+{
+	static const uint8_t zero = 0;
+	uint8_t mid[4];
+	const struct ike_chunk in[] = {
+	    {&zero, 1}, {mid, 4}, {qm->ni, qm->nilen}, {qm->nr, qm->nrlen}};
+
+	mid_bytes(qm->msgid, mid);
+	return ike_prf(sa->chosen.hash, sa->sk.a, sa->sk.len, in, 4, out);
+}
+
+static void
+spi_bytes(uint32_t spi, uint8_t out[static 4])
+{
+	mid_bytes(spi, out);
+}
+
+/* Both SAs into the SAD, keyed from KEYMAT (RFC 2409 5.5). */
+static ips_res
+qm_install(struct ike_sa *sa, struct ike_qm *qm)
+{
+	struct ike *ike = sa->ike;
+	uint64_t now = ike->ops->now_ms(ike->ctx);
+	size_t need =
+	    ike_qm_enc_keylen(&qm->chosen) + ike_qm_auth_keylen(&qm->chosen);
+	uint8_t kin[SAD_KEY_MAX], kout[SAD_KEY_MAX], s[4];
+	struct sad_params p;
+	bool udp;
+	ips_res r;
+
+	ENSURE(need <= SAD_KEY_MAX, INVAL);
+	spi_bytes(qm->spi_in, s);
+	r = ike_keymat(sa->chosen.hash, &sa->sk, qm->gqm, qm->gqmlen,
+	    qm->chosen.proto, s, qm->ni, qm->nilen, qm->nr, qm->nrlen, need,
+	    kin);
+	spi_bytes(qm->spi_out, s);
+	if (ips_ok(r))
+		r = ike_keymat(sa->chosen.hash, &sa->sk, qm->gqm, qm->gqmlen,
+		    qm->chosen.proto, s, qm->ni, qm->nilen, qm->nr, qm->nrlen,
+		    need, kout);
+	memset(&p, 0, sizeof(p));
+	p.proto = qm->chosen.proto;
+	p.encap = qm->chosen.encap;
+	p.transform = qm->chosen.transform;
+	p.keybits = qm->chosen.keybits;
+	p.auth = qm->chosen.auth;
+	p.pfs_group = qm->chosen.group;
+	p.life_s =
+	    qm->chosen.life_s != 0 && qm->chosen.life_s < qm->chosen.our_life_s
+	    ? qm->chosen.life_s
+	    : qm->chosen.our_life_s;
+	p.life_kb = qm->chosen.life_kb != 0 &&
+		(qm->chosen.our_life_kb == 0 ||
+		    qm->chosen.life_kb < qm->chosen.our_life_kb)
+	    ? qm->chosen.life_kb
+	    : qm->chosen.our_life_kb;
+	udp = p.encap == IPSEC_ENCAP_UDP_TUNNEL ||
+	    p.encap == IPSEC_ENCAP_UDP_TRANSPORT;
+	p.local = sa->local.addr;
+	p.remote = sa->remote.addr;
+	p.local_port = udp ? sa->local.port : 0;
+	p.remote_port = udp ? sa->remote.port : 0;
+	p.src = qm->local_sel;
+	p.dst = qm->remote_sel;
+	p.sel_proto = qm->sel_proto;
+	p.sel_sport = qm->local_port;
+	p.sel_dport = qm->remote_port;
+	snprintf(p.rule, sizeof(p.rule), "%s", qm->rule);
+	if (ips_ok(r))
+		r = sad_update_inbound(
+		    ike->sad, qm->spi_in, &p, kin, need, qm->spi_out, now);
+	if (ips_ok(r)) {
+		uint32_t in = qm->spi_in;
+
+		qm->spi_in = 0; /* the SAD owns it now */
+		r = sad_add_outbound(
+		    ike->sad, qm->spi_out, &p, kout, need, in, now);
+		/* Half an SA pair is no SA: take the inbound one back. */
+		if (!ips_ok(r))
+			(void)sad_delete(ike->sad, SAD_INBOUND, in);
+	}
+	OPENSSL_cleanse(kin, sizeof(kin));
+	OPENSSL_cleanse(kout, sizeof(kout));
+	if (ips_ok(r))
+		stats_on_qm_established(ike->stats);
+	return r;
+}
+
+/* ---- building and sending --------------------------------------------- */
+
+/* Send a built message of this exchange (encrypting it on qm->iv). */
+static ips_res
+qm_send(struct ike_sa *sa, struct ike_qm *qm, struct wbuf *wb, bool expect)
+{
+	struct ike *ike = sa->ike;
+
+	GUARD(ike_crypt_encrypt(sa, wb, qm->iv));
+	if (ike->ops->send(ike->ctx, &sa->local, &sa->remote, wb->p, wb->len) !=
+	    0)
+		stats_on_ike_send_error(ike->stats);
+	free(qm->out);
+	qm->out = NULL;
+	qm->out_len = 0;
+	qm->retx_at = 0;
+	if ((qm->out = malloc(wb->len)) != NULL) {
+		memcpy(qm->out, wb->p, wb->len);
+		qm->out_len = wb->len;
+	}
+	qm->tries = 0;
+	if (expect)
+		qm->retx_at = ike->ops->now_ms(ike->ctx) +
+		    (qm->initiator ? QM_RETX_FIRST_MS : QM_WAIT_MS);
+	return IPS_OK;
+}
+
+/*
+ * QM1 or QM2: HASH, SA, nonce, [KE], IDci, IDcr.  The hash is written
+ * last, over what follows it (with Ni_b first for HASH(2)).
+ */
+static ips_res
+qm_send_12(struct ike_sa *sa, struct ike_qm *qm)
+{
+	struct isakmp_builder b;
+	struct isakmp_hdr h;
+	struct wbuf wb;
+	uint8_t hash[IKE_HASH_MAX];
+	size_t hlen = ike_hash_len(sa->chosen.hash), hoff, after;
+	const uint8_t *nonce = qm->initiator ? qm->ni : qm->nr;
+	size_t nlen = qm->initiator ? qm->nilen : qm->nrlen;
+	uint8_t *p;
+	ips_res r;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.icookie, sa->cky_i, 8);
+	memcpy(h.rcookie, sa->cky_r, 8);
+	h.exchange = ISAKMP_EXCH_QUICK;
+	h.msgid = qm->msgid;
+	wbuf_init(&wb, IKE_MSG_MAX);
+	r = isakmp_build_begin(&b, &wb, &h);
+	if (ips_ok(r))
+		r = isakmp_build_open(&b, ISAKMP_PL_HASH);
+	hoff = wb.len;
+	if (ips_ok(r))
+		r = wbuf_reserve(&wb, hlen, &p);
+	if (ips_ok(r))
+		r = isakmp_build_close(&b);
+	after = wb.len;
+	if (ips_ok(r))
+		r = isakmp_build_open(&b, ISAKMP_PL_SA);
+	if (ips_ok(r))
+		r = qm->initiator
+		    ? ike_qm_sa_write(&wb, qm->offers, qm->noffers, qm->spi_in)
+		    : ike_qm_sa_write(&wb, &qm->chosen, 1, qm->spi_in);
+	if (ips_ok(r))
+		r = isakmp_build_close(&b);
+	if (ips_ok(r))
+		r = isakmp_build_raw(&b, ISAKMP_PL_NONCE, nonce, nlen);
+	if (ips_ok(r) && qm->dh != NULL)
+		r = isakmp_build_raw(&b, ISAKMP_PL_KE, qm->gx, qm->gxlen);
+	if (ips_ok(r))
+		r = isakmp_build_raw(&b, ISAKMP_PL_ID, qm->idci, qm->idcilen);
+	if (ips_ok(r))
+		r = isakmp_build_raw(&b, ISAKMP_PL_ID, qm->idcr, qm->idcrlen);
+	if (ips_ok(r))
+		r = isakmp_build_finish(&b);
+	if (ips_ok(r))
+		r = qm_hash12(sa, qm->msgid, qm->initiator ? NULL : qm->ni,
+		    qm->nilen, wb.p + after, wb.len - after, hash);
+	if (ips_ok(r)) {
+		memcpy(wb.p + hoff, hash, hlen);
+		r = qm_send(sa, qm, &wb, true);
+	}
+	OPENSSL_cleanse(hash, sizeof(hash));
+	wbuf_free(&wb);
+	return r;
+}
+
+static ips_res
+qm_send_3(struct ike_sa *sa, struct ike_qm *qm)
+{
+	struct isakmp_builder b;
+	struct isakmp_hdr h;
+	struct wbuf wb;
+	uint8_t hash[IKE_HASH_MAX];
+	ips_res r;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.icookie, sa->cky_i, 8);
+	memcpy(h.rcookie, sa->cky_r, 8);
+	h.exchange = ISAKMP_EXCH_QUICK;
+	h.msgid = qm->msgid;
+	wbuf_init(&wb, IKE_MSG_MAX);
+	r = qm_hash3(sa, qm, hash);
+	if (ips_ok(r))
+		r = isakmp_build_begin(&b, &wb, &h);
+	if (ips_ok(r))
+		r = isakmp_build_raw(
+		    &b, ISAKMP_PL_HASH, hash, ike_hash_len(sa->chosen.hash));
+	if (ips_ok(r))
+		r = isakmp_build_finish(&b);
+	if (ips_ok(r))
+		r = qm_send(sa, qm, &wb, false);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	wbuf_free(&wb);
+	return r;
+}
+
+static ips_res
+new_qm(struct ike_sa *sa, bool initiator, uint32_t msgid, struct ike_qm **out)
+{
+	struct ike_qm *qm = calloc(1, sizeof(*qm));
+
+	ENSURE(qm != NULL, NOMEM);
+	qm->initiator = initiator;
+	qm->msgid = msgid;
+	/* RFC 2409 App B: a new exchange's IV from the last phase 1 block */
+	if (!ips_ok(ike_iv_phase2(
+		sa->chosen.hash, sa->iv, sa->block, msgid, qm->iv))) {
+		free(qm);
+		BAIL(INVAL);
+	}
+	qm->next = sa->qms;
+	sa->qms = qm;
+	*out = qm;
+	return IPS_OK;
+}
+
+/* PFS: our KE now, g(qm)^xy once the peer's is known. */
+static ips_res
+pfs_keygen(struct ike_qm *qm, unsigned group)
+{
+	qm->gxlen = ike_dh_public_len(group);
+	GUARD(ike_dh_new(group, &qm->dh));
+	return ike_dh_public(qm->dh, qm->gx, qm->gxlen);
+}
+
+static ips_res
+pfs_derive(struct ike_qm *qm, const struct isakmp_payload *ke)
+{
+	ENSURE(ke != NULL && qm->dh != NULL, IKE_NO_PROPOSAL);
+	ENSURE(rbuf_left(&ke->body) == qm->gxlen, IKE_MALFORMED);
+	return ike_dh_derive(
+	    qm->dh, ke->body.p, qm->gxlen, qm->gqm, &qm->gqmlen);
+}
+
+/* ---- initiator ----------------------------------------------------------- */
+
+static ips_res
+qm_initiate(struct ike_sa *sa, const struct flt *f)
+{
+	const struct pol_rule *r = f->rule;
+	const struct pol_neg_policy *np = r->filter_action->neg_policy;
+	struct ike_qm *qm;
+	uint32_t msgid = 0;
+	ips_res res;
+
+	while (msgid == 0)
+		GUARD(ike_random(&msgid, sizeof(msgid)));
+	GUARD(new_qm(sa, true, msgid, &qm));
+	qm->state = QM_I1;
+	snprintf(qm->rule, sizeof(qm->rule), "%s", r->name);
+	qm->tunnel = r->tunnel;
+	qm->noffers = ike_qm_offers(
+	    np, encap_for(sa, r->tunnel), qm->offers, IKE_MAX_QM_OFFERS);
+	qm->sel_proto = f->proto;
+	qm->local_port = f->sport;
+	qm->remote_port = f->dport;
+	res = qm->noffers > 0 ? IPS_OK : IPS_ERR(IKE_NO_PROPOSAL);
+	if (ips_ok(res) &&
+	    (!concrete(&f->src, &sa->local.addr, &qm->local_sel) ||
+		!concrete(&f->dst, &sa->remote.addr, &qm->remote_sel)))
+		res = IPS_ERR(IKE_ID);
+	if (ips_ok(res)) {
+		qm->idcilen = id_of(&qm->local_sel, sa->local.addr.af, f->proto,
+		    f->sport, qm->idci);
+		qm->idcrlen = id_of(&qm->remote_sel, sa->local.addr.af,
+		    f->proto, f->dport, qm->idcr);
+		res = sad_get_spi(sa->ike->sad, &qm->spi_in,
+		    sa->ike->ops->now_ms(sa->ike->ctx));
+	}
+	qm->nilen = IKE_NONCE_LEN;
+	if (ips_ok(res))
+		res = ike_random(qm->ni, qm->nilen);
+	if (ips_ok(res) && np->pfs_group != 0)
+		res = pfs_keygen(qm, np->pfs_group);
+	if (ips_ok(res))
+		res = qm_send_12(sa, qm);
+	if (!ips_ok(res))
+		qm_fail(sa, qm, res, false);
+	return res;
+}
+
+void
+qm_start_for_rule(struct ike_sa *sa)
+{
+	const struct flt_set *fs = sa->ike->pv.filters;
+
+	if (fs == NULL)
+		return;
+	for (size_t i = 0; i < flt_count(fs, FLT_QM, FLT_GENERIC); i++) {
+		const struct flt *f = flt_get(fs, FLT_QM, FLT_GENERIC, i);
+
+		if (strcmp(f->rule->name, sa->rule) == 0 &&
+		    f->rule->filter_action->action == POL_ACTION_NEGOTIATE &&
+		    !ips_ok(qm_initiate(sa, f)))
+			ips_log(IPS_LOG_NOTICE,
+			    "ike: %s: cannot start Quick Mode "
+			    "for %s",
+			    sa->rule, f->name);
+	}
+}
+
+/* Check that the IDs came back as sent (RFC 2409 5.5). */
+static ips_res
+ids_echoed(const struct ike_qm *qm, const struct isakmp_chain *c)
+{
+	const struct isakmp_payload *a = isakmp_chain_find(c, ISAKMP_PL_ID, 0);
+	const struct isakmp_payload *b = isakmp_chain_find(c, ISAKMP_PL_ID, 1);
+
+	if (a == NULL && b == NULL)
+		return IPS_OK;
+	ENSURE(a != NULL && b != NULL && rbuf_left(&a->body) == qm->idcilen &&
+		rbuf_left(&b->body) == qm->idcrlen &&
+		memcmp(a->body.p, qm->idci, qm->idcilen) == 0 &&
+		memcmp(b->body.p, qm->idcr, qm->idcrlen) == 0,
+	    IKE_ID);
+	return IPS_OK;
+}
+
+static ips_res
+i_qm2(struct ike_sa *sa, struct ike_qm *qm, const struct isakmp_chain *c)
+{
+	const struct isakmp_payload *no =
+	    isakmp_chain_find(c, ISAKMP_PL_NONCE, 0);
+	struct isakmp_sa s;
+
+	GUARD(isakmp_sa_parse(isakmp_chain_find(c, ISAKMP_PL_SA, 0), &s));
+	GUARD(ike_qm_sa_accept(
+	    &s, qm->offers, qm->noffers, &qm->chosen, &qm->spi_out));
+	GUARD(isakmp_nonce_check(no));
+	qm->nrlen = rbuf_left(&no->body);
+	memcpy(qm->nr, no->body.p, qm->nrlen);
+	GUARD(ids_echoed(qm, c));
+	if (qm->chosen.group != 0)
+		GUARD(pfs_derive(qm, isakmp_chain_find(c, ISAKMP_PL_KE, 0)));
+	GUARD(qm_send_3(sa, qm));
+	return qm_install(sa, qm);
+}
+
+/* ---- responder -------------------------------------------------------------
+ */
+
+static ips_res
+r_qm1(struct ike_sa *sa, struct ike_qm *qm, const struct isakmp_chain *c)
+{
+	const struct isakmp_payload *no =
+	    isakmp_chain_find(c, ISAKMP_PL_NONCE, 0);
+	const struct isakmp_payload *ida =
+	    isakmp_chain_find(c, ISAKMP_PL_ID, 0);
+	const struct isakmp_payload *idb =
+	    isakmp_chain_find(c, ISAKMP_PL_ID, 1);
+	const struct isakmp_payload *ke = isakmp_chain_find(c, ISAKMP_PL_KE, 0);
+	struct ike_mm_mismatch why;
+	struct isakmp_id ici, icr;
+	const struct flt *f;
+	struct isakmp_sa s;
+
+	GUARD(isakmp_nonce_check(no));
+	qm->nilen = rbuf_left(&no->body);
+	memcpy(qm->ni, no->body.p, qm->nilen);
+	if (ida != NULL) {
+		ENSURE(idb != NULL, IKE_ID);
+		GUARD(isakmp_id_parse(ida, &ici));
+		GUARD(isakmp_id_parse(idb, &icr));
+		GUARD(sel_of(&ici, &qm->remote_sel));
+		GUARD(sel_of(&icr, &qm->local_sel));
+		ENSURE(ici.proto == icr.proto, IKE_ID);
+		ENSURE(rbuf_left(&ida->body) <= sizeof(qm->idci) &&
+			rbuf_left(&idb->body) <= sizeof(qm->idcr),
+		    IKE_ID);
+		qm->sel_proto = ici.proto;
+		qm->remote_port = ici.port;
+		qm->local_port = icr.port;
+		qm->idcilen = rbuf_left(&ida->body);
+		qm->idcrlen = rbuf_left(&idb->body);
+		memcpy(qm->idci, ida->body.p, qm->idcilen);
+		memcpy(qm->idcr, idb->body.p, qm->idcrlen);
+	} else {
+		/* RFC 2409 5.5: no IDs means the ISAKMP peers themselves */
+		qm->remote_sel = ips_aspec_host(&sa->remote.addr);
+		qm->local_sel = ips_aspec_host(&sa->local.addr);
+		qm->idcilen =
+		    id_of(&qm->remote_sel, sa->remote.addr.af, 0, 0, qm->idci);
+		qm->idcrlen =
+		    id_of(&qm->local_sel, sa->local.addr.af, 0, 0, qm->idcr);
+	}
+	f = rule_for_selectors(sa, &qm->local_sel, &qm->remote_sel,
+	    qm->sel_proto, qm->local_port, qm->remote_port);
+	ENSURE(f != NULL, IKE_ID);
+	snprintf(qm->rule, sizeof(qm->rule), "%s", f->rule->name);
+	qm->tunnel = f->rule->tunnel;
+	qm->noffers = ike_qm_offers(f->rule->filter_action->neg_policy,
+	    encap_for(sa, f->rule->tunnel), qm->offers, IKE_MAX_QM_OFFERS);
+	GUARD(isakmp_sa_parse(isakmp_chain_find(c, ISAKMP_PL_SA, 0), &s));
+	if (!ips_ok(ike_qm_sa_select(&s, qm->offers, qm->noffers, &qm->chosen,
+		&qm->spi_out, &why))) {
+		ips_log(IPS_LOG_NOTICE,
+		    "ike: %s: no acceptable Quick Mode "
+		    "proposal: %s",
+		    qm->rule, why.what);
+		BAIL(IKE_NO_PROPOSAL);
+	}
+	ENSURE((qm->chosen.group != 0) == (ke != NULL), IKE_NO_PROPOSAL);
+	GUARD(sad_get_spi(
+	    sa->ike->sad, &qm->spi_in, sa->ike->ops->now_ms(sa->ike->ctx)));
+	qm->nrlen = IKE_NONCE_LEN;
+	GUARD(ike_random(qm->nr, qm->nrlen));
+	if (qm->chosen.group != 0) {
+		GUARD(pfs_keygen(qm, qm->chosen.group));
+		GUARD(pfs_derive(qm, ke));
+	}
+	qm->state = QM_R1;
+	return qm_send_12(sa, qm);
+}
+
+static ips_res
+r_qm3(struct ike_sa *sa, struct ike_qm *qm, const struct isakmp_chain *c)
+{
+	const struct isakmp_payload *hp = &c->pl[0];
+	uint8_t want[IKE_HASH_MAX];
+	size_t hlen = ike_hash_len(sa->chosen.hash);
+
+	ENSURE(c->n == 1 && rbuf_left(&hp->body) == hlen, IKE_MALFORMED);
+	GUARD(qm_hash3(sa, qm, want));
+	ENSURE(ike_ct_equal(hp->body.p, want, hlen), IKE_BAD_HASH);
+	return qm_install(sa, qm);
+}
+
+/* ---- dispatch
+ * ---------------------------------------------------------------- */
+
+static struct ike_qm *
+find_qm(struct ike_sa *sa, uint32_t msgid)
+{
+	for (struct ike_qm *q = sa->qms; q != NULL; q = q->next)
+		if (q->msgid == msgid)
+			return q;
+	return NULL;
+}
+
+void
+qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
+    size_t len)
+{
+	uint8_t plain[IKE_MSG_MAX], iv[IKE_BLOCK_MAX], next[IKE_BLOCK_MAX];
+	uint8_t digest[32], want[IKE_HASH_MAX];
+	size_t blen = len - ISAKMP_HDR_LEN,
+	       hlen = ike_hash_len(sa->chosen.hash);
+	const struct ike_chunk din[] = {{msg, len}};
+	struct ike_qm *qm = find_qm(sa, h->msgid);
+	const struct isakmp_payload *hp;
+	const uint8_t *after, *end;
+	struct isakmp_chain c;
+	struct rbuf rb;
+	bool fresh = qm == NULL;
+	ips_res r;
+
+	if (!ips_ok(ike_hash(IKE_HASH_ALG_SHA256, din, 1, digest)))
+		return;
+	if (qm != NULL && qm->have_in &&
+	    ike_ct_equal(digest, qm->in_digest, 32)) {
+		/* a repeat: answer with what we sent */
+		if (qm->out != NULL &&
+		    sa->ike->ops->send(sa->ike->ctx, &sa->local, &sa->remote,
+			qm->out, qm->out_len) != 0)
+			stats_on_ike_send_error(sa->ike->stats);
+		return;
+	}
+	if (sa->state != IKE_SA_ESTABLISHED || !(h->flags & ISAKMP_FLAG_E) ||
+	    h->msgid == 0 || blen == 0 || blen % sa->block != 0 ||
+	    blen > sizeof(plain)) {
+		stats_on_invalid_packet(sa->ike->stats);
+		return;
+	}
+	if (!fresh)
+		memcpy(iv, qm->iv, sa->block);
+	else if (!ips_ok(ike_iv_phase2(
+		     sa->chosen.hash, sa->iv, sa->block, h->msgid, iv))) {
+		stats_on_invalid_packet(sa->ike->stats);
+		return;
+	}
+	rbuf_init(&rb, plain, blen);
+	if (!ips_ok(ike_crypt_decrypt(
+		sa, iv, msg + ISAKMP_HDR_LEN, blen, plain, next)) ||
+	    !ips_ok(isakmp_chain_parse(&rb, h->next, true, &c)) || c.n < 1 ||
+	    (hp = &c.pl[0])->type != ISAKMP_PL_HASH ||
+	    rbuf_left(&hp->body) != hlen) {
+		stats_on_invalid_packet(sa->ike->stats);
+		return;
+	}
+	after = hp->body.p + hlen;
+	end = plain + blen - c.padding;
+	if (fresh || qm->state == QM_I1) {
+		/* HASH(1) on a new exchange, HASH(2) on our QM1's answer */
+		if (!ips_ok(qm_hash12(sa, h->msgid, fresh ? NULL : qm->ni,
+			fresh ? 0 : qm->nilen, after, (size_t)(end - after),
+			want)) ||
+		    !ike_ct_equal(hp->body.p, want, hlen)) {
+			stats_on_invalid_packet(sa->ike->stats);
+			return;
+		}
+	}
+	if (fresh) {
+		if (c.n < 3 || isakmp_chain_count(&c, ISAKMP_PL_SA) != 1 ||
+		    isakmp_chain_count(&c, ISAKMP_PL_NONCE) != 1 ||
+		    isakmp_chain_count(&c, ISAKMP_PL_KE) > 1 ||
+		    isakmp_chain_count(&c, ISAKMP_PL_ID) > 2 ||
+		    !ips_ok(new_qm(sa, false, h->msgid, &qm))) {
+			stats_on_invalid_packet(sa->ike->stats);
+			return;
+		}
+		memcpy(qm->iv, next, sa->block);
+		memcpy(qm->in_digest, digest, 32);
+		qm->have_in = true;
+		if (!ips_ok(r = r_qm1(sa, qm, &c)))
+			qm_fail(sa, qm, r, true);
+		return;
+	}
+	memcpy(qm->iv, next, sa->block);
+	memcpy(qm->in_digest, digest, 32);
+	qm->have_in = true;
+	r = qm->state == QM_I1 ? i_qm2(sa, qm, &c) : r_qm3(sa, qm, &c);
+	if (!ips_ok(r)) {
+		qm_fail(sa, qm, r, false);
+		return;
+	}
+	/* Done: the SAD holds the SAs; the initiator keeps nothing to
+	 * resend (a lost QM3 is recovered by the responder's timeout). */
+	qm_unlink(sa, qm);
+	qm_free(qm);
+}
+
+void
+qm_tick(struct ike_sa *sa, uint64_t now)
+{
+	struct ike_qm *qm, *next;
+
+	for (qm = sa->qms; qm != NULL; qm = next) {
+		next = qm->next;
+		if (qm->retx_at == 0 || now < qm->retx_at)
+			continue;
+		if (!qm->initiator || qm->tries >= IKE_RETX_TRIES) {
+			qm_fail(sa, qm, IPS_ERR(NOTFOUND), false);
+			continue;
+		}
+		qm->tries++;
+		if (sa->ike->ops->send(sa->ike->ctx, &sa->local, &sa->remote,
+			qm->out, qm->out_len) != 0)
+			stats_on_ike_send_error(sa->ike->stats);
+		qm->retx_at = now + ((uint64_t)QM_RETX_FIRST_MS << qm->tries);
+	}
+}
+
+void
+qm_refused(struct ike_sa *sa, uint16_t type)
+{
+	struct ike_qm *qm, *next;
+
+	/* The notify names no exchange: it answers the ones we started. */
+	for (qm = sa->qms; qm != NULL; qm = next) {
+		next = qm->next;
+		if (qm->initiator && qm->state == QM_I1)
+			qm_fail(sa, qm,
+			    type == ISAKMP_N_INVALID_ID_INFORMATION
+				? IPS_ERR(IKE_ID)
+				: IPS_ERR(IKE_NO_PROPOSAL),
+			    false);
+	}
+}
+
+void
+qm_peer_deleted(
+    struct ike_sa *sa, uint8_t proto, const uint8_t *spis, uint16_t n)
+{
+	struct sad *sad = sa->ike->sad;
+
+	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *p = spis + 4 * (size_t)i;
+		uint32_t spi = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		    (uint32_t)p[2] << 8 | p[3];
+		struct sad_info out, in;
+
+		/* the peer names its inbound SPI: our outbound one */
+		if (!sad_get(sad, SAD_OUTBOUND, spi, &out) ||
+		    out.p.proto != proto)
+			continue;
+		(void)sad_delete(sad, SAD_OUTBOUND, spi);
+		/* and its pair, our inbound one */
+		if (out.pair_spi != 0 &&
+		    sad_get(sad, SAD_INBOUND, out.pair_spi, &in))
+			(void)sad_delete(sad, SAD_INBOUND, out.pair_spi);
+		ips_log(IPS_LOG_NOTICE, "ike: %s: peer deleted %s SA %08x",
+		    out.p.rule, isakmp_proto_name(proto), spi);
+	}
+}
+
+void
+qm_delete_all(struct ike_sa *sa)
+{
+	struct sad *sad = sa->ike->sad;
+	size_t total = sad_count(sad);
+	struct sad_info *rows = calloc(total ? total : 1, sizeof(*rows));
+
+	if (rows == NULL)
+		return;
+	sad_list(sad, rows, total);
+	for (size_t k = 0; k < total; k++) {
+		const struct sad_info *s = &rows[k];
+		uint8_t body[12];
+
+		if (s->dir != SAD_INBOUND || s->state != SAD_MATURE ||
+		    ips_addr_cmp(&s->p.remote, &sa->remote.addr) != 0)
+			continue;
+		/* RFC 2408 3.15: we name our inbound SPI */
+		body[0] = body[1] = body[2] = 0;
+		body[3] = IPSEC_DOI;
+		body[4] = s->p.proto;
+		body[5] = 4;
+		body[6] = 0;
+		body[7] = 1;
+		spi_bytes(s->spi, body + 8);
+		if (!ips_ok(info_send(sa, ISAKMP_PL_D, body, sizeof(body))))
+			ips_log(IPS_LOG_WARNING, "ike: cannot send DELETE");
+		(void)sad_delete(sad, SAD_INBOUND, s->spi);
+		(void)sad_delete(sad, SAD_OUTBOUND, s->pair_spi);
+	}
+	free(rows);
+}

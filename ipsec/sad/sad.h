@@ -1,0 +1,92 @@
+/*
+ * sad: the IPsec SA database, the interface between IKE and the datapath
+ * (what Windows calls the IPsec driver).  IKE asks it for an inbound SPI
+ * (a larval SA, keyed later), installs the outbound SA, keys the inbound
+ * one, and deletes SAs; the ESP/AH datapath (issue 4) finds SAs here by
+ * SPI and counts traffic on them.
+ *
+ * Keys are held in memory excluded from core dumps and wiped on delete.
+ */
+#ifndef IPS_SAD_H
+#define IPS_SAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/ips_err.h"
+#include "stats/stats.h"
+
+#define SAD_KEY_MAX 64 /* encryption key (+ GCM salt) + integrity key */
+
+enum sad_dir { SAD_INBOUND, SAD_OUTBOUND };
+enum sad_state { SAD_LARVAL, SAD_MATURE };
+
+struct sad_params {
+	uint8_t proto; /* ISAKMP_PROTO_ESP or _AH */
+	uint16_t encap; /* IPSEC_ENCAP_* */
+	uint8_t transform; /* ESP/AH transform id */
+	unsigned keybits;
+	unsigned auth; /* IPSEC_AUTH_* (0 for AEAD) */
+	unsigned pfs_group; /* 0 = no PFS */
+	uint32_t life_s;
+	uint64_t life_kb;
+	struct ips_addr local, remote; /* tunnel or transport endpoints */
+	uint16_t local_port, remote_port; /* 4500 when UDP-encapsulated */
+	struct ips_aspec src, dst; /* selectors, as negotiated */
+	uint8_t sel_proto;
+	uint16_t sel_sport, sel_dport;
+	char rule[128];
+};
+
+/* One row of the Quick Mode SA view (no key material). */
+struct sad_info {
+	uint32_t spi; /* host order */
+	enum sad_dir dir;
+	enum sad_state state;
+	uint32_t pair_spi; /* the other direction's SPI, 0 if none */
+	struct sad_params p;
+	uint64_t created_ms;
+	uint64_t bytes, packets, replay_drops, icv_failures, last_use_ms;
+};
+
+struct sad;
+
+struct sad *sad_new(struct stats *st);
+/* Deletes (and wipes) every SA. */
+void sad_free(struct sad *sad);
+
+/*
+ * A fresh inbound SPI (random, not 0..255, RFC 4303 2.1), held by a larval
+ * SA until keyed or deleted.  Counts Total Get SPI (and a failure).
+ */
+IPS_MUST_USE ips_res sad_get_spi(
+    struct sad *sad, uint32_t *spi, uint64_t now_ms);
+/* Key the larval inbound SA (Key Updates / Key Update Failures). */
+IPS_MUST_USE ips_res sad_update_inbound(struct sad *sad, uint32_t spi,
+    const struct sad_params *p, const uint8_t *key, size_t klen,
+    uint32_t pair_spi, uint64_t now_ms);
+/* Add the outbound SA (Key Additions / Key Addition Failures). */
+IPS_MUST_USE ips_res sad_add_outbound(struct sad *sad, uint32_t spi,
+    const struct sad_params *p, const uint8_t *key, size_t klen,
+    uint32_t pair_spi, uint64_t now_ms);
+/* Delete one SA (Key Deletions when it was mature); IPS_E_NOTFOUND if
+ * there is none, which callers that only want it gone may ignore. */
+ips_res sad_delete(struct sad *sad, enum sad_dir dir, uint32_t spi);
+
+size_t sad_count(const struct sad *sad);
+/* Active Security Associations, Active Tunnels (pairs), larval SAs. */
+size_t sad_active(const struct sad *sad);
+size_t sad_tunnels(const struct sad *sad);
+size_t sad_larval(const struct sad *sad);
+/* Up to max rows, by SPI; returns how many there are. */
+size_t sad_list(const struct sad *sad, struct sad_info *out, size_t max);
+/* Copy one SA's row; false if there is none. */
+bool sad_get(const struct sad *sad, enum sad_dir dir, uint32_t spi,
+    struct sad_info *out);
+/* The key of an SA (borrowed, for the datapath and tests); NULL if none. */
+const uint8_t *sad_key(
+    const struct sad *sad, enum sad_dir dir, uint32_t spi, size_t *klen);
+
+#endif
