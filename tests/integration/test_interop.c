@@ -54,6 +54,7 @@ static const char our_policy[] =
     "    authentication: [ { method: psk, secret: b } ]\n";
 
 static const char *esp_proposals = "aes128gcm16";
+static const char *remote_ts = "10.98.1.0/24";
 
 /* charon's side: one connection; proposals and PSK vary per scenario. */
 static void
@@ -79,7 +80,7 @@ charon_conf(const char *proposals, const char *psk)
 	    "      peer-child {\n"
 	    "        mode = tunnel\n"
 	    "        local_ts = 10.98.2.0/24\n"
-	    "        remote_ts = 10.98.1.0/24\n"
+	    "        remote_ts = %s\n"
 	    "        esp_proposals = %s\n"
 	    "        start_action = none\n"
 	    "      }\n"
@@ -93,7 +94,7 @@ charon_conf(const char *proposals, const char *psk)
 	    "    secret = \"%s\"\n"
 	    "  }\n"
 	    "}\n",
-	    proposals, esp_proposals, psk);
+	    proposals, remote_ts, esp_proposals, psk);
 	charon_load(&lab.charon, conf);
 }
 
@@ -390,6 +391,66 @@ test_quick_mode_mismatch(void **state)
 	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
 }
 
+/* PFS (RFC 2409 5.5, a KE in QM1/QM2): we switch our policy to offer
+ * group 14 and reload; charon asks for the same. */
+static void
+test_quick_mode_pfs(void **state)
+{
+	char path[600], *pol, *pfs;
+	char *out;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
+	pol = tl_replace(our_policy,
+	    "{ name: qm, offers:", "{ name: qm, pfs-group: 14, offers:");
+	tl_write_file(path, pol, 0644);
+	free(pol);
+	free(cli("reload"));
+	esp_proposals = "aes128gcm16-modp2048";
+	charon_conf("aes128-sha256-modp2048", PSK);
+	esp_proposals = "aes128gcm16";
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	child_matches();
+	assert_true(
+	    charon_wait_sa(&lab.charon, "ESP:AES_GCM_16-128/MODP_2048", 100));
+	out = cli("show qmsas format=json");
+	pfs = strstr(out, "\"pfs_group\": 14");
+	assert_non_null(pfs);
+	free(out);
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+	tl_write_file(path, our_policy, 0644);
+	free(cli("reload"));
+}
+
+/* Selectors no rule of ours covers: INVALID_ID_INFORMATION, and the
+ * ISAKMP SA survives. */
+static void
+test_selector_mismatch(void **state)
+{
+	uint64_t nf = stat_of("negotiation_failures");
+	char *out, path[600], *log;
+	int st;
+
+	(void)state;
+	remote_ts = "10.97.0.0/16";
+	charon_conf("aes128-sha256-modp2048", PSK);
+	remote_ts = "10.98.1.0/24";
+	out = charon_swanctl(
+	    &lab.charon, "--initiate --child peer-child --timeout 10", &st);
+	assert_int_not_equal(st, 0);
+	free(out);
+	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED, IKEv1", 2000));
+	snprintf(path, sizeof(path), "%s/charon/charon.log", lab.dir);
+	log = tl_read_file(path, NULL);
+	assert_non_null(strstr(log, "received INVALID_ID_INFORMATION"));
+	free(log);
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+}
+
 /* Proposal mismatch: we answer charon's MM1 with NO_PROPOSAL_CHOSEN. */
 static void
 test_proposal_mismatch(void **state)
@@ -466,6 +527,8 @@ main(void)
 	    cmocka_unit_test(test_charon_initiates),
 	    cmocka_unit_test(test_charon_initiates_child),
 	    cmocka_unit_test(test_quick_mode_mismatch),
+	    cmocka_unit_test(test_quick_mode_pfs),
+	    cmocka_unit_test(test_selector_mismatch),
 	    cmocka_unit_test(test_proposal_mismatch),
 	    cmocka_unit_test(test_wrong_psk),
 	    cmocka_unit_test(test_shutdown_deletes),
