@@ -82,6 +82,7 @@ ike_new(const struct ike_ops *ops, void *ctx, struct stats *st)
 		ike->ops = ops;
 		ike->ctx = ctx;
 		ike->stats = st;
+		ike->half_open_max = IKE_HALF_OPEN_MAX;
 		if ((ike->sad = sad_new(st)) == NULL) {
 			free(ike);
 			return NULL;
@@ -114,6 +115,22 @@ ike_free(struct ike *ike)
 	}
 	sad_free(ike->sad);
 	free(ike);
+}
+
+void
+ike_set_half_open_max(struct ike *ike, size_t n)
+{
+	ike->half_open_max = n;
+}
+
+static size_t
+half_open(const struct ike *ike)
+{
+	size_t n = 0;
+
+	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		n += sa->state == IKE_SA_MM_R1 || sa->state == IKE_SA_MM_R2;
+	return n;
 }
 
 void
@@ -325,6 +342,19 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 		if ((h.flags & ISAKMP_FLAG_E) != 0 ||
 		    !ips_ok(isakmp_chain_parse(&rb, h.next, false, &c))) {
 			stats_on_invalid_packet(ike->stats);
+			return;
+		}
+		/* A flood of first messages must not eat the ISADB. */
+		if (half_open(ike) >= ike->half_open_max) {
+			uint64_t now = ike->ops->now_ms(ike->ctx);
+
+			if (now - ike->half_open_logged >= 1000) {
+				ips_log(IPS_LOG_WARNING,
+				    "ike: %zu half-open Main "
+				    "Modes: dropping new ones",
+				    ike->half_open_max);
+				ike->half_open_logged = now;
+			}
 			return;
 		}
 		mm_respond(ike, local, remote, &h, &c, msg, len);

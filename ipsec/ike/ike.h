@@ -51,6 +51,10 @@ struct ike *ike_new(const struct ike_ops *ops, void *ctx, struct stats *st);
 void ike_free(struct ike *ike);
 void ike_set_policy(struct ike *ike, const struct ike_policy_view *pv);
 
+/* At most n responder Main Modes may be in progress at once (half-open,
+ * like a TCP SYN backlog); first messages beyond it are dropped. */
+void ike_set_half_open_max(struct ike *ike, size_t n);
+
 /* Start Main Mode for a negotiating rule towards remote. */
 IPS_MUST_USE ips_res ike_initiate(struct ike *ike, const struct pol_rule *r,
     const struct ike_endpoint *local, const struct ike_endpoint *remote);

@@ -14,6 +14,7 @@
 #define IKE_MSG_MAX 8192 /* no MM/QM message we build comes close */
 #define IKE_RETX_FIRST_MS 2000 /* then doubling, RFC 2408 leaves it to us */
 #define IKE_RETX_TRIES 5
+#define IKE_HALF_OPEN_MAX 1024 /* default bound on half-open responders */
 
 enum ike_role { IKE_INITIATOR, IKE_RESPONDER };
 
@@ -112,6 +113,8 @@ struct ike {
 	struct ike_sa *sas;
 	size_t nsas;
 	struct sad *sad; /* owned */
+	size_t half_open_max; /* responder SAs before MM6 */
+	uint64_t half_open_logged; /* rate limit for the warning */
 };
 
 /* The one place an SA changes state: checks the transition, logs it,
@@ -169,6 +172,9 @@ void qm_peer_deleted(
     struct ike_sa *sa, uint8_t proto, const uint8_t *spis, uint16_t n);
 /* Tell the peer, then remove, every IPsec SA pair with it. */
 void qm_delete_all(struct ike_sa *sa);
+/* Remove every IPsec SA pair with the SA's peer, telling no one (the
+ * peer has forgotten them: INITIAL-CONTACT). */
+void qm_forget_peer(struct ike_sa *sa);
 size_t qm_count(const struct ike *ike);
 
 /* Send an unencrypted Informational with one notify about cookies. */

@@ -505,6 +505,36 @@ r_msg3(
 	return IPS_OK;
 }
 
+/*
+ * RFC 2407 4.6.3.3: INITIAL-CONTACT says the peer has no state from
+ * before: every other SA with it, ISAKMP and IPsec, is stale.
+ */
+static void
+initial_contact(struct ike_sa *sa, const struct isakmp_chain *c)
+{
+	const struct isakmp_payload *pl;
+	struct isakmp_notify n;
+	bool seen = false;
+
+	for (size_t i = 0; (pl = isakmp_chain_find(c, ISAKMP_PL_N, i)); i++)
+		if (ips_ok(isakmp_notify_parse(pl, &n)) &&
+		    n.type == ISAKMP_N_INITIAL_CONTACT)
+			seen = true;
+	if (!seen)
+		return;
+	for (struct ike_sa *o = sa->ike->sas; o != NULL; o = o->next) {
+		if (o == sa || o->state == IKE_SA_DEAD ||
+		    ips_addr_cmp(&o->remote.addr, &sa->remote.addr) != 0)
+			continue;
+		ips_log(IPS_LOG_NOTICE,
+		    "ike: %s: INITIAL-CONTACT from the "
+		    "peer: dropping its stale SAs",
+		    sa->rule);
+		qm_forget_peer(o);
+		ike_sa_set_state(o, IKE_SA_DEAD);
+	}
+}
+
 static ips_res
 r_msg5(
     struct ike_sa *sa, const struct isakmp_hdr *h, const struct isakmp_chain *c)
@@ -513,6 +543,7 @@ r_msg5(
 	GUARD(verify_peer(sa, c, true));
 	GUARD(send_id_hash(sa, false));
 	ike_sa_set_state(sa, IKE_SA_ESTABLISHED);
+	initial_contact(sa, c);
 	return IPS_OK;
 }
 

@@ -946,3 +946,20 @@ qm_delete_all(struct ike_sa *sa)
 	}
 	free(rows);
 }
+
+void
+qm_forget_peer(struct ike_sa *sa)
+{
+	struct sad *sad = sa->ike->sad;
+	size_t total = sad_count(sad);
+	struct sad_info *rows = calloc(total ? total : 1, sizeof(*rows));
+
+	if (rows == NULL)
+		return;
+	sad_list(sad, rows, total);
+	for (size_t k = 0; k < total; k++)
+		if (rows[k].state == SAD_MATURE &&
+		    ips_addr_cmp(&rows[k].p.remote, &sa->remote.addr) == 0)
+			(void)sad_delete(sad, rows[k].dir, rows[k].spi);
+	free(rows);
+}

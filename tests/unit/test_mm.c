@@ -563,6 +563,52 @@ test_quick_mode_mismatch(void **state)
 	teardown(NULL);
 }
 
+/* A bound on half-open responder Main Modes, like a SYN backlog. */
+static void
+test_half_open_bound(void **state)
+{
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	ike_set_half_open_max(net.b.ike, 2);
+	for (int i = 0; i < 3; i++)
+		initiate(); /* three MM1s, three cookie pairs */
+	for (int i = 0; i < 3; i++)
+		deliver(false);
+	assert_int_equal(ike_isadb_size(net.b.ike), 2);
+	assert_int_equal(net.n, 2); /* two MM2s, the third got nothing */
+	teardown(NULL);
+}
+
+/* A restarted peer's INITIAL-CONTACT ends the SAs it has forgotten. */
+static void
+test_initial_contact(void **state)
+{
+	struct ike_policy_view pv;
+
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	while (net.n > 0)
+		deliver(false);
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 2);
+	/* A restarts: a new engine with no memory of B. */
+	ike_free(net.a.ike);
+	net.a.ike = ike_new(&mock_ops, NULL, net.a.stats);
+	pv = (struct ike_policy_view){
+	    net.a.policy, net.a.secrets, net.a.filters, net.a.host};
+	ike_set_policy(net.a.ike, &pv);
+	initiate();
+	while (net.n > 0)
+		deliver(false);
+	ike_tick(net.b.ike); /* reap */
+	assert_int_equal(ike_isadb_size(net.b.ike), 1);
+	assert_int_equal(only_sa(&net.b)->state, IKE_SA_ESTABLISHED);
+	/* only the new pair is left */
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 2);
+	assert_int_equal(QM_STAT(&net.b, key_deletions), 2);
+	teardown(NULL);
+}
+
 /* Messages that belong to nothing, or are not ISAKMP at all. */
 static void
 test_invalid_cookie_and_garbage(void **state)
@@ -600,6 +646,8 @@ main(void)
 	    cmocka_unit_test(test_forged_informational),
 	    cmocka_unit_test(test_quick_mode),
 	    cmocka_unit_test(test_quick_mode_mismatch),
+	    cmocka_unit_test(test_half_open_bound),
+	    cmocka_unit_test(test_initial_contact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
