@@ -60,6 +60,7 @@ ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
 	sa->state = to;
 	if (to == IKE_SA_ESTABLISHED) {
 		sa->established_ms = sa->ike->ops->now_ms(sa->ike->ctx);
+		sa->last_rx = sa->established_ms;
 		stats_on_mm_established(sa->ike->stats);
 	}
 	if (to == IKE_SA_DEAD)
@@ -254,6 +255,8 @@ ike_initiate(struct ike *ike, const struct pol_rule *r,
 	sa->noffers = ike_mm_offers(
 	    r->ike_policy, r->auth, r->nauth, sa->offers, IKE_MAX_OFFERS);
 	sa->start_qm = true; /* Quick Mode follows Main Mode */
+	sa->dpd_delay_ms = (uint64_t)r->ike_policy->dpd_delay_s * 1000;
+	sa->dpd_timeout_ms = (uint64_t)r->ike_policy->dpd_timeout_s * 1000;
 	if (!ips_ok(res = mm_initiate(sa)))
 		ike_sa_set_state(sa, IKE_SA_DEAD);
 	return res;
@@ -450,6 +453,7 @@ ike_tick(struct ike *ike)
 			continue;
 		}
 		qm_tick(sa, now);
+		info_dpd_tick(sa, now);
 		if (sa->retx_at != 0 && now >= sa->retx_at) {
 			if (sa->role == IKE_RESPONDER ||
 			    sa->tries >= IKE_RETX_TRIES) {

@@ -102,6 +102,15 @@ struct ike_sa {
 
 	uint64_t created_ms, established_ms;
 	bool start_qm; /* we initiated for a rule: Quick Mode follows */
+
+	/* Dead peer detection (RFC 3706). */
+	bool peer_dpd; /* the peer sent the DPD vendor ID */
+	uint64_t dpd_delay_ms, dpd_timeout_ms; /* from the IKE policy */
+	uint64_t last_rx; /* last authenticated message from the peer */
+	uint32_t dpd_seq; /* last R-U-THERE sequence number sent */
+	uint32_t dpd_first; /* first one of the probes outstanding */
+	uint64_t dpd_since; /* probing since (0: not probing) */
+	uint64_t dpd_sent;
 	struct ike_qm *qms;
 };
 
@@ -155,6 +164,10 @@ IPS_MUST_USE ips_res info_send(
     struct ike_sa *sa, uint8_t type, const void *body, size_t blen);
 /* Tell the peer we delete the ISAKMP SA. */
 IPS_MUST_USE ips_res info_send_delete(struct ike_sa *sa);
+/* Probe, or give up on, a silent peer (RFC 3706); from ike_tick. */
+void info_dpd_tick(struct ike_sa *sa, uint64_t now);
+/* An authenticated message from the peer: it is alive. */
+void ike_sa_heard(struct ike_sa *sa);
 
 /* Quick Mode (qm.c). */
 void qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,

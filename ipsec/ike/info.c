@@ -133,6 +133,17 @@ on_notify(struct ike_sa *sa, const struct isakmp_payload *pl)
 
 	if (!ips_ok(isakmp_notify_parse(pl, &n)))
 		return;
+	if (n.type == ISAKMP_N_R_U_THERE_ACK && n.data_len == 4) {
+		uint32_t seq = (uint32_t)n.data[0] << 24 |
+		    (uint32_t)n.data[1] << 16 | (uint32_t)n.data[2] << 8 |
+		    n.data[3];
+
+		/* Any probe of the current round answers it. */
+		if (sa->dpd_since != 0 &&
+		    seq - sa->dpd_first <= sa->dpd_seq - sa->dpd_first)
+			sa->dpd_since = 0;
+		return;
+	}
 	if (n.type == ISAKMP_N_R_U_THERE && n.data_len == 4) {
 		uint8_t body[8 + 16 + 4];
 
@@ -200,10 +211,73 @@ info_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 		stats_on_invalid_packet(sa->ike->stats);
 		return;
 	}
+	ike_sa_heard(sa);
 	for (size_t i = 1; i < c.n && sa->state != IKE_SA_DEAD; i++) {
 		if (c.pl[i].type == ISAKMP_PL_D)
 			on_delete(sa, &c.pl[i]);
 		else if (c.pl[i].type == ISAKMP_PL_N)
 			on_notify(sa, &c.pl[i]);
+	}
+}
+
+void
+ike_sa_heard(struct ike_sa *sa)
+{
+	sa->last_rx = sa->ike->ops->now_ms(sa->ike->ctx);
+}
+
+static void
+send_r_u_there(struct ike_sa *sa)
+{
+	uint8_t body[8 + 16 + 4];
+
+	sa->dpd_seq++;
+	body[0] = body[1] = body[2] = 0;
+	body[3] = IPSEC_DOI;
+	body[4] = ISAKMP_PROTO_ISAKMP;
+	body[5] = 16;
+	body[6] = (uint8_t)(ISAKMP_N_R_U_THERE >> 8);
+	body[7] = (uint8_t)ISAKMP_N_R_U_THERE;
+	memcpy(body + 8, sa->cky_i, 8);
+	memcpy(body + 16, sa->cky_r, 8);
+	body[24] = (uint8_t)(sa->dpd_seq >> 24);
+	body[25] = (uint8_t)(sa->dpd_seq >> 16);
+	body[26] = (uint8_t)(sa->dpd_seq >> 8);
+	body[27] = (uint8_t)sa->dpd_seq;
+	if (!ips_ok(info_send(sa, ISAKMP_PL_N, body, sizeof(body))))
+		ips_log(IPS_LOG_WARNING, "ike: %s: cannot send R-U-THERE",
+		    sa->rule);
+}
+
+void
+info_dpd_tick(struct ike_sa *sa, uint64_t now)
+{
+	if (sa->state != IKE_SA_ESTABLISHED || !sa->peer_dpd ||
+	    sa->dpd_delay_ms == 0)
+		return;
+	if (sa->dpd_since == 0) {
+		if (now - sa->last_rx < sa->dpd_delay_ms)
+			return;
+		/* RFC 3706 5.5: start from a random sequence number */
+		if (sa->dpd_seq == 0 &&
+		    !ips_ok(ike_random(&sa->dpd_seq, sizeof(sa->dpd_seq))))
+			return;
+		sa->dpd_first = sa->dpd_seq + 1;
+		sa->dpd_since = sa->dpd_sent = now;
+		send_r_u_there(sa);
+		return;
+	}
+	if (now - sa->dpd_since >= sa->dpd_timeout_ms) {
+		ips_log(IPS_LOG_NOTICE,
+		    "ike: %s: peer silent for %llu s: dead; "
+		    "deleting its SAs",
+		    sa->rule, (unsigned long long)((now - sa->last_rx) / 1000));
+		qm_forget_peer(sa);
+		ike_sa_set_state(sa, IKE_SA_DEAD);
+		return;
+	}
+	if (now - sa->dpd_sent >= sa->dpd_delay_ms) {
+		sa->dpd_sent = now;
+		send_r_u_there(sa);
 	}
 }

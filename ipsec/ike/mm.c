@@ -441,6 +441,7 @@ i_msg2(
 	GUARD(ike_mm_sa_accept(&s, sa->offers, sa->noffers, &sa->chosen));
 	memcpy(sa->cky_r, h->rcookie, 8);
 	sa->nat = has_vid(c, vid_natt); /* NAT-T possible; NAT-D decides */
+	sa->peer_dpd = has_vid(c, vid_dpd);
 	GUARD(send_ke(sa, sa->nat));
 	ike_sa_set_state(sa, IKE_SA_MM_I2);
 	return IPS_OK;
@@ -673,6 +674,9 @@ mm_respond(struct ike *ike, const struct ike_endpoint *local,
 		return;
 	}
 	sa->nat = has_vid(c, vid_natt);
+	sa->peer_dpd = has_vid(c, vid_dpd);
+	sa->dpd_delay_ms = (uint64_t)rule->ike_policy->dpd_delay_s * 1000;
+	sa->dpd_timeout_ms = (uint64_t)rule->ike_policy->dpd_timeout_s * 1000;
 	r = begin(sa, &wb, &b);
 	if (ips_ok(r))
 		r = isakmp_build_open(&b, ISAKMP_PL_SA);

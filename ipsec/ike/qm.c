@@ -820,6 +820,7 @@ qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 			return;
 		}
 	}
+	ike_sa_heard(sa);
 	if (fresh) {
 		if (c.n < 3 || isakmp_chain_count(&c, ISAKMP_PL_SA) != 1 ||
 		    isakmp_chain_count(&c, ISAKMP_PL_NONCE) != 1 ||

@@ -120,6 +120,9 @@ struct pol_ike_policy {
 	const char *name;
 	const struct pol_mm_offer *offers;
 	size_t noffers;
+	uint32_t dpd_delay_s; /* RFC 3706: probe after this much silence;
+				 0 = no probing */
+	uint32_t dpd_timeout_s; /* declare the peer dead after this */
 };
 
 /* One security method of a negotiation policy (a Quick Mode offer). */

@@ -192,6 +192,24 @@ struct ike_pol_ctx {
 	uint64_t qm_limit;
 };
 
+#define DPD_DELAY_DEFAULT 30u
+#define DPD_TIMEOUT_DEFAULT 150u
+
+static ips_res
+ikp_dpd_delay(struct pctx *c, yaml_node_t *v, void *o)
+{
+	/* 0 turns probing off */
+	return pw_get_duration(c, v, "dpd-delay", 0, 3600,
+	    &((struct ike_pol_ctx *)o)->ip->dpd_delay_s);
+}
+
+static ips_res
+ikp_dpd_timeout(struct pctx *c, yaml_node_t *v, void *o)
+{
+	return pw_get_duration(c, v, "dpd-timeout", 1, 86400,
+	    &((struct ike_pol_ctx *)o)->ip->dpd_timeout_s);
+}
+
 static ips_res
 ikp_name(struct pctx *c, yaml_node_t *v, void *o)
 {
@@ -229,6 +247,8 @@ parse_ike_policy(struct pctx *c, yaml_node_t *n, struct pol_ike_policy *ip)
 	    {"offers", ikp_offers, true},
 	    {"lifetime", ikp_lifetime, false},
 	    {"qm-limit", ikp_qm_limit, false},
+	    {"dpd-delay", ikp_dpd_delay, false},
+	    {"dpd-timeout", ikp_dpd_timeout, false},
 	};
 	static const struct field of[] = {
 	    {"encryption", mmo_encr, true},
@@ -238,6 +258,9 @@ parse_ike_policy(struct pctx *c, yaml_node_t *n, struct pol_ike_policy *ip)
 	    {"qm-limit", mmo_qm_limit, false},
 	};
 	struct ike_pol_ctx ctx = {ip, NULL, MM_LIFETIME_DEFAULT, 0};
+
+	ip->dpd_delay_s = DPD_DELAY_DEFAULT;
+	ip->dpd_timeout_s = DPD_TIMEOUT_DEFAULT;
 	struct pol_mm_offer *offers;
 	yaml_node_item_t *items;
 	size_t count;

@@ -496,6 +496,39 @@ test_wrong_psk(void **state)
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 }
 
+/* DPD (RFC 3706): charon dies without a word; we probe after 2 s of
+ * silence and give up after 6 s more, deleting every SA with it. */
+static void
+test_dead_peer(void **state)
+{
+	char path[600], *pol;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
+	pol = tl_replace(our_policy, "  - name: mm\n",
+	    "  - name: mm\n    dpd-delay: 2s\n    dpd-timeout: 6s\n");
+	tl_write_file(path, pol, 0644);
+	free(pol);
+	free(cli("reload"));
+	charon_conf("aes128-sha256-modp2048", PSK);
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	child_matches();
+	assert_int_equal(stat_of("active_sas"), 2);
+	/* SIGKILL: no DELETE, no goodbye */
+	kill(lab.charon.pid, SIGKILL);
+	tl_wait_exit(lab.charon.pid, 5000);
+	lab.charon.pid = 0;
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 15000));
+	assert_int_equal(stat_of("active_sas"), 0);
+	/* a new charon for what follows */
+	snprintf(path, sizeof(path), "%s/charon", lab.dir);
+	charon_start(&lab.charon, lab.ns_b, path);
+	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
+	tl_write_file(path, our_policy, 0644);
+	free(cli("reload"));
+}
+
 /* Our shutdown deletes the SA on charon's side at once. */
 static void
 test_shutdown_deletes(void **state)
@@ -531,6 +564,7 @@ main(void)
 	    cmocka_unit_test(test_selector_mismatch),
 	    cmocka_unit_test(test_proposal_mismatch),
 	    cmocka_unit_test(test_wrong_psk),
+	    cmocka_unit_test(test_dead_peer),
 	    cmocka_unit_test(test_shutdown_deletes),
 	};
 

@@ -609,6 +609,38 @@ test_initial_contact(void **state)
 	teardown(NULL);
 }
 
+/* RFC 3706: after 30 s of silence, R-U-THERE; an ACK ends the round.
+ * A peer that stays silent for the 150 s timeout is dead: its SAs go. */
+static void
+test_dead_peer_detection(void **state)
+{
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	while (net.n > 0)
+		deliver(false);
+	net.now += 31000;
+	ike_tick(net.a.ike);
+	/* HDR*, HASH(1), N(R-U-THERE, seq) --> */
+	assert_int_equal(net.n, 1);
+	deliver(false);
+	/* <-- HDR*, HASH(1), N(R-U-THERE-ACK, seq) */
+	deliver(false);
+	assert_int_equal(only_sa(&net.a)->dpd_since, 0);
+
+	/* Now B is gone: every probe is lost. */
+	for (int i = 0; i < 6; i++) {
+		net.now += 31000;
+		ike_tick(net.a.ike);
+		while (net.n > 0)
+			deliver(true);
+	}
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_DEAD);
+	assert_int_equal(sad_count(ike_sad(net.a.ike)), 0);
+	assert_int_equal(QM_STAT(&net.a, key_deletions), 2);
+	teardown(NULL);
+}
+
 /* Messages that belong to nothing, or are not ISAKMP at all. */
 static void
 test_invalid_cookie_and_garbage(void **state)
@@ -648,6 +680,7 @@ main(void)
 	    cmocka_unit_test(test_quick_mode_mismatch),
 	    cmocka_unit_test(test_half_open_bound),
 	    cmocka_unit_test(test_initial_contact),
+	    cmocka_unit_test(test_dead_peer_detection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
