@@ -439,11 +439,57 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 	}
 }
 
+/*
+ * An ISAKMP SA's lifetime: its initiator starts a replacement Main Mode
+ * at 90% (the IPsec SAs live on: in IKEv1 they do not hang on it), and
+ * at the end it is deleted, the peer told.
+ */
+static void
+mm_lifetime(struct ike_sa *sa, uint64_t now)
+{
+	uint64_t life = (uint64_t)ike_mm_lifetime(&sa->chosen) * 1000;
+	uint64_t age = now - sa->established_ms;
+
+	if (sa->state != IKE_SA_ESTABLISHED || life == 0)
+		return;
+	if (age >= life) {
+		ips_log(IPS_LOG_INFO, "ike: %s: ISAKMP SA expired", sa->rule);
+		if (!ips_ok(info_send_delete(sa)))
+			ips_log(IPS_LOG_WARNING, "ike: cannot send DELETE");
+		ike_sa_set_state(sa, IKE_SA_DEAD);
+		return;
+	}
+	if (age >= life / 10 * 9 && sa->role == IKE_INITIATOR && !sa->rekeyed) {
+		const struct policy *p = sa->ike->pv.policy;
+
+		sa->rekeyed = true;
+		for (size_t i = 0; p != NULL && i < policy_nrules(p); i++) {
+			const struct pol_rule *r = policy_rule(p, i);
+			struct ike_endpoint l = sa->local, rm = sa->remote;
+			struct ike_sa *n;
+
+			/* a new Main Mode starts on 500 (RFC 3947 4) */
+			l.port = rm.port = IKE_PORT;
+			if (strcmp(r->name, sa->rule) != 0 ||
+			    !ips_ok(ike_initiate(sa->ike, r, &l, &rm)))
+				continue;
+			/* The new one only replaces this one: no new
+			 * Quick Modes (the IPsec SAs rekey on their own). */
+			n = sa->ike->sas;
+			n->start_qm = false;
+			ips_log(IPS_LOG_INFO, "ike: %s: rekeying the ISAKMP SA",
+			    sa->rule);
+		}
+	}
+}
+
 void
 ike_tick(struct ike *ike)
 {
 	uint64_t now = ike->ops->now_ms(ike->ctx);
 	struct ike_sa **pp = &ike->sas, *sa;
+
+	qm_lifetimes(ike, now);
 
 	while ((sa = *pp) != NULL) {
 		if (sa->state == IKE_SA_DEAD) {
@@ -454,6 +500,7 @@ ike_tick(struct ike *ike)
 		}
 		qm_tick(sa, now);
 		info_dpd_tick(sa, now);
+		mm_lifetime(sa, now);
 		if (sa->retx_at != 0 && now >= sa->retx_at) {
 			if (sa->role == IKE_RESPONDER ||
 			    sa->tries >= IKE_RETX_TRIES) {

@@ -102,6 +102,7 @@ struct ike_sa {
 
 	uint64_t created_ms, established_ms;
 	bool start_qm; /* we initiated for a rule: Quick Mode follows */
+	bool rekeyed; /* a replacement Main Mode has been started */
 
 	/* Dead peer detection (RFC 3706). */
 	bool peer_dpd; /* the peer sent the DPD vendor ID */
@@ -174,6 +175,8 @@ void qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
     size_t len);
 /* Start one Quick Mode per filter of the SA's rule. */
 void qm_start_for_rule(struct ike_sa *sa);
+/* Soft and hard lifetimes of the IPsec SAs (rekey, then delete). */
+void qm_lifetimes(struct ike *ike, uint64_t now);
 /* Retransmit or time out this SA's exchanges. */
 void qm_tick(struct ike_sa *sa, uint64_t now);
 /* End every exchange of the SA (the SA is going). */

@@ -325,6 +325,33 @@ spi_bytes(uint32_t spi, uint8_t out[static 4])
 	mid_bytes(spi, out);
 }
 
+/* Whether a new pair replaces a live one: same peer, same selectors. */
+static bool
+replaces_pair(const struct sad *sad, const struct sad_params *p)
+{
+	size_t n = sad_count(sad);
+	struct sad_info *rows = calloc(n ? n : 1, sizeof(*rows));
+	bool yes = false;
+
+	if (rows == NULL)
+		return false;
+	sad_list(sad, rows, n);
+	for (size_t i = 0; i < n && !yes; i++) {
+		const struct sad_params *o = &rows[i].p;
+
+		yes = rows[i].dir == SAD_OUTBOUND &&
+		    rows[i].state == SAD_MATURE &&
+		    ips_addr_cmp(&o->remote, &p->remote) == 0 &&
+		    ips_aspec_cmp(&o->src, &p->src) == 0 &&
+		    ips_aspec_cmp(&o->dst, &p->dst) == 0 &&
+		    o->sel_proto == p->sel_proto &&
+		    o->sel_sport == p->sel_sport &&
+		    o->sel_dport == p->sel_dport;
+	}
+	free(rows);
+	return yes;
+}
+
 /* Both SAs into the SAD, keyed from KEYMAT (RFC 2409 5.5). */
 static ips_res
 qm_install(struct ike_sa *sa, struct ike_qm *qm)
@@ -376,6 +403,9 @@ qm_install(struct ike_sa *sa, struct ike_qm *qm)
 	p.sel_sport = qm->local_port;
 	p.sel_dport = qm->remote_port;
 	snprintf(p.rule, sizeof(p.rule), "%s", qm->rule);
+	p.initiator = qm->initiator;
+	if (ips_ok(r) && replaces_pair(ike->sad, &p))
+		stats_on_rekey(ike->stats); /* before its twin is added */
 	if (ips_ok(r))
 		r = sad_update_inbound(
 		    ike->sad, qm->spi_in, &p, kin, need, qm->spi_out, now);
@@ -555,10 +585,15 @@ pfs_derive(struct ike_qm *qm, const struct isakmp_payload *ke)
 
 /* ---- initiator ----------------------------------------------------------- */
 
+/*
+ * Start Quick Mode for rule r with these selectors (ours first, filter
+ * keywords already made concrete).
+ */
 static ips_res
-qm_initiate(struct ike_sa *sa, const struct flt *f)
+qm_start(struct ike_sa *sa, const struct pol_rule *r,
+    const struct ips_aspec *local_sel, const struct ips_aspec *remote_sel,
+    uint8_t proto, uint16_t lport, uint16_t rport)
 {
-	const struct pol_rule *r = f->rule;
 	const struct pol_neg_policy *np = r->filter_action->neg_policy;
 	struct ike_qm *qm;
 	uint32_t msgid = 0;
@@ -572,22 +607,19 @@ qm_initiate(struct ike_sa *sa, const struct flt *f)
 	qm->tunnel = r->tunnel;
 	qm->noffers = ike_qm_offers(
 	    np, encap_for(sa, r->tunnel), qm->offers, IKE_MAX_QM_OFFERS);
-	qm->sel_proto = f->proto;
-	qm->local_port = f->sport;
-	qm->remote_port = f->dport;
+	qm->sel_proto = proto;
+	qm->local_port = lport;
+	qm->remote_port = rport;
+	qm->local_sel = *local_sel;
+	qm->remote_sel = *remote_sel;
+	qm->idcilen =
+	    id_of(local_sel, sa->local.addr.af, proto, lport, qm->idci);
+	qm->idcrlen =
+	    id_of(remote_sel, sa->local.addr.af, proto, rport, qm->idcr);
 	res = qm->noffers > 0 ? IPS_OK : IPS_ERR(IKE_NO_PROPOSAL);
-	if (ips_ok(res) &&
-	    (!concrete(&f->src, &sa->local.addr, &qm->local_sel) ||
-		!concrete(&f->dst, &sa->remote.addr, &qm->remote_sel)))
-		res = IPS_ERR(IKE_ID);
-	if (ips_ok(res)) {
-		qm->idcilen = id_of(&qm->local_sel, sa->local.addr.af, f->proto,
-		    f->sport, qm->idci);
-		qm->idcrlen = id_of(&qm->remote_sel, sa->local.addr.af,
-		    f->proto, f->dport, qm->idcr);
+	if (ips_ok(res))
 		res = sad_get_spi(sa->ike->sad, &qm->spi_in,
 		    sa->ike->ops->now_ms(sa->ike->ctx));
-	}
 	qm->nilen = IKE_NONCE_LEN;
 	if (ips_ok(res))
 		res = ike_random(qm->ni, qm->nilen);
@@ -598,6 +630,17 @@ qm_initiate(struct ike_sa *sa, const struct flt *f)
 	if (!ips_ok(res))
 		qm_fail(sa, qm, res, false);
 	return res;
+}
+
+static ips_res
+qm_initiate(struct ike_sa *sa, const struct flt *f)
+{
+	struct ips_aspec ls, rs;
+
+	if (!concrete(&f->src, &sa->local.addr, &ls) ||
+	    !concrete(&f->dst, &sa->remote.addr, &rs))
+		BAIL(IKE_ID);
+	return qm_start(sa, f->rule, &ls, &rs, f->proto, f->sport, f->dport);
 }
 
 void
@@ -962,5 +1005,93 @@ qm_forget_peer(struct ike_sa *sa)
 		if (rows[k].state == SAD_MATURE &&
 		    ips_addr_cmp(&rows[k].p.remote, &sa->remote.addr) == 0)
 			(void)sad_delete(sad, rows[k].dir, rows[k].spi);
+	free(rows);
+}
+
+/* The newest established ISAKMP SA with a peer, or NULL. */
+static struct ike_sa *
+sa_to(struct ike *ike, const struct ips_addr *peer)
+{
+	struct ike_sa *best = NULL;
+
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		if (sa->state == IKE_SA_ESTABLISHED &&
+		    ips_addr_cmp(&sa->remote.addr, peer) == 0 &&
+		    (best == NULL || sa->established_ms > best->established_ms))
+			best = sa;
+	return best;
+}
+
+static const struct pol_rule *
+rule_named(const struct ike *ike, const char *name)
+{
+	const struct policy *p = ike->pv.policy;
+
+	for (size_t i = 0; p != NULL && i < policy_nrules(p); i++)
+		if (strcmp(policy_rule(p, i)->name, name) == 0)
+			return policy_rule(p, i);
+	return NULL;
+}
+
+/*
+ * RFC 2409 leaves rekeying to the implementation: the Quick Mode
+ * initiator asks for a replacement at 90% of the lifetime (seconds, or
+ * kilobytes once the datapath counts them), and both sides delete a pair
+ * at its hard lifetime, telling the peer.  Old and new overlap meanwhile.
+ */
+void
+qm_lifetimes(struct ike *ike, uint64_t now)
+{
+	struct sad *sad = ike->sad;
+	size_t n = sad_count(sad);
+	struct sad_info *rows = calloc(n ? n : 1, sizeof(*rows));
+
+	if (rows == NULL)
+		return;
+	sad_list(sad, rows, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct sad_info *o = &rows[i];
+		const struct sad_params *p = &o->p;
+		uint64_t age = now - o->created_ms, life = p->life_s * 1000ull;
+		bool hard = (life != 0 && age >= life) ||
+		    (p->life_kb != 0 && o->bytes >= p->life_kb * 1024);
+		bool soft = (life != 0 && age >= life / 10 * 9) ||
+		    (p->life_kb != 0 && o->bytes >= p->life_kb * 1024 / 10 * 9);
+		struct ike_sa *sa;
+
+		if (o->dir != SAD_OUTBOUND || o->state != SAD_MATURE)
+			continue;
+		sa = sa_to(ike, &p->remote);
+		if (hard) {
+			ips_log(IPS_LOG_INFO, "ike: %s: SA %08x expired",
+			    p->rule, o->spi);
+			if (sa != NULL) {
+				uint8_t body[12] = {
+				    0, 0, 0, IPSEC_DOI, p->proto, 4, 0, 1};
+
+				spi_bytes(o->pair_spi, body + 8);
+				if (!ips_ok(info_send(
+					sa, ISAKMP_PL_D, body, sizeof(body))))
+					ips_log(IPS_LOG_WARNING,
+					    "ike: cannot send DELETE");
+			}
+			(void)sad_delete(sad, SAD_OUTBOUND, o->spi);
+			(void)sad_delete(sad, SAD_INBOUND, o->pair_spi);
+			continue;
+		}
+		if (soft && p->initiator && !o->rekeyed && sa != NULL) {
+			const struct pol_rule *r = rule_named(ike, p->rule);
+
+			sad_mark_rekeyed(sad, SAD_OUTBOUND, o->spi);
+			if (r == NULL ||
+			    r->filter_action->action != POL_ACTION_NEGOTIATE ||
+			    !ips_ok(qm_start(sa, r, &p->src, &p->dst,
+				p->sel_proto, p->sel_sport, p->sel_dport)))
+				ips_log(IPS_LOG_NOTICE,
+				    "ike: %s: cannot rekey "
+				    "SA %08x",
+				    p->rule, o->spi);
+		}
+	}
 	free(rows);
 }

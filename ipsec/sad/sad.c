@@ -265,6 +265,15 @@ sad_list(const struct sad *sad, struct sad_info *out, size_t max)
 	return sad->n;
 }
 
+void
+sad_mark_rekeyed(struct sad *sad, enum sad_dir dir, uint32_t spi)
+{
+	struct sad_sa *sa = find(sad, dir, spi);
+
+	if (sa != NULL)
+		sa->info.rekeyed = true;
+}
+
 bool
 sad_get(
     const struct sad *sad, enum sad_dir dir, uint32_t spi, struct sad_info *out)

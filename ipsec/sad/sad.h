@@ -38,6 +38,7 @@ struct sad_params {
 	uint8_t sel_proto;
 	uint16_t sel_sport, sel_dport;
 	char rule[128];
+	bool initiator; /* we ran the Quick Mode: we rekey it */
 };
 
 /* One row of the Quick Mode SA view (no key material). */
@@ -49,6 +50,7 @@ struct sad_info {
 	struct sad_params p;
 	uint64_t created_ms;
 	uint64_t bytes, packets, replay_drops, icv_failures, last_use_ms;
+	bool rekeyed; /* a replacement has been asked for */
 };
 
 struct sad;
@@ -82,6 +84,8 @@ size_t sad_tunnels(const struct sad *sad);
 size_t sad_larval(const struct sad *sad);
 /* Up to max rows, by SPI; returns how many there are. */
 size_t sad_list(const struct sad *sad, struct sad_info *out, size_t max);
+/* Note that a replacement for this SA has been started. */
+void sad_mark_rekeyed(struct sad *sad, enum sad_dir dir, uint32_t spi);
 /* Copy one SA's row; false if there is none. */
 bool sad_get(const struct sad *sad, enum sad_dir dir, uint32_t spi,
     struct sad_info *out);

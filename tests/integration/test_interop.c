@@ -55,6 +55,7 @@ static const char our_policy[] =
 
 static const char *esp_proposals = "aes128gcm16";
 static const char *remote_ts = "10.98.1.0/24";
+static const char *reauth_time = "10800s", *child_rekey = "0s";
 
 /* charon's side: one connection; proposals and PSK vary per scenario. */
 static void
@@ -70,7 +71,7 @@ charon_conf(const char *proposals, const char *psk)
 	    "    remote_addrs = 10.99.0.1\n"
 	    "    proposals = %s\n"
 	    "    rekey_time = 0s\n"
-	    "    reauth_time = 10800s\n"
+	    "    reauth_time = %s\n"
 	    "    over_time = 0s\n"
 	    "    rand_time = 0s\n"
 	    "    dpd_delay = 0s\n"
@@ -79,6 +80,7 @@ charon_conf(const char *proposals, const char *psk)
 	    "    children {\n"
 	    "      peer-child {\n"
 	    "        mode = tunnel\n"
+	    "        rekey_time = %s\n"
 	    "        local_ts = 10.98.2.0/24\n"
 	    "        remote_ts = %s\n"
 	    "        esp_proposals = %s\n"
@@ -94,7 +96,7 @@ charon_conf(const char *proposals, const char *psk)
 	    "    secret = \"%s\"\n"
 	    "  }\n"
 	    "}\n",
-	    proposals, remote_ts, esp_proposals, psk);
+	    proposals, reauth_time, child_rekey, remote_ts, esp_proposals, psk);
 	charon_load(&lab.charon, conf);
 }
 
@@ -496,6 +498,63 @@ test_wrong_psk(void **state)
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 }
 
+/*
+ * Our lifetimes of 60 s (the policy's minimum), charon staying
+ * connected: at 54 s we rekey the IPsec SA pair and re-establish the
+ * ISAKMP SA, make-before-break, and delete the old ones at 60 s.  A pair
+ * is live at every moment; charon installs the replacements.  (charon
+ * 5.9.8 closes an expiring IKEv1 CHILD_SA instead of rekeying it, so it
+ * cannot drive this scenario itself.)
+ */
+static void
+test_rekeys(void **state)
+{
+	uint64_t mm0 = stat_of("ike_main_mode");
+	uint64_t dl0 = stat_of("key_deletions");
+	uint64_t rk0 = stat_of("rekeys");
+	uint64_t inv0 = stat_of("invalid_packets_received");
+	char path[600], *pol, *tmp, in0[9], out0[9], in1[9], out1[9];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
+	tmp = tl_replace(
+	    our_policy, "dh-group: 14 }", "dh-group: 14, lifetime: 1m }");
+	pol = tl_replace(
+	    tmp, "esp: aes128gcm16 }", "esp: aes128gcm16, lifetime: 1m }");
+	tl_write_file(path, pol, 0644);
+	free(tmp);
+	free(pol);
+	free(cli("reload"));
+	charon_conf("aes128-sha256-modp2048", PSK);
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	child_matches();
+	our_spis(in0, out0);
+	for (int w = 0; w < 70000; w += 500) {
+		if (stat_of("active_sas") < 2)
+			fail_msg("no live SA pair at %d ms", w);
+		if (stat_of("rekeys") >= rk0 + 1 &&
+		    stat_of("key_deletions") >= dl0 + 2 &&
+		    stat_of("ike_main_mode") >= mm0 + 2 &&
+		    our_sas("ESTABLISHED", NULL) == 1)
+			break;
+		usleep(500000);
+	}
+	assert_int_equal(stat_of("rekeys"), rk0 + 1);
+	assert_true(stat_of("key_deletions") >= dl0 + 2);
+	assert_true(stat_of("ike_main_mode") >= mm0 + 2);
+	assert_int_equal(stat_of("invalid_packets_received"), inv0);
+	assert_int_equal(stat_of("active_sas"), 2);
+	/* the new pair is the one charon has */
+	our_spis(in1, out1);
+	assert_string_not_equal(in0, in1);
+	child_matches();
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+	tl_write_file(path, our_policy, 0644);
+	free(cli("reload"));
+}
+
 /* DPD (RFC 3706): charon dies without a word; we probe after 2 s of
  * silence and give up after 6 s more, deleting every SA with it. */
 static void
@@ -564,6 +623,7 @@ main(void)
 	    cmocka_unit_test(test_selector_mismatch),
 	    cmocka_unit_test(test_proposal_mismatch),
 	    cmocka_unit_test(test_wrong_psk),
+	    cmocka_unit_test(test_rekeys),
 	    cmocka_unit_test(test_dead_peer),
 	    cmocka_unit_test(test_shutdown_deletes),
 	};

@@ -641,6 +641,74 @@ test_dead_peer_detection(void **state)
 	teardown(NULL);
 }
 
+static void
+pump(void)
+{
+	while (net.n > 0)
+		deliver(false);
+}
+
+/* An IPsec SA pair of 60 s: its initiator rekeys at 54 s, both count a
+ * Rekey, old and new overlap, and at 60 s the old pair goes. */
+static void
+test_quick_mode_rekey(void **state)
+{
+	(void)state;
+	net.esp_a = net.esp_b = "aes128gcm16, lifetime: 1m";
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	pump();
+	net.now += 55000;
+	ike_tick(net.a.ike);
+	pump();
+	assert_int_equal(QM_STAT(&net.a, rekeys), 1);
+	assert_int_equal(QM_STAT(&net.b, rekeys), 1);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 4);
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 4);
+	net.now += 6000;
+	ike_tick(net.a.ike);
+	ike_tick(net.b.ike);
+	pump();
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 2);
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 2);
+	assert_int_equal(QM_STAT(&net.a, key_deletions), 2);
+	assert_int_equal(QM_STAT(&net.b, key_deletions), 2);
+	keys_cross();
+	assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 0);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 0);
+	teardown(NULL);
+}
+
+/* An ISAKMP SA of 60 s: its initiator starts a replacement at 54 s; the
+ * old one is deleted at 60 s; the IPsec SAs live on. */
+static void
+test_main_mode_rekey(void **state)
+{
+	(void)state;
+	setup_pair("19, lifetime: 1m", "19, lifetime: 1m", "k", "k");
+	initiate();
+	pump();
+	net.now += 55000;
+	ike_tick(net.a.ike);
+	pump();
+	assert_int_equal(ike_isadb_size(net.a.ike), 2);
+	assert_int_equal(ike_isadb_size(net.b.ike), 2);
+	assert_int_equal(MM_STAT(&net.a, ike_main_mode), 2);
+	assert_int_equal(MM_STAT(&net.b, ike_main_mode), 2);
+	assert_int_equal(MM_STAT(&net.a, ike_quick_mode), 1); /* no new QM */
+	net.now += 6000;
+	ike_tick(net.a.ike);
+	ike_tick(net.b.ike);
+	pump();
+	ike_tick(net.a.ike);
+	ike_tick(net.b.ike);
+	assert_int_equal(ike_isadb_size(net.a.ike), 1);
+	assert_int_equal(ike_isadb_size(net.b.ike), 1);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 2);
+	teardown(NULL);
+}
+
 /* Messages that belong to nothing, or are not ISAKMP at all. */
 static void
 test_invalid_cookie_and_garbage(void **state)
@@ -681,6 +749,8 @@ main(void)
 	    cmocka_unit_test(test_half_open_bound),
 	    cmocka_unit_test(test_initial_contact),
 	    cmocka_unit_test(test_dead_peer_detection),
+	    cmocka_unit_test(test_quick_mode_rekey),
+	    cmocka_unit_test(test_main_mode_rekey),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
