@@ -624,7 +624,7 @@ render_qmsas(const Ipsm__QmSaView *v, enum render_format fmt, FILE *f)
 		return -1;
 	for (size_t i = 0; i < v->n_sas; i++) {
 		const Ipsm__QmSa *q = v->sas[i];
-		char mp[12], pp[12], pfs[16], ls[16], lk[24], age[24], bi[24],
+		char mp[12], pp[12], pfs[24], ls[16], lk[24], age[24], bi[24],
 		    bo[24];
 		const char *row[] = {q->rule, q->me, q->peer, q->protocol,
 		    port_text(q->my_port, mp, sizeof(mp)),
