@@ -336,6 +336,8 @@ endpoint_text(struct arena *a, const struct ike_endpoint *ep)
 	char addr[IPS_ADDRSTRLEN], buf[IPS_ADDRSTRLEN + 8];
 
 	ips_addr_str(&ep->addr, addr, sizeof(addr));
+	if (ep->port == 0) /* no UDP encapsulation: the address alone */
+		return dup(a, addr);
 	snprintf(buf, sizeof(buf),
 	    ep->addr.af == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, ep->port);
 	return dup(a, buf);
