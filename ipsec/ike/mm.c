@@ -450,8 +450,10 @@ i_msg2(
 static bool
 other_sa_with(const struct ike_sa *sa)
 {
+	/* Any other SA, even one still negotiating: the peer must not drop
+	 * those when we run several Main Modes to it at once. */
 	for (const struct ike_sa *o = sa->ike->sas; o != NULL; o = o->next)
-		if (o != sa && o->state == IKE_SA_ESTABLISHED &&
+		if (o != sa && o->state != IKE_SA_DEAD &&
 		    ips_addr_cmp(&o->remote.addr, &sa->remote.addr) == 0)
 			return true;
 	return false;

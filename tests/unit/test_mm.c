@@ -563,6 +563,13 @@ test_quick_mode_mismatch(void **state)
 	teardown(NULL);
 }
 
+static void
+pump(void)
+{
+	while (net.n > 0)
+		deliver(false);
+}
+
 /* A bound on half-open responder Main Modes, like a SYN backlog. */
 static void
 test_half_open_bound(void **state)
@@ -576,6 +583,22 @@ test_half_open_bound(void **state)
 		deliver(false);
 	assert_int_equal(ike_isadb_size(net.b.ike), 2);
 	assert_int_equal(net.n, 2); /* two MM2s, the third got nothing */
+	teardown(NULL);
+}
+
+/* Two Main Modes in flight to one peer: neither may carry INITIAL-CONTACT,
+ * or the responder would drop the other.  Both survive. */
+static void
+test_concurrent_main_modes(void **state)
+{
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	initiate();
+	pump();
+	ike_tick(net.b.ike);
+	assert_int_equal(ike_isadb_size(net.b.ike), 2);
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 4);
 	teardown(NULL);
 }
 
@@ -639,13 +662,6 @@ test_dead_peer_detection(void **state)
 	assert_int_equal(sad_count(ike_sad(net.a.ike)), 0);
 	assert_int_equal(QM_STAT(&net.a, key_deletions), 2);
 	teardown(NULL);
-}
-
-static void
-pump(void)
-{
-	while (net.n > 0)
-		deliver(false);
 }
 
 /* An IPsec SA pair of 60 s: its initiator rekeys at 54 s, both count a
@@ -747,6 +763,7 @@ main(void)
 	    cmocka_unit_test(test_quick_mode),
 	    cmocka_unit_test(test_quick_mode_mismatch),
 	    cmocka_unit_test(test_half_open_bound),
+	    cmocka_unit_test(test_concurrent_main_modes),
 	    cmocka_unit_test(test_initial_contact),
 	    cmocka_unit_test(test_dead_peer_detection),
 	    cmocka_unit_test(test_quick_mode_rekey),
