@@ -7,7 +7,9 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo format check-format fuzz clean
+BENCH_BUILD ?= build-bench
+
+.PHONY: all deps build test demo bench format check-format fuzz clean
 
 all: build
 
@@ -28,6 +30,13 @@ demo: deps
 	@cmake --build $(DEMO_BUILD) -j$(JOBS)
 	@scripts/demo $(DEMO_BUILD)
 
+# Benchmarks, optimised build; results go in docs/PERFORMANCE.md.
+bench: deps
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	    -DIPS_TESTS=OFF >/dev/null
+	@cmake --build $(BENCH_BUILD) -j$(JOBS) >/dev/null
+	@$(BENCH_BUILD)/bench/ike_handshakes
+
 # libFuzzer on every parser, FUZZ_SECONDS each (needs clang).
 fuzz:
 	@scripts/install-deps fuzz
@@ -43,4 +52,4 @@ check-format:
 	@scripts/check-format
 
 clean:
-	rm -rf $(BUILD) $(DEMO_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(DEMO_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)

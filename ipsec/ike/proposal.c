@@ -260,7 +260,7 @@ ike_mm_sa_accept(const struct isakmp_sa *resp,
 	GUARD(isakmp_transform_next(&p.transforms, &t, &tmore));
 	GUARD(read_transform(&t, &c));
 	for (size_t i = 0; i < n; i++) {
-		char text[8];
+		char text[160];
 
 		if (c.encr != 0 &&
 		    distance(&c, &offers[i], text, sizeof(text)) == 0) {

@@ -284,7 +284,7 @@ pw_walk_map(struct pctx *c, yaml_node_t *n, const char *what,
 	     pair < n->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = pw_node(c, pair->key),
 			    *v = pw_node(c, pair->value);
-		const char *key;
+		const char *key = NULL;
 		size_t i;
 
 		GUARD(pw_scalar(c, k, "a key", &key));
