@@ -1,0 +1,305 @@
+/*
+ * Two of our own daemons against each other, each in its own network
+ * namespace, over the scenarios of the strongSwan test: Main Mode and
+ * Quick Mode both ways, PFS, mismatches, wrong PSK, deletes both ways.
+ * Both sides are ours, so both sides' views are compared exactly.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testlib.h"
+
+struct peer {
+	char ns[64];
+	char sock[100];
+	char log[512];
+	char dir[512];
+	pid_t pid;
+};
+
+static struct {
+	char *dir;
+	struct peer a, b;
+} lab;
+
+static const char policy_fmt[] =
+    "policy: { name: %s }\n"
+    "secrets: secrets.yaml\n"
+    "ike-policies:\n"
+    "  - name: mm\n"
+    "    offers: [ { encryption: aes256, integrity: sha256, dh-group: %s } ]\n"
+    "negotiation-policies:\n"
+    "  - { name: qm, pfs-group: %s, offers: [ { esp: %s } ] }\n"
+    "filter-lists:\n"
+    "  - { name: nets, filters: [ { source: %s, destination: %s } ] }\n"
+    "filter-actions:\n"
+    "  - { name: sec, action: negotiate, negotiation-policy: qm }\n"
+    "rules:\n"
+    "  - { name: %s, filter-list: nets, filter-action: sec, tunnel: %s,\n"
+    "      authentication: [ { method: psk, secret: k } ] }\n";
+
+/* Write one side's policy and secret, and (re)load it. */
+static void
+configure(struct peer *p, bool is_a, const char *group, const char *pfs,
+    const char *esp, const char *psk)
+{
+	char path[700], text[2048];
+
+	snprintf(text, sizeof(text), policy_fmt, is_a ? "site A" : "site B",
+	    group, pfs, esp, is_a ? "10.98.1.0/24" : "10.98.2.0/24",
+	    is_a ? "10.98.2.0/24" : "10.98.1.0/24", is_a ? "to-b" : "to-a",
+	    is_a ? "10.99.0.2" : "10.99.0.1");
+	snprintf(path, sizeof(path), "%s/policy.yaml", p->dir);
+	tl_write_file(path, text, 0644);
+	snprintf(text, sizeof(text), "k: \"%s\"\n", psk);
+	snprintf(path, sizeof(path), "%s/secrets.yaml", p->dir);
+	tl_write_file(path, text, 0600);
+	if (p->pid > 0) {
+		char cmd[512], *out;
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "%s --socket %s reload",
+		    tl_env("IPSECMON"), p->sock);
+		out = tl_run(cmd, true, &st);
+		if (st != 0)
+			fail_msg("reload failed: %s", out);
+		free(out);
+	}
+}
+
+static char *
+cli(struct peer *p, const char *args)
+{
+	char cmd[1024], *out;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s --socket %s %s", tl_env("IPSECMON"),
+	    p->sock, args);
+	out = tl_run(cmd, true, &st);
+	if (st != 0)
+		fail_msg("ipsecmon %s failed (%d): %s", args, st, out);
+	return out;
+}
+
+static uint64_t
+stat_of(struct peer *p, const char *key)
+{
+	char *out = cli(p, "show stats format=json"), want[128];
+	const char *s;
+	uint64_t v;
+
+	snprintf(want, sizeof(want), "\"%s\": ", key);
+	assert_non_null(s = strstr(out, want));
+	v = strtoull(s + strlen(want), NULL, 10);
+	free(out);
+	return v;
+}
+
+static bool
+wait_stat(struct peer *p, const char *key, uint64_t want, int timeout_ms)
+{
+	for (int w = 0; w <= timeout_ms; w += 100) {
+		if (stat_of(p, key) == want)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* The SPI pair of side p's one Quick Mode SA: inbound, outbound. */
+static void
+spis(struct peer *p, char *in, char *out)
+{
+	char *o = cli(p, "show qmsas format=json");
+	const char *i = strstr(o, "\"inbound_spi\": \"");
+	const char *x = strstr(o, "\"outbound_spi\": \"");
+
+	if (i == NULL || x == NULL)
+		fail_msg("no Quick Mode SA:\n%s", o);
+	memcpy(in, i + 16, 8);
+	memcpy(out, x + 17, 8);
+	in[8] = out[8] = '\0';
+	free(o);
+}
+
+static void
+start(struct peer *p)
+{
+	char policy[700];
+	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", p->ns,
+	    (char *)tl_env("IPSECMOND"), (char *)"-p", policy, (char *)"-s",
+	    p->sock, NULL};
+
+	snprintf(policy, sizeof(policy), "%s/policy.yaml", p->dir);
+	p->pid = tl_spawn(argv, p->log);
+	if (!tl_wait_socket(p->sock, 10000))
+		fail_msg(
+		    "ipsecmond did not start:\n%s", tl_read_file(p->log, NULL));
+}
+
+static int
+setup(void **state)
+{
+	int tag = (int)getpid() % 100000;
+
+	(void)state;
+	memset(&lab, 0, sizeof(lab));
+	lab.dir = tl_mkdtemp();
+	tl_netns_create("pra", lab.a.ns, sizeof(lab.a.ns));
+	tl_netns_create("prb", lab.b.ns, sizeof(lab.b.ns));
+	tl_sh("ip link add pa%d netns %s type veth peer name pb%d netns %s",
+	    tag, lab.a.ns, tag, lab.b.ns);
+	tl_sh("ip -n %s addr add 10.99.0.1/24 dev pa%d", lab.a.ns, tag);
+	tl_sh("ip -n %s addr add 10.99.0.2/24 dev pb%d", lab.b.ns, tag);
+	tl_sh("ip -n %s link set pa%d up", lab.a.ns, tag);
+	tl_sh("ip -n %s link set pb%d up", lab.b.ns, tag);
+	for (int i = 0; i < 2; i++) {
+		struct peer *p = i ? &lab.b : &lab.a;
+
+		snprintf(
+		    p->dir, sizeof(p->dir), "%s/%c", lab.dir, i ? 'b' : 'a');
+		tl_sh("mkdir -p %s", p->dir);
+		snprintf(p->sock, sizeof(p->sock), "%s/%c.sock", lab.dir,
+		    i ? 'b' : 'a');
+		snprintf(p->log, sizeof(p->log), "%s/%c.log", lab.dir,
+		    i ? 'b' : 'a');
+		configure(p, i == 0, "14", "none", "aes128gcm16", "shared");
+		start(p);
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (lab.a.pid > 0)
+		tl_stop(lab.a.pid, SIGTERM);
+	if (lab.b.pid > 0)
+		tl_stop(lab.b.pid, SIGTERM);
+	tl_netns_delete(lab.a.ns);
+	tl_netns_delete(lab.b.ns);
+	tl_rmrf(lab.dir);
+	free(lab.dir);
+	return 0;
+}
+
+/* Bring a tunnel up from `from`, check both sides agree, take it down
+ * from `down`. */
+static void
+round_trip(struct peer *from, const char *rule, struct peer *down)
+{
+	struct peer *other = from == &lab.a ? &lab.b : &lab.a;
+	uint64_t qa = stat_of(from, "ike_quick_mode");
+	uint64_t qb = stat_of(other, "ike_quick_mode");
+	char cmd[64], ai[9], ao[9], bi[9], bo[9];
+
+	snprintf(cmd, sizeof(cmd), "initiate rule=%s", rule);
+	free(cli(from, cmd));
+	assert_true(wait_stat(from, "ike_quick_mode", qa + 1, 10000));
+	assert_true(wait_stat(other, "ike_quick_mode", qb + 1, 10000));
+	assert_true(wait_stat(other, "active_sas", 2, 2000));
+	assert_int_equal(stat_of(from, "active_tunnels"), 1);
+	spis(from, ai, ao);
+	spis(other, bi, bo);
+	assert_string_equal(ai, bo);
+	assert_string_equal(ao, bi);
+	/* take it down: the other side follows */
+	tl_stop(down->pid, SIGTERM);
+	down->pid = 0;
+	other = down == &lab.a ? &lab.b : &lab.a;
+	assert_true(wait_stat(other, "active_sas", 0, 5000));
+	assert_true(wait_stat(other, "isadb_list_size", 0, 5000));
+	start(down);
+}
+
+static void
+test_both_ways(void **state)
+{
+	(void)state;
+	round_trip(&lab.a, "to-b", &lab.b);
+	round_trip(&lab.b, "to-a", &lab.a);
+}
+
+static void
+test_pfs_and_algorithms(void **state)
+{
+	(void)state;
+	configure(&lab.a, true, "19", "14", "aes256-sha256", "shared");
+	configure(&lab.b, false, "19", "14", "aes256-sha256", "shared");
+	round_trip(&lab.a, "to-b", &lab.a);
+	configure(&lab.a, true, "14", "none", "aes128gcm16", "shared");
+	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
+}
+
+static void
+test_mismatches(void **state)
+{
+	uint64_t na, nb;
+
+	(void)state;
+	/* phase 1: group 14 against group 19 */
+	configure(&lab.b, false, "19", "none", "aes128gcm16", "shared");
+	na = stat_of(&lab.a, "negotiation_failures");
+	nb = stat_of(&lab.b, "negotiation_failures");
+	free(cli(&lab.a, "initiate rule=to-b"));
+	assert_true(wait_stat(&lab.a, "negotiation_failures", na + 1, 5000));
+	assert_true(wait_stat(&lab.b, "negotiation_failures", nb + 1, 5000));
+	/* phase 2: GCM against CBC; the ISAKMP SA stays */
+	configure(&lab.b, false, "14", "none", "aes128-sha1", "shared");
+	free(cli(&lab.a, "initiate rule=to-b"));
+	assert_true(wait_stat(&lab.a, "negotiation_failures", na + 2, 5000));
+	assert_true(wait_stat(&lab.b, "negotiation_failures", nb + 2, 5000));
+	/* the failed phase 1 entry counts until the next tick reaps it */
+	assert_true(wait_stat(&lab.a, "isadb_list_size", 1, 2000));
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 0);
+	/* restart A to clear its ISAKMP SA */
+	tl_stop(lab.a.pid, SIGTERM);
+	lab.a.pid = 0;
+	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
+	start(&lab.a);
+	assert_true(wait_stat(&lab.b, "isadb_list_size", 0, 5000));
+}
+
+static void
+test_wrong_psk(void **state)
+{
+	uint64_t inv;
+
+	(void)state;
+	configure(&lab.b, false, "14", "none", "aes128gcm16", "other");
+	inv = stat_of(&lab.b, "invalid_packets_received");
+	free(cli(&lab.a, "initiate rule=to-b"));
+	/* B cannot read A's MM5: the wrong-PSK symptom */
+	assert_true(
+	    wait_stat(&lab.b, "invalid_packets_received", inv + 1, 5000));
+	assert_int_equal(
+	    stat_of(&lab.b, "ike_main_mode"), stat_of(&lab.b, "ike_main_mode"));
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 0);
+	tl_stop(lab.a.pid, SIGTERM);
+	lab.a.pid = 0;
+	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
+	start(&lab.a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_both_ways),
+	    cmocka_unit_test(test_pfs_and_algorithms),
+	    cmocka_unit_test(test_mismatches),
+	    cmocka_unit_test(test_wrong_psk),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
