@@ -114,7 +114,7 @@ side_init(struct side *s, const char *me, const char *peer, const char *group,
 	}
 	s->ep.port = IKE_PORT;
 	pv = (struct ike_policy_view){
-	    s->policy, s->secrets, s->filters, s->host};
+	    s->policy, s->secrets, s->filters, s->host, NULL};
 	ike_set_policy(s->ike, &pv);
 }
 

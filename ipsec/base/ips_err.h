@@ -47,7 +47,9 @@
 	X(IKE_DECRYPT, "message does not decrypt", 16) \
 	X(IKE_STATE, "message not expected in this state", 0) \
 	X(IKE_NO_POLICY, "no policy for this peer", 14) \
-	X(IKE_NO_SECRET, "no pre-shared key for this peer", 24)
+	X(IKE_NO_SECRET, "no pre-shared key for this peer", 24) \
+	X(IKE_CERT_UNTRUSTED, \
+	    "certificate does not chain to a trusted authority", 22)
 
 enum ips_err {
 #define IPS_ERR_ENUM(name, text, notify) IPS_E_##name,

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "engine.h"
+#include "crypto/ike_x509.h"
 #include "spd/secrets.h"
 #include "sad/sad.h"
 #include "wire/ike_wire.h"
@@ -16,6 +17,7 @@ struct loaded {
 	struct policy *policy;
 	struct secrets *secrets;
 	struct flt_set *filters;
+	struct ike_cred **creds; /* per rule, NULL where none */
 };
 
 struct engine {
@@ -31,8 +33,8 @@ struct engine {
 static void
 update_ike(struct engine *e)
 {
-	struct ike_policy_view pv = {
-	    e->cur.policy, e->cur.secrets, e->cur.filters, e->host};
+	struct ike_policy_view pv = {e->cur.policy, e->cur.secrets,
+	    e->cur.filters, e->host, e->cur.creds};
 
 	ike_set_policy(e->ike, &pv);
 }
@@ -40,6 +42,10 @@ update_ike(struct engine *e)
 static void
 loaded_free(struct loaded *l)
 {
+	if (l->creds != NULL && l->policy != NULL)
+		for (size_t i = 0; i < policy_nrules(l->policy); i++)
+			ike_cred_free(l->creds[i]);
+	free(l->creds);
 	flt_set_free(l->filters);
 	secrets_free(l->secrets);
 	policy_free(l->policy);
@@ -65,7 +71,7 @@ load(const char *path, const struct hostenv *host, struct loaded *out,
     char *errbuf, size_t errlen)
 {
 	struct policy_error err;
-	struct loaded l = {NULL, NULL, NULL};
+	struct loaded l = {NULL, NULL, NULL, NULL};
 	ips_res r;
 
 	r = policy_load_file(path, &l.policy, &err);
@@ -88,6 +94,30 @@ load(const char *path, const struct hostenv *host, struct loaded *out,
 		    "authentication but the policy names no secrets file");
 		r = IPS_ERR(CONFIG);
 		goto fail;
+	}
+	/* Certificates and keys of the rules that use them. */
+	l.creds = calloc(policy_nrules(l.policy) + 1, sizeof(*l.creds));
+	if (l.creds == NULL) {
+		loaded_free(&l);
+		BAIL(NOMEM);
+	}
+	for (size_t i = 0; i < policy_nrules(l.policy); i++) {
+		const struct pol_rule *rr = policy_rule(l.policy, i);
+
+		for (size_t j = 0; j < rr->nauth && l.creds[i] == NULL; j++) {
+			const struct pol_auth *a = &rr->auth[j];
+
+			if (a->method != POL_AUTH_CERT || *a->cert == '\0')
+				continue;
+			r = ike_cred_load(a->cert, a->key,
+			    *a->ca ? a->ca
+				   : "/etc/ssl/certs/ca-certificates.crt",
+			    &l.creds[i], errbuf, errlen);
+			if (!ips_ok(r)) {
+				loaded_free(&l);
+				return r;
+			}
+		}
 	}
 	if (host != NULL &&
 	    !ips_ok(r = flt_set_build(l.policy, host, &l.filters))) {

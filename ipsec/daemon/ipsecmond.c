@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
 #include <uv.h>
 
 #include "base/log.h"
@@ -261,6 +262,14 @@ main(int argc, char **argv)
 	char err[512];
 	int c;
 
+	/*
+	 * OpenSSL's secure heap is locked and excluded from core dumps; private
+	 * key PEM buffers and RSA private components are allocated from it.
+	 */
+	if (CRYPTO_secure_malloc_init(256 * 1024, 32) == 0)
+		fprintf(stderr,
+		    "ipsecmond: no secure heap; private keys may "
+		    "appear in core dumps\n");
 	while ((c = getopt_long(argc, argv, "p:s:m:cvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':

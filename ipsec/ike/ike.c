@@ -96,6 +96,7 @@ static void
 sa_free(struct ike_sa *sa)
 {
 	qm_free_all(sa);
+	ike_cred_free(sa->cred);
 	ike_dh_free(sa->dh);
 	free(sa->sai_b);
 	free(sa->out);
@@ -216,6 +217,19 @@ ike_send_notify_plain(struct ike *ike, const struct ike_endpoint *local,
 	wbuf_free(&wb);
 }
 
+struct ike_cred *
+ike_cred_for(const struct ike *ike, const struct pol_rule *r)
+{
+	const struct policy *p = ike->pv.policy;
+
+	if (ike->pv.creds == NULL || p == NULL)
+		return NULL;
+	for (size_t i = 0; i < policy_nrules(p); i++)
+		if (policy_rule(p, i) == r)
+			return ike_cred_ref(ike->pv.creds[i]);
+	return NULL;
+}
+
 const struct pol_rule *
 ike_rule_for_peer(const struct ike *ike, const struct ike_endpoint *local,
     const struct ike_endpoint *remote)
@@ -252,8 +266,9 @@ ike_initiate(struct ike *ike, const struct pol_rule *r,
 			    r->auth[i].secret);
 			break;
 		}
-	sa->noffers = ike_mm_offers(
-	    r->ike_policy, r->auth, r->nauth, sa->offers, IKE_MAX_OFFERS);
+	sa->cred = ike_cred_for(ike, r);
+	sa->noffers = ike_mm_offers(r->ike_policy, r->auth, r->nauth,
+	    sa->cred != NULL, sa->offers, IKE_MAX_OFFERS);
 	sa->start_qm = true; /* Quick Mode follows Main Mode */
 	sa->dpd_delay_ms = (uint64_t)r->ike_policy->dpd_delay_s * 1000;
 	sa->dpd_timeout_ms = (uint64_t)r->ike_policy->dpd_timeout_s * 1000;

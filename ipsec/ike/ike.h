@@ -36,11 +36,16 @@ struct ike_ops {
 };
 
 /* What the engine negotiates by; all borrowed until the next call. */
+struct ike_cred;
+
 struct ike_policy_view {
 	const struct policy *policy;
 	const struct secrets *secrets;
 	const struct flt_set *filters;
 	const struct hostenv *host;
+	/* Per rule (by index), the credentials of its certificate method,
+	 * or NULL; may itself be NULL when no rule has any. */
+	struct ike_cred *const *creds;
 };
 
 struct ike;

@@ -4,6 +4,7 @@
 
 #include "crypto/ike_crypto.h"
 #include "crypto/ike_keys.h"
+#include "crypto/ike_x509.h"
 #include "ike.h"
 #include "proposal.h"
 #include "sad/sad.h"
@@ -66,6 +67,7 @@ struct ike_sa {
 	struct ike_endpoint local, remote;
 	char rule[128];
 	char secret[128]; /* PSK name, "" if none */
+	struct ike_cred *cred; /* our certificate and key (a reference) */
 
 	struct ike_mm_choice offers[IKE_MAX_OFFERS];
 	size_t noffers;
@@ -197,6 +199,10 @@ size_t qm_count(const struct ike *ike);
 void ike_send_notify_plain(struct ike *ike, const struct ike_endpoint *local,
     const struct ike_endpoint *remote, const uint8_t cky_i[static 8],
     const uint8_t cky_r[static 8], uint16_t type);
+
+/* The credentials of a rule's certificate method (a new reference), or
+ * NULL. */
+struct ike_cred *ike_cred_for(const struct ike *ike, const struct pol_rule *r);
 
 /* Find the negotiating rule that covers a peer (its most specific Main
  * Mode filter), or NULL. */

@@ -63,7 +63,10 @@ static const struct pl_rule ke_rules[] = {
 };
 static const struct pl_rule id_rules[] = {
     {ISAKMP_PL_ID, 1, 1},
-    {ISAKMP_PL_HASH, 1, 1},
+    {ISAKMP_PL_HASH, 0, 1}, /* pre-shared keys */
+    {ISAKMP_PL_SIG, 0, 1}, /* signatures, */
+    {ISAKMP_PL_CERT, 0, 4}, /* with the certificate */
+    {ISAKMP_PL_CR, 0, 4},
     {ISAKMP_PL_N, 0, 4},
     {ISAKMP_PL_VID, 0, 16},
 };
@@ -238,13 +241,24 @@ compute_keys(struct ike_sa *sa, const uint8_t *peer_gx)
 	const uint8_t *psk;
 	ips_res r;
 
-	ENSURE(sa->chosen.auth == IKE_AUTH_PSK, IKE_NO_PROPOSAL);
-	psk = sec != NULL && sa->secret[0]
-	    ? secrets_get(sec, sa->secret, &psklen)
-	    : NULL;
-	ENSURE(psk != NULL, IKE_NO_SECRET);
+	bool sig = sa->chosen.auth == IKE_AUTH_RSA_SIG;
+
+	ENSURE(sig || sa->chosen.auth == IKE_AUTH_PSK, IKE_NO_PROPOSAL);
+	if (sig) {
+		ENSURE(sa->cred != NULL, IKE_NO_SECRET);
+		psk = NULL;
+	} else {
+		psk = sec != NULL && sa->secret[0]
+		    ? secrets_get(sec, sa->secret, &psklen)
+		    : NULL;
+		ENSURE(psk != NULL, IKE_NO_SECRET);
+	}
 	r = ike_dh_derive(sa->dh, peer_gx, sa->gxlen, gxy, &gxylen);
-	if (ips_ok(r))
+	/* RFC 2409 5: SKEYID from the PSK, or (signatures) from g^xy */
+	if (ips_ok(r) && sig)
+		r = ike_skeyid_sig(sa->chosen.hash, sa->ni, sa->nilen, sa->nr,
+		    sa->nrlen, gxy, gxylen, sa->skeyid);
+	else if (ips_ok(r))
 		r = ike_skeyid_psk(sa->chosen.hash, psk, psklen, sa->ni,
 		    sa->nilen, sa->nr, sa->nrlen, sa->skeyid);
 	if (ips_ok(r))
@@ -267,15 +281,30 @@ compute_keys(struct ike_sa *sa, const uint8_t *peer_gx)
 
 /* Our ID payload body (RFC 2407 4.6.2): our address, protocol 0, port 0
  * as charon sends it. */
+#define ID_MAX (4 + 1024) /* an ID payload body we send or check */
+
+/* Our ID payload body (RFC 2407 4.6.2): with signatures, our certificate's
+ * subject as ID_DER_ASN1_DN; else our address, protocol 0, port 0 as
+ * charon sends it. */
 static size_t
-own_id(const struct ike_sa *sa, uint8_t *out)
+own_id(const struct ike_sa *sa, uint8_t out[static ID_MAX])
 {
 	size_t alen = ips_addr_bits(sa->local.addr.af) / 8;
 
-	out[0] = sa->local.addr.af == AF_INET ? ISAKMP_ID_IPV4_ADDR
-					      : ISAKMP_ID_IPV6_ADDR;
 	out[1] = 0;
 	out[2] = out[3] = 0;
+	if (sa->chosen.auth == IKE_AUTH_RSA_SIG && sa->cred != NULL) {
+		size_t dlen;
+		const uint8_t *dn = ike_cred_subject_der(sa->cred, &dlen);
+
+		if (dlen <= ID_MAX - 4) {
+			out[0] = ISAKMP_ID_DER_ASN1_DN;
+			memcpy(out + 4, dn, dlen);
+			return 4 + dlen;
+		}
+	}
+	out[0] = sa->local.addr.af == AF_INET ? ISAKMP_ID_IPV4_ADDR
+					      : ISAKMP_ID_IPV6_ADDR;
 	memcpy(out + 4, sa->local.addr.b, alen);
 	return 4 + alen;
 }
@@ -295,7 +324,11 @@ auth_hash(const struct ike_sa *sa, bool of_initiator, const uint8_t *id,
 	    idlen, out);
 }
 
-/* The ID and HASH of MM5/MM6 from the peer: verified in constant time. */
+/*
+ * The ID and HASH (or CERT and SIG) of MM5/MM6 from the peer: a HASH is
+ * compared in constant time; a signature is checked with a certificate
+ * that must chain to our anchors and name the claimed subject.
+ */
 static ips_res
 verify_peer(
     struct ike_sa *sa, const struct isakmp_chain *c, bool peer_is_initiator)
@@ -309,10 +342,35 @@ verify_peer(
 	size_t n = ike_hash_len(sa->chosen.hash);
 
 	GUARD(isakmp_id_parse(idp, &id));
-	ENSURE(rbuf_left(&hp->body) == n, IKE_BAD_HASH);
 	GUARD(auth_hash(sa, peer_is_initiator, idp->body.p + idp->body.off,
 	    rbuf_left(&idp->body), want));
-	ENSURE(ike_ct_equal(hp->body.p + hp->body.off, want, n), IKE_BAD_HASH);
+	if (sa->chosen.auth == IKE_AUTH_RSA_SIG) {
+		const struct isakmp_payload *sp =
+		    isakmp_chain_find(c, ISAKMP_PL_SIG, 0);
+		const struct isakmp_payload *cp;
+		struct isakmp_cert cert;
+		ips_res r = IPS_ERR(IKE_BAD_HASH);
+
+		ENSURE(sp != NULL && sa->cred != NULL, IKE_BAD_HASH);
+		ENSURE(id.type == ISAKMP_ID_DER_ASN1_DN, IKE_ID);
+		/* RFC 2408 3.9: X.509 signature certificates (encoding 4) */
+		for (size_t i = 0;
+		     (cp = isakmp_chain_find(c, ISAKMP_PL_CERT, i)) != NULL;
+		     i++) {
+			if (!ips_ok(isakmp_cert_parse(cp, &cert)) ||
+			    cert.encoding != 4)
+				continue;
+			r = ike_cred_verify_peer(sa->cred, cert.data, cert.len,
+			    id.data, id.len, want, n, sp->body.p,
+			    rbuf_left(&sp->body));
+			break;
+		}
+		GUARD(r);
+	} else {
+		ENSURE(hp != NULL && rbuf_left(&hp->body) == n, IKE_BAD_HASH);
+		ENSURE(ike_ct_equal(hp->body.p + hp->body.off, want, n),
+		    IKE_BAD_HASH);
+	}
 	sa->peer_id_type = id.type;
 	sa->peer_id_len =
 	    id.len < sizeof(sa->peer_id) ? id.len : sizeof(sa->peer_id);
@@ -326,7 +384,7 @@ send_id_hash(struct ike_sa *sa, bool initial_contact)
 {
 	struct isakmp_builder b;
 	struct wbuf wb;
-	uint8_t id[4 + 16], hash[IKE_HASH_MAX], spi[16];
+	uint8_t id[ID_MAX], hash[IKE_HASH_MAX], spi[16], sig[512];
 	size_t idlen = own_id(sa, id);
 	ips_res r;
 
@@ -335,9 +393,27 @@ send_id_hash(struct ike_sa *sa, bool initial_contact)
 		r = begin(sa, &wb, &b);
 	if (ips_ok(r))
 		r = isakmp_build_raw(&b, ISAKMP_PL_ID, id, idlen);
-	if (ips_ok(r))
+	if (ips_ok(r) && sa->chosen.auth == IKE_AUTH_RSA_SIG) {
+		/* ID, CERT, SIG (RFC 2409 5.1) */
+		size_t clen, slen = 0;
+		const uint8_t *der = ike_cred_cert_der(sa->cred, &clen);
+
+		r = isakmp_build_open(&b, ISAKMP_PL_CERT);
+		if (ips_ok(r))
+			r = wbuf_u8(&wb, 4); /* X.509 signature certificate */
+		if (ips_ok(r))
+			r = wbuf_bytes(&wb, der, clen);
+		if (ips_ok(r))
+			r = isakmp_build_close(&b);
+		if (ips_ok(r))
+			r = ike_cred_sign(sa->cred, hash,
+			    ike_hash_len(sa->chosen.hash), sig, &slen);
+		if (ips_ok(r))
+			r = isakmp_build_raw(&b, ISAKMP_PL_SIG, sig, slen);
+	} else if (ips_ok(r)) {
 		r = isakmp_build_raw(
 		    &b, ISAKMP_PL_HASH, hash, ike_hash_len(sa->chosen.hash));
+	}
 	if (ips_ok(r) && initial_contact) {
 		memcpy(spi, sa->cky_i, 8);
 		memcpy(spi + 8, sa->cky_r, 8);
@@ -376,6 +452,13 @@ send_ke(struct ike_sa *sa, bool natt)
 		r = isakmp_build_raw(&b, ISAKMP_PL_KE, gx, sa->gxlen);
 	if (ips_ok(r))
 		r = isakmp_build_raw(&b, ISAKMP_PL_NONCE, nonce, *nlen);
+	/* RFC 2409 5.1: ask for the peer's certificate (any authority);
+	 * charon sends one only when asked. */
+	if (ips_ok(r) && sa->chosen.auth == IKE_AUTH_RSA_SIG) {
+		const uint8_t enc = 4;
+
+		r = isakmp_build_raw(&b, ISAKMP_PL_CR, &enc, 1);
+	}
 	if (ips_ok(r) && natt)
 		r = put_natd(sa, &b);
 	if (ips_ok(r))
@@ -561,6 +644,7 @@ failure_of(ips_res r)
 		return STATS_NEG_NO_PROPOSAL;
 	case IPS_E_IKE_BAD_HASH:
 	case IPS_E_IKE_NO_SECRET:
+	case IPS_E_IKE_CERT_UNTRUSTED:
 		return STATS_NEG_AUTH;
 	case IPS_E_IKE_ID:
 		return STATS_NEG_INVALID_ID;
@@ -650,8 +734,9 @@ mm_respond(struct ike *ike, const struct ike_endpoint *local,
 				    rule->auth[i].secret);
 				break;
 			}
+		sa->cred = ike_cred_for(ike, rule);
 		sa->noffers = ike_mm_offers(rule->ike_policy, rule->auth,
-		    rule->nauth, sa->offers, IKE_MAX_OFFERS);
+		    rule->nauth, sa->cred != NULL, sa->offers, IKE_MAX_OFFERS);
 		sap = isakmp_chain_find(c, ISAKMP_PL_SA, 0);
 		r = isakmp_sa_parse(sap, &s);
 		if (ips_ok(r))

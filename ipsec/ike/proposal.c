@@ -43,7 +43,7 @@ hash_wire(enum ips_ike_hash h)
 
 size_t
 ike_mm_offers(const struct pol_ike_policy *ip, const struct pol_auth *auth,
-    size_t nauth, struct ike_mm_choice *out, size_t max)
+    size_t nauth, bool can_sign, struct ike_mm_choice *out, size_t max)
 {
 	size_t n = 0;
 
@@ -51,6 +51,8 @@ ike_mm_offers(const struct pol_ike_policy *ip, const struct pol_auth *auth,
 		for (size_t j = 0; j < nauth && n < max && n < 255; j++) {
 			struct ike_mm_choice *c = &out[n];
 
+			if (auth[j].method == POL_AUTH_CERT && !can_sign)
+				continue;
 			memset(c, 0, sizeof(*c));
 			c->tnum = (uint8_t)(n + 1);
 			encr_wire(ip->offers[i].encr, &c->encr, &c->keybits);

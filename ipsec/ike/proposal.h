@@ -34,10 +34,11 @@ struct ike_mm_mismatch {
 	char what[160]; /* e.g. "dh-group: offered 2, expected 14 or 19" */
 };
 
-/* Our offer list in wire values; *n set to its length (<= max). */
+/* Our offer list in wire values (at most max); certificate methods only
+ * when we can sign (have a certificate and key for the rule). */
 size_t ike_mm_offers(const struct pol_ike_policy *ip,
-    const struct pol_auth *auth, size_t nauth, struct ike_mm_choice *out,
-    size_t max);
+    const struct pol_auth *auth, size_t nauth, bool can_sign,
+    struct ike_mm_choice *out, size_t max);
 
 /* Write an SA payload body (into an open SA payload) for offers. */
 IPS_MUST_USE ips_res ike_mm_sa_write(

@@ -170,6 +170,8 @@ struct pol_auth {
 	enum pol_auth_method method;
 	const char *secret; /* PSK: name in the secrets file */
 	const char *ca; /* CERT: trust anchor file, "" = system default */
+	const char *cert; /* CERT: our certificate (PEM), "" if none */
+	const char *key; /* CERT: its private key (PEM, mode 0600) */
 	struct pol_pos pos;
 };
 

@@ -827,10 +827,45 @@ au_secret(struct pctx *c, yaml_node_t *v, void *o)
 	return pw_get_name(c, v, "secret", &((struct pol_auth *)o)->secret);
 }
 
+/* A file named in the policy: relative names are the policy's dir's. */
+static ips_res
+get_path(struct pctx *c, yaml_node_t *v, const char *what, const char **out)
+{
+	char buf[PATH_MAX], dir[PATH_MAX];
+	const char *s = NULL;
+
+	GUARD(pw_scalar(c, v, what, &s));
+	if (*s == '\0')
+		return pw_fail(c, v, "%s must name a file", what);
+	if (s[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s", s);
+	} else {
+		snprintf(dir, sizeof(dir), "%s", c->file);
+		if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", dirname(dir),
+			s) >= sizeof(buf))
+			return pw_fail(c, v, "%s path is too long", what);
+	}
+	if ((*out = arena_strdup(c->p->arena, buf)) == NULL)
+		return pw_nomem(c);
+	return IPS_OK;
+}
+
 static ips_res
 au_ca(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_str(c, v, "ca", &((struct pol_auth *)o)->ca);
+	return get_path(c, v, "ca", &((struct pol_auth *)o)->ca);
+}
+
+static ips_res
+au_cert(struct pctx *c, yaml_node_t *v, void *o)
+{
+	return get_path(c, v, "cert", &((struct pol_auth *)o)->cert);
+}
+
+static ips_res
+au_key(struct pctx *c, yaml_node_t *v, void *o)
+{
+	return get_path(c, v, "key", &((struct pol_auth *)o)->key);
 }
 
 static ips_res
@@ -840,6 +875,8 @@ parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 	    {"method", au_method, true},
 	    {"secret", au_secret, false},
 	    {"ca", au_ca, false},
+	    {"cert", au_cert, false},
+	    {"key", au_key, false},
 	};
 	struct pol_auth *auth;
 	yaml_node_item_t *items;
@@ -850,7 +887,7 @@ parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 	for (size_t i = 0; i < count; i++) {
 		yaml_node_t *an = pw_node(c, items[i]);
 
-		auth[i].ca = "";
+		auth[i].ca = auth[i].cert = auth[i].key = "";
 		auth[i].pos = pw_pos_of(an);
 		GUARD(pw_walk_map(c, an, "authentication method", f,
 		    sizeof(f) / sizeof(f[0]), &auth[i]));
@@ -864,6 +901,15 @@ parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 		if (auth[i].method == POL_AUTH_CERT && auth[i].secret != NULL)
 			return pw_fail(c, pw_map_get(c, an, "secret"),
 			    "'secret' applies to psk authentication only");
+		if (auth[i].method == POL_AUTH_PSK &&
+		    (pw_map_get(c, an, "cert") || pw_map_get(c, an, "key")))
+			return pw_fail(c, an,
+			    "'cert' and 'key' apply to "
+			    "certificate authentication only");
+		if ((*auth[i].cert == '\0') != (*auth[i].key == '\0'))
+			return pw_fail(c, an,
+			    "certificate authentication needs "
+			    "both 'cert' and 'key'");
 	}
 	r->auth = auth;
 	r->nauth = count;

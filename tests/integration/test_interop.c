@@ -422,8 +422,6 @@ test_quick_mode_pfs(void **state)
 	free(out);
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
-	tl_write_file(path, our_policy, 0644);
-	free(cli("reload"));
 }
 
 /* Selectors no rule of ours covers: INVALID_ID_INFORMATION, and the
@@ -451,6 +449,108 @@ test_selector_mismatch(void **state)
 	free(log);
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+}
+
+/*
+ * RSA signatures with X.509 certificates, both ways: a CA, a certificate
+ * for each side, made here with openssl; IDs are the subjects' DNs.
+ */
+static void
+test_certificates(void **state)
+{
+	char path[700], conf[2048], pki[600], *pol;
+	char *out;
+	int st;
+
+	(void)state;
+	snprintf(pki, sizeof(pki), "%s/pki", lab.dir);
+	tl_sh(
+	    "mkdir -p %s && cd %s && "
+	    "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
+	    "/CN=lab-ca "
+	    "-keyout ca.key -out ca.pem 2>/dev/null && for s in a b; do "
+	    "openssl req -newkey rsa:2048 -nodes -subj /O=ipsecmon/CN=site-$s "
+	    "-keyout $s.key -out $s.csr 2>/dev/null && "
+	    "openssl x509 -req -in $s.csr -CA ca.pem -CAkey ca.key "
+	    "-CAcreateserial -days 2 -out $s.pem 2>/dev/null && "
+	    "chmod 600 $s.key; done",
+	    pki, pki);
+	/* charon: its certificate, key and the CA where swanctl looks */
+	tl_sh("cd %s/charon/swanctl && mkdir -p x509ca x509 private && "
+	      "cp %s/ca.pem x509ca/ && cp %s/b.pem x509/ && "
+	      "cp %s/b.key private/",
+	    lab.dir, pki, pki, pki);
+	snprintf(conf, sizeof(conf),
+	    "connections {\n"
+	    "  peer {\n"
+	    "    version = 1\n"
+	    "    local_addrs = 10.99.0.2\n"
+	    "    remote_addrs = 10.99.0.1\n"
+	    "    proposals = aes128-sha256-modp2048\n"
+	    "    dpd_delay = 0s\n"
+	    "    local {\n      auth = pubkey\n      certs = b.pem\n"
+	    "      id = \"O=ipsecmon, CN=site-b\"\n    }\n"
+	    "    remote {\n      auth = pubkey\n"
+	    "      id = \"O=ipsecmon, CN=site-a\"\n    }\n"
+	    "    children {\n"
+	    "      peer-child {\n"
+	    "        mode = tunnel\n"
+	    "        local_ts = 10.98.2.0/24\n"
+	    "        remote_ts = 10.98.1.0/24\n"
+	    "        esp_proposals = aes128gcm16\n"
+	    "      }\n"
+	    "    }\n"
+	    "  }\n"
+	    "}\n");
+	charon_load(&lab.charon, conf);
+	/* ours: the certificate method of the same rule */
+	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
+	{
+		char auth[2048];
+
+		snprintf(auth, sizeof(auth),
+		    "authentication: [ { method: certificate, ca: %s/ca.pem, "
+		    "cert: %s/a.pem, key: %s/a.key } ]",
+		    pki, pki, pki);
+		pol = tl_replace(our_policy,
+		    "authentication: [ { method: psk, secret: b } ]", auth);
+	}
+	tl_write_file(path, pol, 0644);
+	free(pol);
+	free(cli("reload"));
+
+	/* we initiate */
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	child_matches();
+	out = cli("show mmsas format=json");
+	assert_non_null(strstr(out, "\"authentication\": \"rsa-sig\""));
+	free(out);
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+
+	/* charon initiates */
+	out = charon_swanctl(
+	    &lab.charon, "--initiate --child peer-child --timeout 15", &st);
+	if (st != 0)
+		fail_msg("charon could not authenticate us:\n%s", out);
+	free(out);
+	child_matches();
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+}
+
+/* Back to the pre-shared key, whether or not the certificate test passed. */
+static int
+restore_psk(void **state)
+{
+	char path[700];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
+	tl_write_file(path, our_policy, 0644);
+	free(cli("reload"));
+	return 0;
 }
 
 /* Proposal mismatch: we answer charon's MM1 with NO_PROPOSAL_CHOSEN. */
@@ -551,8 +651,6 @@ test_rekeys(void **state)
 	child_matches();
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
-	tl_write_file(path, our_policy, 0644);
-	free(cli("reload"));
 }
 
 /* DPD (RFC 3706): charon dies without a word; we probe after 2 s of
@@ -621,6 +719,7 @@ main(void)
 	    cmocka_unit_test(test_quick_mode_mismatch),
 	    cmocka_unit_test(test_quick_mode_pfs),
 	    cmocka_unit_test(test_selector_mismatch),
+	    cmocka_unit_test_teardown(test_certificates, restore_psk),
 	    cmocka_unit_test(test_proposal_mismatch),
 	    cmocka_unit_test(test_wrong_psk),
 	    cmocka_unit_test(test_rekeys),
