@@ -474,11 +474,20 @@ qm_same(const struct ike_qm_choice *t, const struct ike_qm_choice *o)
 	    t->group == o->group && te == o->encap;
 }
 
+/*
+ * The peer's SPI, or 0 when it is not one we could use: ESP and AH SPIs
+ * are four bytes (RFC 2407 4.6.1) and 0..255 are reserved (RFC 4303 2.1).
+ */
 static uint32_t
 spi_of(const struct isakmp_proposal *p)
 {
-	return (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 |
+	uint32_t spi;
+
+	if (p->spi_size != 4)
+		return 0;
+	spi = (uint32_t)p->spi[0] << 24 | (uint32_t)p->spi[1] << 16 |
 	    (uint32_t)p->spi[2] << 8 | p->spi[3];
+	return spi > 255 ? spi : 0;
 }
 
 ips_res
@@ -499,7 +508,7 @@ ike_qm_sa_select(const struct isakmp_sa *peer,
 
 		GUARD(isakmp_proposal_next(&props, &p, &more));
 		/* A number seen twice is a bundle (AH+ESP): not yet. */
-		if (p.num == last_num ||
+		if (p.num == last_num || spi_of(&p) == 0 ||
 		    (p.proto != ISAKMP_PROTO_ESP &&
 			p.proto != ISAKMP_PROTO_AH)) {
 			last_num = p.num;
@@ -544,7 +553,7 @@ ike_qm_sa_accept(const struct isakmp_sa *resp,
 	bool more, tmore;
 
 	GUARD(isakmp_proposal_next(&props, &p, &more));
-	ENSURE(!more && p.ntransforms == 1, IKE_PROPOSAL);
+	ENSURE(!more && p.ntransforms == 1 && spi_of(&p) != 0, IKE_PROPOSAL);
 	GUARD(isakmp_transform_next(&p.transforms, &t, &tmore));
 	GUARD(read_qm_transform(&p, &t, &c));
 	for (size_t i = 0; c.transform != 0 && i < n; i++) {

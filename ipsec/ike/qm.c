@@ -680,6 +680,20 @@ ids_echoed(const struct ike_qm *qm, const struct isakmp_chain *c)
 	return IPS_OK;
 }
 
+/*
+ * QM1 and QM2 carry HASH, SA, NONCE, at most one KE and either no IDs or
+ * both (RFC 2409 5.5); the handlers rely on this having been checked.
+ */
+static bool
+qm12_shape_ok(const struct isakmp_chain *c)
+{
+	size_t ids = isakmp_chain_count(c, ISAKMP_PL_ID);
+
+	return c->n >= 3 && isakmp_chain_count(c, ISAKMP_PL_SA) == 1 &&
+	    isakmp_chain_count(c, ISAKMP_PL_NONCE) == 1 &&
+	    isakmp_chain_count(c, ISAKMP_PL_KE) <= 1 && (ids == 0 || ids == 2);
+}
+
 static ips_res
 i_qm2(struct ike_sa *sa, struct ike_qm *qm, const struct isakmp_chain *c)
 {
@@ -863,13 +877,13 @@ qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 			return;
 		}
 	}
+	if ((fresh || qm->state == QM_I1) && !qm12_shape_ok(&c)) {
+		stats_on_invalid_packet(sa->ike->stats);
+		return;
+	}
 	ike_sa_heard(sa);
 	if (fresh) {
-		if (c.n < 3 || isakmp_chain_count(&c, ISAKMP_PL_SA) != 1 ||
-		    isakmp_chain_count(&c, ISAKMP_PL_NONCE) != 1 ||
-		    isakmp_chain_count(&c, ISAKMP_PL_KE) > 1 ||
-		    isakmp_chain_count(&c, ISAKMP_PL_ID) > 2 ||
-		    !ips_ok(new_qm(sa, false, h->msgid, &qm))) {
+		if (!ips_ok(new_qm(sa, false, h->msgid, &qm))) {
 			stats_on_invalid_packet(sa->ike->stats);
 			return;
 		}
@@ -945,8 +959,11 @@ qm_peer_deleted(
 		struct sad_info out, in;
 
 		/* the peer names its inbound SPI: our outbound one */
+		/* only SAs negotiated with this peer: an authenticated peer
+		 * must not delete another peer's SAs by naming their SPIs */
 		if (!sad_get(sad, SAD_OUTBOUND, spi, &out) ||
-		    out.p.proto != proto)
+		    out.p.proto != proto ||
+		    ips_addr_cmp(&out.p.remote, &sa->remote.addr) != 0)
 			continue;
 		(void)sad_delete(sad, SAD_OUTBOUND, spi);
 		/* and its pair, our inbound one */

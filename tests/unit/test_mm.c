@@ -564,6 +564,176 @@ test_quick_mode_mismatch(void **state)
 	teardown(NULL);
 }
 
+/*
+ * Rewrite the Quick Mode message at the head of the queue (to A) as a
+ * hostile but authenticated peer would: without its payload of type drop,
+ * with HASH(2) recomputed and the body re-encrypted under the keys both
+ * sides share.  White box: it uses A's SA and exchange for the keys.
+ */
+static void
+forge_without(uint8_t drop)
+{
+	struct ike_sa *sa = only_sa(&net.a);
+	struct ike_qm *qm = sa->qms;
+	struct dgram *d = &net.q[0];
+	uint8_t plain[IKE_MSG_MAX], out[IKE_MSG_MAX], mid[4];
+	size_t blen = d->len - ISAKMP_HDR_LEN, off = 0, o = 0, hoff, hlen;
+	uint8_t type = d->msg[16], *prev_next = NULL;
+	bool dropped = false;
+
+	assert_non_null(qm);
+	assert_true(ips_ok(ike_cbc(sa->chosen.encr, false, sa->ka, sa->kalen,
+	    qm->iv, d->msg + ISAKMP_HDR_LEN, blen, plain)));
+	/* copy the payload chain, leaving out the dropped payload */
+	while (type != 0) {
+		uint8_t next = plain[off];
+		size_t len = (size_t)plain[off + 2] << 8 | plain[off + 3];
+
+		assert_true(len >= 4 && off + len <= blen);
+		if (type == drop && !dropped) {
+			*prev_next = next; /* only the first of its type */
+			dropped = true;
+		} else {
+			memcpy(out + o, plain + off, len);
+			prev_next = out + o;
+			o += len;
+		}
+		off += len;
+		type = next;
+	}
+	/* HASH(2) = prf(SKEYID_a, M-ID | Ni_b | the rest) (RFC 2409 5.5) */
+	hlen = ike_hash_len(sa->chosen.hash);
+	hoff = 4;
+	memcpy(mid, d->msg + 20, 4);
+	{
+		const struct ike_chunk in[] = {{mid, 4}, {qm->ni, qm->nilen},
+		    {out + hoff + hlen, o - hoff - hlen}};
+
+		assert_true(ips_ok(ike_prf(
+		    sa->chosen.hash, sa->sk.a, sa->sk.len, in, 3, out + hoff)));
+	}
+	while (o % sa->block != 0)
+		out[o++] = 0;
+	assert_true(ips_ok(ike_cbc(sa->chosen.encr, true, sa->ka, sa->kalen,
+	    qm->iv, out, o, d->msg + ISAKMP_HDR_LEN)));
+	d->len = ISAKMP_HDR_LEN + o;
+	d->msg[24] = (uint8_t)(d->len >> 24);
+	d->msg[25] = (uint8_t)(d->len >> 16);
+	d->msg[26] = (uint8_t)(d->len >> 8);
+	d->msg[27] = (uint8_t)d->len;
+}
+
+/*
+ * An authenticated peer answers our QM1 without a nonce or SA, or with one
+ * ID:
+ * the message is counted as invalid and dropped, the exchange waits for a
+ * proper answer, and nothing reads a payload that is not there.
+ */
+static void
+test_hostile_quick_mode_answer(void **state)
+{
+	static const uint8_t drops[] = {
+	    ISAKMP_PL_NONCE, ISAKMP_PL_SA, ISAKMP_PL_ID};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(drops); i++) {
+		setup_pair("19", "19", "k", "k");
+		initiate();
+		for (int k = 0; k < 7; k++) /* Main Mode and QM1 */
+			deliver(false);
+		assert_int_equal(net.n, 1);
+		forge_without(drops[i]);
+		deliver(false);
+		assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 1);
+		assert_int_equal(ike_qm_count(net.a.ike), 1);
+		assert_int_equal(sad_active(ike_sad(net.a.ike)), 0);
+		assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+		teardown(NULL);
+	}
+}
+
+/*
+ * A DELETE from one peer names only that peer's SAs: an SPI of an SA with
+ * another peer is ignored (RFC 2408 5.15 deletes SAs "of this ISAKMP SA").
+ */
+static void
+test_delete_names_own_sas_only(void **state)
+{
+	struct sad *sad;
+	struct sad_params other;
+	struct sad_info rows[4], got;
+	static const uint8_t key[16], stranger[4] = {0, 0, 0x12, 0x34};
+	uint8_t mine[4];
+	uint32_t out_spi = 0;
+
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	for (int k = 0; k < 9; k++) /* Main Mode and Quick Mode */
+		deliver(false);
+	sad = ike_sad(net.a.ike);
+	assert_int_equal(sad_list(sad, rows, 4), 2);
+	for (int k = 0; k < 2; k++)
+		if (rows[k].dir == SAD_OUTBOUND) {
+			other = rows[k].p;
+			out_spi = rows[k].spi;
+		}
+	assert_true(ips_addr_parse("10.99.0.9", &other.remote));
+	assert_true(ips_ok(sad_add_outbound(
+	    sad, 0x1234, &other, key, sizeof(key), 0, net.now)));
+
+	qm_peer_deleted(only_sa(&net.a), ISAKMP_PROTO_ESP, stranger, 1);
+	assert_true(sad_get(sad, SAD_OUTBOUND, 0x1234, &got));
+	assert_int_equal(sad_count(sad), 3);
+
+	mine[0] = (uint8_t)(out_spi >> 24);
+	mine[1] = (uint8_t)(out_spi >> 16);
+	mine[2] = (uint8_t)(out_spi >> 8);
+	mine[3] = (uint8_t)out_spi;
+	qm_peer_deleted(only_sa(&net.a), ISAKMP_PROTO_ESP, mine, 1);
+	assert_int_equal(
+	    sad_count(sad), 1); /* the pair went, the other SA stayed */
+	teardown(NULL);
+}
+
+/* Reserved or short SPIs in a peer's Quick Mode proposal are refused. */
+static void
+test_reserved_peer_spi(void **state)
+{
+	static const uint32_t spis[] = {0, 1, 255, 256, 0xc0ffee};
+	struct ike_qm_choice offer = {.pnum = 1,
+				 .tnum = 1,
+				 .proto = ISAKMP_PROTO_ESP,
+				 .transform = ESP_TRANSFORM_AES_GCM_16,
+				 .keybits = 128,
+				 .encap = IPSEC_ENCAP_TRANSPORT},
+			     got;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(spis) / sizeof(spis[0]); i++) {
+		struct wbuf wb;
+		struct isakmp_payload pl = {.type = ISAKMP_PL_SA};
+		struct isakmp_sa sa;
+		struct ike_mm_mismatch why;
+		uint32_t peer_spi = 0;
+		bool usable = spis[i] > 255;
+
+		wbuf_init(&wb, IKE_MSG_MAX);
+		assert_true(ips_ok(ike_qm_sa_write(&wb, &offer, 1, spis[i])));
+		rbuf_init(&pl.body, wb.p, wb.len);
+		assert_true(ips_ok(isakmp_sa_parse(&pl, &sa)));
+		assert_int_equal(ips_ok(ike_qm_sa_select(
+				     &sa, &offer, 1, &got, &peer_spi, &why)),
+		    usable);
+		assert_int_equal(
+		    ips_ok(ike_qm_sa_accept(&sa, &offer, 1, &got, &peer_spi)),
+		    usable);
+		if (usable)
+			assert_int_equal(peer_spi, spis[i]);
+		wbuf_free(&wb);
+	}
+}
+
 static void
 pump(void)
 {
@@ -873,6 +1043,9 @@ main(void)
 	    cmocka_unit_test(test_forged_informational),
 	    cmocka_unit_test(test_quick_mode),
 	    cmocka_unit_test(test_quick_mode_mismatch),
+	    cmocka_unit_test(test_hostile_quick_mode_answer),
+	    cmocka_unit_test(test_delete_names_own_sas_only),
+	    cmocka_unit_test(test_reserved_peer_spi),
 	    cmocka_unit_test(test_half_open_bound),
 	    cmocka_unit_test(test_concurrent_main_modes),
 	    cmocka_unit_test(test_initial_contact),
