@@ -65,12 +65,19 @@ ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
 	}
 	if (to == IKE_SA_DEAD)
 		qm_free_all(sa); /* their larval SPIs go back */
-	if (to == IKE_SA_ESTABLISHED || to == IKE_SA_DEAD) {
-		/* Nothing more to retransmit. */
+	if (to == IKE_SA_ESTABLISHED || to == IKE_SA_DEAD)
+		sa->retx_at = 0; /* nothing more to resend on a timer */
+	/*
+	 * The responder keeps MM6: if it is lost, the initiator repeats MM5
+	 * and gets it again (RFC 2408 5.1 leaves recovery to the
+	 * retransmitter).  The initiator keeps nothing, so a duplicated MM6
+	 * cannot start a ping-pong.
+	 */
+	if (to == IKE_SA_DEAD ||
+	    (to == IKE_SA_ESTABLISHED && sa->role == IKE_INITIATOR)) {
 		free(sa->out);
 		sa->out = NULL;
 		sa->out_len = 0;
-		sa->retx_at = 0;
 	}
 }
 
@@ -410,20 +417,22 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 			stats_on_invalid_packet(ike->stats);
 			return;
 		}
-		memcpy(sa->iv, next_iv, sa->block);
 	} else if (!ips_ok(isakmp_chain_parse(&rb, h.next, false, &c))) {
 		stats_on_invalid_packet(ike->stats);
+		return;
+	}
+	if (h.exchange == ISAKMP_EXCH_IDPROT) {
+		/* Main Mode takes the IV, digest and ports only once it knows
+		 * the message is the one it expects. */
+		const struct mm_rx rx = {local, remote, digest,
+		    (h.flags & ISAKMP_FLAG_E) ? next_iv : NULL};
+
+		mm_input(sa, &h, &c, &rx);
 		return;
 	}
 	memcpy(sa->in_digest, digest, 32);
 	sa->have_in = true;
 	switch (h.exchange) {
-	case ISAKMP_EXCH_IDPROT:
-		/* Floating to 4500 (RFC 3947 4): follow the peer's port. */
-		sa->remote.port = remote->port;
-		sa->local.port = local->port;
-		mm_input(sa, &h, &c);
-		break;
 	case ISAKMP_EXCH_INFO:
 		/* An unprotected notify during Main Mode: before keys exist
 		 * it is all a peer can send (RFC 2408 5.5). */

@@ -155,9 +155,15 @@ IPS_MUST_USE ips_res mm_initiate(struct ike_sa *sa);
 void mm_respond(struct ike *ike, const struct ike_endpoint *local,
     const struct ike_endpoint *remote, const struct isakmp_hdr *h,
     const struct isakmp_chain *c, const uint8_t *msg, size_t len);
+/* What Main Mode takes from a received message once it is accepted. */
+struct mm_rx {
+	const struct ike_endpoint *local, *remote;
+	const uint8_t *digest; /* SHA-256 of the message, for repeats */
+	const uint8_t *next_iv; /* the CBC chain after it; NULL if clear */
+};
 /* The next message of an exchange in progress. */
 void mm_input(struct ike_sa *sa, const struct isakmp_hdr *h,
-    const struct isakmp_chain *c);
+    const struct isakmp_chain *c, const struct mm_rx *rx);
 
 /* Informational exchanges of an established SA (info.c). */
 void info_input(struct ike_sa *sa, const struct isakmp_hdr *h,

@@ -667,8 +667,8 @@ fail(struct ike_sa *sa, const char *step, ips_res r)
 }
 
 void
-mm_input(
-    struct ike_sa *sa, const struct isakmp_hdr *h, const struct isakmp_chain *c)
+mm_input(struct ike_sa *sa, const struct isakmp_hdr *h,
+    const struct isakmp_chain *c, const struct mm_rx *rx)
 {
 	const struct mm_step *st = NULL;
 	ips_res r;
@@ -687,8 +687,25 @@ mm_input(
 		return;
 	}
 	r = check_rules(c, st->rules, st->nrules);
-	if (ips_ok(r))
+	if (!ips_ok(r) && st->encrypted) {
+		/*
+		 * Decrypted, but not the payloads of MM5/MM6: noise that
+		 * happened to parse, or a forgery.  Drop it and keep the IV
+		 * chain, so the real message still decrypts.
+		 */
+		stats_on_invalid_packet(sa->ike->stats);
+		return;
+	}
+	if (ips_ok(r)) {
+		if (rx->next_iv != NULL)
+			memcpy(sa->iv, rx->next_iv, sa->block);
+		memcpy(sa->in_digest, rx->digest, 32);
+		sa->have_in = true;
+		/* Floating to 4500 (RFC 3947 4): follow the peer's port. */
+		sa->remote.port = rx->remote->port;
+		sa->local.port = rx->local->port;
 		r = st->handle(sa, h, c);
+	}
 	if (!ips_ok(r))
 		fail(sa, st->name, r);
 }

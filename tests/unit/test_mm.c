@@ -367,6 +367,82 @@ establish(void)
 	assert_int_equal(only_sa(&net.b)->state, IKE_SA_ESTABLISHED);
 }
 
+/* A lost MM6: the responder is already established, yet answers the
+ * repeated MM5 with MM6 again, and the initiator completes. */
+static void
+test_lost_mm6_is_retransmitted(void **state)
+{
+	static struct dgram mm6;
+
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	for (int k = 0; k < 5; k++)
+		deliver(false);
+	assert_int_equal(only_sa(&net.b)->state, IKE_SA_ESTABLISHED);
+	deliver(true); /* MM6 lost */
+	net.now += IKE_RETX_FIRST_MS;
+	ike_tick(net.a.ike);
+	deliver(false); /* MM5 again */
+	assert_int_equal(net.n, 1); /* MM6 again */
+	mm6 = net.q[0];
+	deliver(false);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+	assert_int_equal(net.n, 1); /* QM1 */
+	/* a duplicated MM6 gets no answer */
+	ike_input(net.a.ike, &mm6.to, &mm6.from, mm6.msg, mm6.len);
+	assert_int_equal(net.n, 1);
+	assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 0);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 0);
+	teardown(NULL);
+}
+
+/*
+ * An encrypted Main Mode message for an established SA, even one that
+ * decrypts and parses, is dropped without moving the IV chain: Quick Mode
+ * still works afterwards (its IVs derive from the last Main Mode block).
+ */
+static void
+test_stray_main_mode_keeps_iv(void **state)
+{
+	struct ike_sa *b;
+	uint8_t msg[ISAKMP_HDR_LEN + 16], iv[IKE_BLOCK_MAX];
+	static const uint8_t id[12] = {0, 0, 0, 12, 1, 0, 0, 0, 10, 99, 0, 1};
+
+	(void)state;
+	establish();
+	b = only_sa(&net.b);
+	memset(msg, 0, sizeof(msg));
+	memcpy(msg, b->cky_i, 8);
+	memcpy(msg + 8, b->cky_r, 8);
+	msg[16] = ISAKMP_PL_ID;
+	msg[17] = 0x10;
+	msg[18] = ISAKMP_EXCH_IDPROT;
+	msg[19] = ISAKMP_FLAG_E;
+	msg[27] = (uint8_t)sizeof(msg);
+	memcpy(iv, b->iv, b->block);
+	{
+		uint8_t plain[16] = {0};
+
+		memcpy(plain, id, sizeof(id));
+		assert_true(ips_ok(ike_cbc(b->chosen.encr, true, b->ka,
+		    b->kalen, iv, plain, 16, msg + ISAKMP_HDR_LEN)));
+	}
+	ike_input(net.b.ike, &net.b.ep, &net.a.ep, msg, sizeof(msg));
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 1);
+	assert_memory_equal(b->iv, iv, b->block);
+	assert_int_equal(net.n, 0);
+	/* Quick Mode still agrees on its IVs */
+	qm_start_for_rule(only_sa(&net.a));
+	assert_int_equal(net.n, 1);
+	while (net.n > 0)
+		deliver(false);
+	assert_int_equal(MM_STAT(&net.b, ike_quick_mode), 2);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 1);
+	assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 0);
+	teardown(NULL);
+}
+
 /* HDR*, HASH(1), D(ISAKMP, CKY-I|CKY-R) --> in each direction. */
 static void
 test_delete_both_ways(void **state)
@@ -1046,6 +1122,8 @@ main(void)
 	    cmocka_unit_test(test_hostile_quick_mode_answer),
 	    cmocka_unit_test(test_delete_names_own_sas_only),
 	    cmocka_unit_test(test_reserved_peer_spi),
+	    cmocka_unit_test(test_lost_mm6_is_retransmitted),
+	    cmocka_unit_test(test_stray_main_mode_keeps_iv),
 	    cmocka_unit_test(test_half_open_bound),
 	    cmocka_unit_test(test_concurrent_main_modes),
 	    cmocka_unit_test(test_initial_contact),
