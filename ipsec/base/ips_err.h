@@ -41,6 +41,7 @@
 	X(IKE_PROTOCOL, "invalid protocol id", 10) \
 	X(IKE_SPI, "invalid SPI size", 11) \
 	X(IKE_ID, "invalid identification payload", 18) \
+	X(IKE_TIMEOUT, "no answer from the peer", 0) \
 	X(IKE_NONCE, "nonce length outside 8..256 bytes", 16) \
 	X(IKE_NO_PROPOSAL, "no proposal chosen", 14) \
 	X(IKE_BAD_HASH, "hash or signature does not verify", 23) \

@@ -24,6 +24,7 @@ enum ike_role { IKE_INITIATOR, IKE_RESPONDER };
 enum qm_state {
 	QM_I1, /* initiator sent QM1, awaits QM2 */
 	QM_R1, /* responder sent QM2, awaits QM3 */
+	QM_I_DONE, /* initiator sent QM3; kept to resend it if QM2 repeats */
 };
 
 /* One Quick Mode exchange in progress (qm.c). */

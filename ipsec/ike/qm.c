@@ -26,7 +26,9 @@
 #include "ike_int.h"
 
 #define QM_RETX_FIRST_MS IKE_RETX_FIRST_MS
-#define QM_WAIT_MS 30000 /* a responder waits this long for QM3 */
+/* The initiator keeps a finished exchange through the responder's whole
+ * retransmission schedule of QM2 (RETX_FIRST doubling, RETX_TRIES). */
+#define QM_LINGER_MS ((uint64_t)QM_RETX_FIRST_MS << (IKE_RETX_TRIES + 1))
 
 static void
 qm_free(struct ike_qm *qm)
@@ -54,7 +56,7 @@ qm_count(const struct ike *ike)
 
 	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
 		for (const struct ike_qm *q = sa->qms; q != NULL; q = q->next)
-			n++;
+			n += q->state != QM_I_DONE;
 	return n;
 }
 
@@ -69,7 +71,7 @@ qm_fail(struct ike_sa *sa, struct ike_qm *qm, ips_res r, bool tell)
 		? STATS_NEG_NO_PROPOSAL
 		: r.err == IPS_E_IKE_ID	      ? STATS_NEG_INVALID_ID
 		: r.err == IPS_E_IKE_BAD_HASH ? STATS_NEG_AUTH
-		: r.err == IPS_E_NOTFOUND     ? STATS_NEG_TIMEOUT
+		: r.err == IPS_E_IKE_TIMEOUT  ? STATS_NEG_TIMEOUT
 					      : STATS_NEG_OTHER);
 	if (tell && ips_err_notify(r.err) != 0) {
 		/* As charon sends it: protocol ESP, a zero SPI. */
@@ -447,9 +449,10 @@ qm_send(struct ike_sa *sa, struct ike_qm *qm, struct wbuf *wb, bool expect)
 		qm->out_len = wb->len;
 	}
 	qm->tries = 0;
+	/* Both sides resend until answered: a lost QM3 shows up as a
+	 * repeated QM2, which the initiator answers from its copy. */
 	if (expect)
-		qm->retx_at = ike->ops->now_ms(ike->ctx) +
-		    (qm->initiator ? QM_RETX_FIRST_MS : QM_WAIT_MS);
+		qm->retx_at = ike->ops->now_ms(ike->ctx) + QM_RETX_FIRST_MS;
 	return IPS_OK;
 }
 
@@ -845,7 +848,7 @@ qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	}
 	if (sa->state != IKE_SA_ESTABLISHED || !(h->flags & ISAKMP_FLAG_E) ||
 	    h->msgid == 0 || blen == 0 || blen % sa->block != 0 ||
-	    blen > sizeof(plain)) {
+	    blen > sizeof(plain) || (qm != NULL && qm->state == QM_I_DONE)) {
 		stats_on_invalid_packet(sa->ike->stats);
 		return;
 	}
@@ -902,10 +905,26 @@ qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 		qm_fail(sa, qm, r, false);
 		return;
 	}
-	/* Done: the SAD holds the SAs; the initiator keeps nothing to
-	 * resend (a lost QM3 is recovered by the responder's timeout). */
+	if (qm->initiator) {
+		/* Done, but keep QM3 for a repeated QM2 (see qm_send). */
+		qm->state = QM_I_DONE;
+		qm->spi_in = 0; /* the SAD owns the pair now */
+		qm->retx_at = sa->ike->ops->now_ms(sa->ike->ctx) + QM_LINGER_MS;
+		return;
+	}
 	qm_unlink(sa, qm);
 	qm_free(qm);
+}
+
+/* DELETE for one of our inbound SPIs (RFC 2408 3.15: a receiver's SPI). */
+static void
+send_delete(struct ike_sa *sa, uint8_t proto, uint32_t spi)
+{
+	uint8_t body[12] = {0, 0, 0, IPSEC_DOI, proto, 4, 0, 1};
+
+	spi_bytes(spi, body + 8);
+	if (!ips_ok(info_send(sa, ISAKMP_PL_D, body, sizeof(body))))
+		ips_log(IPS_LOG_WARNING, "ike: cannot send DELETE");
 }
 
 void
@@ -917,8 +936,18 @@ qm_tick(struct ike_sa *sa, uint64_t now)
 		next = qm->next;
 		if (qm->retx_at == 0 || now < qm->retx_at)
 			continue;
-		if (!qm->initiator || qm->tries >= IKE_RETX_TRIES) {
-			qm_fail(sa, qm, IPS_ERR(NOTFOUND), false);
+		if (qm->state == QM_I_DONE) {
+			qm_unlink(sa, qm);
+			qm_free(qm);
+			continue;
+		}
+		if (qm->tries >= IKE_RETX_TRIES) {
+			/* The initiator may have installed the pair on our
+			 * QM2 although its QM3 never came: name the SPI it
+			 * would send to, so it removes the pair as well. */
+			if (!qm->initiator && qm->spi_in != 0)
+				send_delete(sa, qm->chosen.proto, qm->spi_in);
+			qm_fail(sa, qm, IPS_ERR(IKE_TIMEOUT), false);
 			continue;
 		}
 		qm->tries++;
@@ -987,21 +1016,11 @@ qm_delete_all(struct ike_sa *sa)
 	sad_list(sad, rows, total);
 	for (size_t k = 0; k < total; k++) {
 		const struct sad_info *s = &rows[k];
-		uint8_t body[12];
 
 		if (s->dir != SAD_INBOUND || s->state != SAD_MATURE ||
 		    ips_addr_cmp(&s->p.remote, &sa->remote.addr) != 0)
 			continue;
-		/* RFC 2408 3.15: we name our inbound SPI */
-		body[0] = body[1] = body[2] = 0;
-		body[3] = IPSEC_DOI;
-		body[4] = s->p.proto;
-		body[5] = 4;
-		body[6] = 0;
-		body[7] = 1;
-		spi_bytes(s->spi, body + 8);
-		if (!ips_ok(info_send(sa, ISAKMP_PL_D, body, sizeof(body))))
-			ips_log(IPS_LOG_WARNING, "ike: cannot send DELETE");
+		send_delete(sa, s->p.proto, s->spi);
 		(void)sad_delete(sad, SAD_INBOUND, s->spi);
 		(void)sad_delete(sad, SAD_OUTBOUND, s->pair_spi);
 	}

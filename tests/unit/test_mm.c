@@ -810,6 +810,65 @@ test_reserved_peer_spi(void **state)
 	}
 }
 
+/* A lost QM3: the responder resends QM2, and the initiator, already
+ * done, answers it with QM3 again from the exchange it kept. */
+static void
+test_lost_qm3_is_recovered(void **state)
+{
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	for (int k = 0; k < 8; k++) /* Main Mode, QM1, QM2 */
+		deliver(false);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 2);
+	deliver(true); /* QM3 lost */
+	net.now += IKE_RETX_FIRST_MS;
+	ike_tick(net.b.ike);
+	deliver(false); /* QM2 again */
+	assert_int_equal(net.n, 1); /* QM3 again */
+	deliver(false);
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 2);
+	assert_int_equal(ike_qm_count(net.b.ike), 0);
+	keys_cross();
+	assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 0);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 0);
+	/* the kept exchange goes once the responder could no longer ask */
+	net.now += 300000;
+	ike_tick(net.a.ike);
+	assert_int_equal(ike_qm_count(net.a.ike), 0);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 2);
+	teardown(NULL);
+}
+
+/* QM3 never arrives: the responder gives up and deletes the SPI the
+ * initiator sends to, so the initiator drops its pair too. */
+static void
+test_qm3_never_arrives(void **state)
+{
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	for (int k = 0; k < 8; k++)
+		deliver(false);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 2);
+	for (int k = 0; k < 200; k++) {
+		while (net.n > 0)
+			deliver(true); /* QM3, then each QM2 again, lost */
+		net.now += 1000;
+		ike_tick(net.b.ike);
+		if (MM_STAT(&net.b, negotiation_failures) == 1)
+			break;
+	}
+	assert_int_equal(MM_STAT(&net.b, negotiation_failures), 1);
+	assert_int_equal(sad_count(ike_sad(net.b.ike)), 0);
+	assert_int_equal(net.n, 1); /* HDR*, HASH(1), D(ESP, its SPI) */
+	deliver(false);
+	assert_int_equal(sad_count(ike_sad(net.a.ike)), 0);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+	assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 0);
+	teardown(NULL);
+}
+
 static void
 pump(void)
 {
@@ -1122,6 +1181,8 @@ main(void)
 	    cmocka_unit_test(test_hostile_quick_mode_answer),
 	    cmocka_unit_test(test_delete_names_own_sas_only),
 	    cmocka_unit_test(test_reserved_peer_spi),
+	    cmocka_unit_test(test_lost_qm3_is_recovered),
+	    cmocka_unit_test(test_qm3_never_arrives),
 	    cmocka_unit_test(test_lost_mm6_is_retransmitted),
 	    cmocka_unit_test(test_stray_main_mode_keeps_iv),
 	    cmocka_unit_test(test_half_open_bound),
