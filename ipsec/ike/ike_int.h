@@ -15,6 +15,10 @@
 #define IKE_MSG_MAX 8192 /* no MM/QM message we build comes close */
 #define IKE_RETX_FIRST_MS 2000 /* then doubling, RFC 2408 leaves it to us */
 #define IKE_RETX_TRIES 5
+/* Quick Modes a peer may have open with us at once, per ISAKMP SA, and
+ * how many of its message IDs we remember against replays. */
+#define IKE_MAX_RESPONDER_QMS 16
+#define IKE_MID_HISTORY 64
 #define IKE_HALF_OPEN_MAX 1024 /* default bound on half-open responders */
 
 enum ike_role { IKE_INITIATOR, IKE_RESPONDER };
@@ -116,6 +120,8 @@ struct ike_sa {
 	uint64_t dpd_since; /* probing since (0: not probing) */
 	uint64_t dpd_sent;
 	struct ike_qm *qms;
+	uint32_t mids[IKE_MID_HISTORY]; /* peer's recent Quick Mode IDs */
+	size_t mid_next;
 };
 
 struct ike {

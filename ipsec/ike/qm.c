@@ -818,6 +818,27 @@ find_qm(struct ike_sa *sa, uint32_t msgid)
 	return NULL;
 }
 
+/* Whether the peer started an exchange with this message ID lately
+ * (RFC 2408 3.1: a message ID is not reused within a phase 1 SA). */
+static bool
+mid_seen(const struct ike_sa *sa, uint32_t msgid)
+{
+	for (size_t i = 0; i < IKE_MID_HISTORY; i++)
+		if (sa->mids[i] == msgid)
+			return true;
+	return false;
+}
+
+static size_t
+responder_qms(const struct ike_sa *sa)
+{
+	size_t n = 0;
+
+	for (const struct ike_qm *q = sa->qms; q != NULL; q = q->next)
+		n += !q->initiator;
+	return n;
+}
+
 void
 qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
     size_t len)
@@ -886,10 +907,15 @@ qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	}
 	ike_sa_heard(sa);
 	if (fresh) {
-		if (!ips_ok(new_qm(sa, false, h->msgid, &qm))) {
+		/* A replayed QM1 of a finished exchange, or more exchanges
+		 * at once than any peer needs: each would hold an SPI. */
+		if (mid_seen(sa, h->msgid) ||
+		    responder_qms(sa) >= IKE_MAX_RESPONDER_QMS ||
+		    !ips_ok(new_qm(sa, false, h->msgid, &qm))) {
 			stats_on_invalid_packet(sa->ike->stats);
 			return;
 		}
+		sa->mids[sa->mid_next++ % IKE_MID_HISTORY] = h->msgid;
 		memcpy(qm->iv, next, sa->block);
 		memcpy(qm->in_digest, digest, 32);
 		qm->have_in = true;

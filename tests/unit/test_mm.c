@@ -869,6 +869,29 @@ test_qm3_never_arrives(void **state)
 	teardown(NULL);
 }
 
+/* A replayed QM1 of a finished exchange starts nothing: its message ID
+ * was used (RFC 2408 3.1), so no SPI is taken and no QM2 goes out. */
+static void
+test_replayed_qm1(void **state)
+{
+	static struct dgram qm1;
+
+	(void)state;
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	for (int k = 0; k < 6; k++)
+		deliver(false);
+	qm1 = net.q[0];
+	while (net.n > 0)
+		deliver(false);
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 2);
+	ike_input(net.b.ike, &qm1.to, &qm1.from, qm1.msg, qm1.len);
+	assert_int_equal(net.n, 0);
+	assert_int_equal(sad_count(ike_sad(net.b.ike)), 2);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 1);
+	teardown(NULL);
+}
+
 static void
 pump(void)
 {
@@ -1183,6 +1206,7 @@ main(void)
 	    cmocka_unit_test(test_reserved_peer_spi),
 	    cmocka_unit_test(test_lost_qm3_is_recovered),
 	    cmocka_unit_test(test_qm3_never_arrives),
+	    cmocka_unit_test(test_replayed_qm1),
 	    cmocka_unit_test(test_lost_mm6_is_retransmitted),
 	    cmocka_unit_test(test_stray_main_mode_keeps_iv),
 	    cmocka_unit_test(test_half_open_bound),
