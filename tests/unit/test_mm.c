@@ -892,6 +892,26 @@ test_replayed_qm1(void **state)
 	teardown(NULL);
 }
 
+/* A peer may keep at most 16 Quick Modes open with us per ISAKMP SA:
+ * each holds a larval SPI until it completes or times out. */
+static void
+test_open_quick_modes_bounded(void **state)
+{
+	(void)state;
+	establish();
+	for (int k = 0; k < 17; k++) {
+		qm_start_for_rule(only_sa(&net.a));
+		assert_int_equal(net.n, 1);
+		deliver(false); /* QM1 */
+		while (net.n > 0)
+			deliver(true); /* its QM2, never answered */
+	}
+	assert_int_equal(ike_qm_count(net.b.ike), 16);
+	assert_int_equal(sad_larval(ike_sad(net.b.ike)), 16);
+	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 1);
+	teardown(NULL);
+}
+
 static void
 pump(void)
 {
@@ -1207,6 +1227,7 @@ main(void)
 	    cmocka_unit_test(test_lost_qm3_is_recovered),
 	    cmocka_unit_test(test_qm3_never_arrives),
 	    cmocka_unit_test(test_replayed_qm1),
+	    cmocka_unit_test(test_open_quick_modes_bounded),
 	    cmocka_unit_test(test_lost_mm6_is_retransmitted),
 	    cmocka_unit_test(test_stray_main_mode_keeps_iv),
 	    cmocka_unit_test(test_half_open_bound),
