@@ -109,10 +109,8 @@ load(const char *path, const struct hostenv *host, struct loaded *out,
 
 			if (a->method != POL_AUTH_CERT || *a->cert == '\0')
 				continue;
-			r = ike_cred_load(a->cert, a->key,
-			    *a->ca ? a->ca
-				   : "/etc/ssl/certs/ca-certificates.crt",
-			    &l.creds[i], errbuf, errlen);
+			r = ike_cred_load(a->cert, a->key, a->ca, &l.creds[i],
+			    errbuf, errlen);
 			if (!ips_ok(r)) {
 				loaded_free(&l);
 				return r;

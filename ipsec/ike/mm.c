@@ -279,8 +279,6 @@ compute_keys(struct ike_sa *sa, const uint8_t *peer_gx)
 	return r;
 }
 
-/* Our ID payload body (RFC 2407 4.6.2): our address, protocol 0, port 0
- * as charon sends it. */
 #define ID_MAX (4 + 1024) /* an ID payload body we send or check */
 
 /* Our ID payload body (RFC 2407 4.6.2): with signatures, our certificate's

@@ -910,6 +910,13 @@ parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 			return pw_fail(c, an,
 			    "certificate authentication needs "
 			    "both 'cert' and 'key'");
+		/* Signing for a rule means trusting peers for it: name the
+		 * authority, never fall back to the system's web bundle. */
+		if (*auth[i].cert != '\0' && *auth[i].ca == '\0')
+			return pw_fail(c, an,
+			    "certificate authentication with 'cert' needs "
+			    "'ca' (the authorities its peers' certificates "
+			    "chain to)");
 	}
 	r->auth = auth;
 	r->nauth = count;
