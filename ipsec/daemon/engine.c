@@ -265,9 +265,8 @@ engine_ike(struct engine *e)
 	return e->ike;
 }
 
-/* The source address the kernel would use towards remote. */
-static bool
-source_for(const struct ips_addr *remote, struct ips_addr *out)
+bool
+engine_source_for(const struct ips_addr *remote, struct ips_addr *out)
 {
 	struct sockaddr_storage ss, me;
 	socklen_t sl, ml = sizeof(me);
@@ -345,7 +344,7 @@ engine_initiate(struct engine *e, const char *rule, const char *peer,
 	local.port = IKE_PORT;
 	if (r->tunnel && r->tunnel_local.kind == IPS_ASPEC_HOST)
 		local.addr = r->tunnel_local.lo;
-	else if (!source_for(&remote.addr, &local.addr)) {
+	else if (!engine_source_for(&remote.addr, &local.addr)) {
 		snprintf(
 		    errbuf, errlen, "no route to %s", peer ? peer : "peer");
 		BAIL(IO);
@@ -362,8 +361,8 @@ engine_view_src(const struct engine *e, struct ctl_view_src *src,
     struct ips_mm_stats *mm, struct ips_qm_stats *qm, struct arena *a)
 {
 	/* Gauges are measured from the live tables; the ones whose tables
-	 * do not exist yet (acquires, receive queues, offload) are empty
-	 * tables, so zero by measurement, not by assumption. */
+	 * do not exist yet (receive queues, offload) are empty tables, so
+	 * zero by measurement, not by assumption. */
 	struct stats_gauges g;
 	size_t n = ike_isadb_size(e->ike);
 	struct ike_sa_info *sas = arena_calloc(a, n ? n : 1, sizeof(*sas));
@@ -376,6 +375,8 @@ engine_view_src(const struct engine *e, struct ctl_view_src *src,
 	g.active_sas = sad_active(sad);
 	g.active_tunnels = sad_tunnels(sad);
 	g.pending_key_operations = ike_qm_count(e->ike) + sad_larval(sad);
+	g.active_acquire = ike_acquire_active(e->ike);
+	g.acquire_heap_size = ike_acquire_heap(e->ike);
 	stats_snapshot(e->stats, &g, mm, qm);
 	src->mmsas = sas;
 	src->nmmsas = sas != NULL ? ike_sa_list(e->ike, sas, n) : 0;

@@ -48,6 +48,10 @@ const struct hostenv *engine_host(const struct engine *e);
 struct stats *engine_stats(struct engine *e);
 struct ike *engine_ike(struct engine *e);
 
+/* The source address the kernel would use towards remote (a connected
+ * UDP socket's name; nothing is sent). */
+bool engine_source_for(const struct ips_addr *remote, struct ips_addr *out);
+
 /*
  * Start Main Mode for the named rule: towards its tunnel endpoint, or
  * peer (an address) for a transport rule.  errbuf says why not.

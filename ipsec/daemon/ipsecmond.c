@@ -56,7 +56,14 @@ ike_now(void *ctx)
 	return uv_now(&d->loop);
 }
 
-static const struct ike_ops daemon_ike_ops = {ike_send, ike_now};
+static bool
+ike_local_for(void *ctx, const struct ips_addr *remote, struct ips_addr *local)
+{
+	(void)ctx;
+	return engine_source_for(remote, local);
+}
+
+static const struct ike_ops daemon_ike_ops = {ike_send, ike_now, ike_local_for};
 
 static void
 on_ike(void *ctx, const struct ike_endpoint *local,

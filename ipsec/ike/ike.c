@@ -65,6 +65,8 @@ ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
 	}
 	if (to == IKE_SA_DEAD)
 		qm_free_all(sa); /* their larval SPIs go back */
+	if (to == IKE_SA_DEAD && from != IKE_SA_ESTABLISHED)
+		acq_mm_down(sa);
 	if (to == IKE_SA_ESTABLISHED || to == IKE_SA_DEAD)
 		sa->retx_at = 0; /* nothing more to resend on a timer */
 	/*
@@ -122,6 +124,7 @@ ike_free(struct ike *ike)
 		next = sa->next;
 		sa_free(sa);
 	}
+	acq_free_all(ike);
 	sad_free(ike->sad);
 	free(ike);
 }
@@ -254,9 +257,21 @@ ike_rule_for_peer(const struct ike *ike, const struct ike_endpoint *local,
 	return flt_get(ike->pv.filters, FLT_MM, FLT_SPECIFIC, idx)->rule;
 }
 
+const struct pol_rule *
+ike_rule_named(const struct ike *ike, const char *name)
+{
+	const struct policy *p = ike->pv.policy;
+
+	for (size_t i = 0; p != NULL && i < policy_nrules(p); i++)
+		if (strcmp(policy_rule(p, i)->name, name) == 0)
+			return policy_rule(p, i);
+	return NULL;
+}
+
 ips_res
-ike_initiate(struct ike *ike, const struct pol_rule *r,
-    const struct ike_endpoint *local, const struct ike_endpoint *remote)
+ike_sa_initiate(struct ike *ike, const struct pol_rule *r,
+    const struct ike_endpoint *local, const struct ike_endpoint *remote,
+    bool start_qm)
 {
 	struct ike_sa *sa;
 	ips_res res;
@@ -276,12 +291,20 @@ ike_initiate(struct ike *ike, const struct pol_rule *r,
 	sa->cred = ike_cred_for(ike, r);
 	sa->noffers = ike_mm_offers(r->ike_policy, r->auth, r->nauth,
 	    sa->cred != NULL, sa->offers, IKE_MAX_OFFERS);
-	sa->start_qm = true; /* Quick Mode follows Main Mode */
+	sa->start_qm = start_qm;
 	sa->dpd_delay_ms = (uint64_t)r->ike_policy->dpd_delay_s * 1000;
 	sa->dpd_timeout_ms = (uint64_t)r->ike_policy->dpd_timeout_s * 1000;
 	if (!ips_ok(res = mm_initiate(sa)))
 		ike_sa_set_state(sa, IKE_SA_DEAD);
 	return res;
+}
+
+ips_res
+ike_initiate(struct ike *ike, const struct pol_rule *r,
+    const struct ike_endpoint *local, const struct ike_endpoint *remote)
+{
+	/* Asked for a rule: its Quick Modes follow Main Mode. */
+	return ike_sa_initiate(ike, r, local, remote, true);
 }
 
 static bool
@@ -490,17 +513,15 @@ mm_lifetime(struct ike_sa *sa, uint64_t now)
 		for (size_t i = 0; p != NULL && i < policy_nrules(p); i++) {
 			const struct pol_rule *r = policy_rule(p, i);
 			struct ike_endpoint l = sa->local, rm = sa->remote;
-			struct ike_sa *n;
 
 			/* a new Main Mode starts on 500 (RFC 3947 4) */
 			l.port = rm.port = IKE_PORT;
-			if (strcmp(r->name, sa->rule) != 0 ||
-			    !ips_ok(ike_initiate(sa->ike, r, &l, &rm)))
-				continue;
 			/* The new one only replaces this one: no new
 			 * Quick Modes (the IPsec SAs rekey on their own). */
-			n = sa->ike->sas;
-			n->start_qm = false;
+			if (strcmp(r->name, sa->rule) != 0 ||
+			    !ips_ok(
+				ike_sa_initiate(sa->ike, r, &l, &rm, false)))
+				continue;
 			ips_log(IPS_LOG_INFO, "ike: %s: rekeying the ISAKMP SA",
 			    sa->rule);
 		}
@@ -514,6 +535,7 @@ ike_tick(struct ike *ike)
 	struct ike_sa **pp = &ike->sas, *sa;
 
 	qm_lifetimes(ike, now);
+	acq_tick(ike, now);
 
 	while ((sa = *pp) != NULL) {
 		if (sa->state == IKE_SA_DEAD) {

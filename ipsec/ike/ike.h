@@ -33,6 +33,10 @@ struct ike_ops {
 	    const struct ike_endpoint *remote, const uint8_t *msg, size_t len);
 	/* Milliseconds on a monotonic clock. */
 	uint64_t (*now_ms)(void *ctx);
+	/* Our address towards remote (the routing table's choice); may be
+	 * NULL, and then an acquire speaks from the packet's source. */
+	bool (*local_for)(
+	    void *ctx, const struct ips_addr *remote, struct ips_addr *local);
 };
 
 /* What the engine negotiates by; all borrowed until the next call. */
@@ -66,6 +70,26 @@ IPS_MUST_USE ips_res ike_initiate(struct ike *ike, const struct pol_rule *r,
 /* A datagram arrived (non-ESP marker already removed). */
 void ike_input(struct ike *ike, const struct ike_endpoint *local,
     const struct ike_endpoint *remote, const uint8_t *msg, size_t len);
+/* An outbound packet the datapath holds for want of an SA. */
+struct ike_packet {
+	struct ips_addr src, dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+};
+
+/*
+ * Acquire: the datapath saw an outbound packet that a negotiate filter
+ * covers and found no SA.  IKE negotiates that filter's SA pair (Main Mode
+ * first if there is no ISAKMP SA with the peer).  Acquires for the same
+ * filter and peer while one is under way coalesce.  IPS_E_NOTFOUND if no
+ * negotiate filter covers the packet (the policy changed under it).
+ */
+IPS_MUST_USE ips_res ike_acquire(struct ike *ike, const struct ike_packet *pkt);
+/* Active Acquire: acquires under way.  Acquire Heap Size: acquire records
+ * allocated, including ended ones not yet freed. */
+size_t ike_acquire_active(const struct ike *ike);
+size_t ike_acquire_heap(const struct ike *ike);
+
 /* Retransmit what is due and give up on what has waited too long. */
 void ike_tick(struct ike *ike);
 /* Delete every ISAKMP SA, telling each established peer (on shutdown). */

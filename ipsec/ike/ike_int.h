@@ -20,6 +20,12 @@
 #define IKE_MAX_RESPONDER_QMS 16
 #define IKE_MID_HISTORY 64
 #define IKE_HALF_OPEN_MAX 1024 /* default bound on half-open responders */
+/* A peer silent this long after an acquire's first Main Mode message
+ * means clear traffic, if the policy allows it (Windows waits 3 s too). */
+#define IKE_SOFT_AFTER_MS 3000
+/* A soft SA lasts this long (Windows' 5-minute idle time; with no
+ * datapath to report use yet, counted from creation). */
+#define IKE_SOFT_SA_LIFE_MS 300000
 
 enum ike_role { IKE_INITIATOR, IKE_RESPONDER };
 
@@ -61,6 +67,31 @@ struct ike_qm {
 	uint64_t retx_at;
 	uint8_t in_digest[32];
 	bool have_in;
+	uint32_t acq_id; /* the acquire this exchange answers, 0 if none */
+};
+
+/*
+ * An acquire (acquire.c): the datapath found no SA for an outbound packet
+ * that a negotiate filter covers.  It waits for Main Mode, then for its
+ * Quick Mode, and ends when that installs an SA pair or fails.
+ */
+enum acq_state {
+	ACQ_WAIT_MM, /* no ISAKMP SA with the peer yet */
+	ACQ_QM, /* its Quick Mode runs (tagged with the acquire's id) */
+	ACQ_ENDED, /* completed or abandoned; freed on the next tick */
+};
+
+struct ike_acq {
+	struct ike_acq *next;
+	uint32_t id;
+	enum acq_state state;
+	bool soft; /* fell back to clear: no longer counted as active */
+	char rule[128];
+	struct ike_endpoint local, remote; /* for Main Mode */
+	struct ips_aspec src, dst; /* the outbound filter, ours first */
+	uint8_t proto;
+	uint16_t sport, dport;
+	uint64_t started_ms;
 };
 
 struct ike_sa {
@@ -134,6 +165,8 @@ struct ike {
 	struct sad *sad; /* owned */
 	size_t half_open_max; /* responder SAs before MM6 */
 	uint64_t half_open_logged; /* rate limit for the warning */
+	struct ike_acq *acqs;
+	uint32_t acq_last_id;
 };
 
 /* The one place an SA changes state: checks the transition, logs it,
@@ -221,6 +254,31 @@ struct ike_cred *ike_cred_for(const struct ike *ike, const struct pol_rule *r);
  * Mode filter), or NULL. */
 const struct pol_rule *ike_rule_for_peer(const struct ike *ike,
     const struct ike_endpoint *local, const struct ike_endpoint *remote);
+
+/* The current policy's rule of that name, or NULL (after a reload). */
+const struct pol_rule *ike_rule_named(const struct ike *ike, const char *name);
+
+/* Start Main Mode for rule r; when start_qm, the rule's Quick Modes
+ * follow it. */
+IPS_MUST_USE ips_res ike_sa_initiate(struct ike *ike, const struct pol_rule *r,
+    const struct ike_endpoint *local, const struct ike_endpoint *remote,
+    bool start_qm);
+
+/* Acquires (acquire.c). */
+/* An ISAKMP SA is established: start the Quick Modes waiting for it. */
+void acq_mm_up(struct ike_sa *sa);
+/* An ISAKMP SA died before it was established. */
+void acq_mm_down(struct ike_sa *sa);
+/* The Quick Mode of acquire id installed its pair (ok) or failed. */
+void acq_qm_end(struct ike *ike, uint32_t id, bool ok);
+/* Fall back to clear, reap ended acquires, expire soft SAs. */
+void acq_tick(struct ike *ike, uint64_t now);
+void acq_free_all(struct ike *ike);
+
+/* Start Quick Mode for an acquire with these selectors, or join one
+ * already under way for the same selectors. */
+IPS_MUST_USE ips_res qm_for_acquire(
+    struct ike_sa *sa, const struct pol_rule *r, const struct ike_acq *a);
 
 /* Allocate and link a new SA (cookies, state and offers left to the
  * caller); NULL if out of memory. */

@@ -569,6 +569,7 @@ i_msg6(
 	/* We started this for a rule: its SAs are what was wanted. */
 	if (sa->start_qm)
 		qm_start_for_rule(sa);
+	acq_mm_up(sa);
 	return IPS_OK;
 }
 
@@ -628,6 +629,7 @@ r_msg5(
 	GUARD(send_id_hash(sa, false));
 	ike_sa_set_state(sa, IKE_SA_ESTABLISHED);
 	initial_contact(sa, c);
+	acq_mm_up(sa); /* the peer got there first: use its SA */
 	return IPS_OK;
 }
 

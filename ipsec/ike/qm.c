@@ -85,6 +85,8 @@ qm_fail(struct ike_sa *sa, struct ike_qm *qm, ips_res r, bool tell)
 	if (qm->spi_in != 0 &&
 	    !ips_ok(sad_delete(sa->ike->sad, SAD_INBOUND, qm->spi_in)))
 		ips_log(IPS_LOG_WARNING, "ike: larval SA already gone");
+	if (qm->acq_id != 0)
+		acq_qm_end(sa->ike, qm->acq_id, false);
 	qm_unlink(sa, qm);
 	qm_free(qm);
 }
@@ -97,6 +99,8 @@ qm_free_all(struct ike_sa *sa)
 
 		if (qm->spi_in != 0)
 			(void)sad_delete(sa->ike->sad, SAD_INBOUND, qm->spi_in);
+		if (qm->acq_id != 0)
+			acq_qm_end(sa->ike, qm->acq_id, false);
 		sa->qms = qm->next;
 		qm_free(qm);
 	}
@@ -423,8 +427,14 @@ qm_install(struct ike_sa *sa, struct ike_qm *qm)
 	}
 	OPENSSL_cleanse(kin, sizeof(kin));
 	OPENSSL_cleanse(kout, sizeof(kout));
-	if (ips_ok(r))
+	if (ips_ok(r)) {
 		stats_on_qm_established(ike->stats);
+		/* Protected now: no clear traffic to this peer for the rule. */
+		(void)sad_soft_replace(ike->sad, p.rule, &p.remote);
+		if (qm->acq_id != 0)
+			acq_qm_end(ike, qm->acq_id, true);
+		qm->acq_id = 0;
+	}
 	return r;
 }
 
@@ -595,7 +605,7 @@ pfs_derive(struct ike_qm *qm, const struct isakmp_payload *ke)
 static ips_res
 qm_start(struct ike_sa *sa, const struct pol_rule *r,
     const struct ips_aspec *local_sel, const struct ips_aspec *remote_sel,
-    uint8_t proto, uint16_t lport, uint16_t rport)
+    uint8_t proto, uint16_t lport, uint16_t rport, uint32_t acq_id)
 {
 	const struct pol_neg_policy *np = r->filter_action->neg_policy;
 	struct ike_qm *qm;
@@ -606,6 +616,7 @@ qm_start(struct ike_sa *sa, const struct pol_rule *r,
 		GUARD(ike_random(&msgid, sizeof(msgid)));
 	GUARD(new_qm(sa, true, msgid, &qm));
 	qm->state = QM_I1;
+	qm->acq_id = acq_id;
 	snprintf(qm->rule, sizeof(qm->rule), "%s", r->name);
 	qm->tunnel = r->tunnel;
 	qm->noffers = ike_qm_offers(
@@ -643,7 +654,26 @@ qm_initiate(struct ike_sa *sa, const struct flt *f)
 	if (!concrete(&f->src, &sa->local.addr, &ls) ||
 	    !concrete(&f->dst, &sa->remote.addr, &rs))
 		BAIL(IKE_ID);
-	return qm_start(sa, f->rule, &ls, &rs, f->proto, f->sport, f->dport);
+	return qm_start(sa, f->rule, &ls, &rs, f->proto, f->sport, f->dport, 0);
+}
+
+ips_res
+qm_for_acquire(
+    struct ike_sa *sa, const struct pol_rule *r, const struct ike_acq *a)
+{
+	/* Main Mode may have started the rule's Quick Modes already. */
+	for (struct ike_qm *qm = sa->qms; qm != NULL; qm = qm->next)
+		if (qm->initiator && qm->state == QM_I1 && qm->acq_id == 0 &&
+		    strcmp(qm->rule, r->name) == 0 &&
+		    ips_aspec_cmp(&qm->local_sel, &a->src) == 0 &&
+		    ips_aspec_cmp(&qm->remote_sel, &a->dst) == 0 &&
+		    qm->sel_proto == a->proto && qm->local_port == a->sport &&
+		    qm->remote_port == a->dport) {
+			qm->acq_id = a->id;
+			return IPS_OK;
+		}
+	return qm_start(
+	    sa, r, &a->src, &a->dst, a->proto, a->sport, a->dport, a->id);
 }
 
 void
@@ -1084,17 +1114,6 @@ sa_to(struct ike *ike, const struct ips_addr *peer)
 	return best;
 }
 
-static const struct pol_rule *
-rule_named(const struct ike *ike, const char *name)
-{
-	const struct policy *p = ike->pv.policy;
-
-	for (size_t i = 0; p != NULL && i < policy_nrules(p); i++)
-		if (strcmp(policy_rule(p, i)->name, name) == 0)
-			return policy_rule(p, i);
-	return NULL;
-}
-
 /*
  * RFC 2409 leaves rekeying to the implementation: the Quick Mode
  * initiator asks for a replacement at 90% of the lifetime (seconds, or
@@ -1142,13 +1161,13 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 			continue;
 		}
 		if (soft && p->initiator && !o->rekeyed && sa != NULL) {
-			const struct pol_rule *r = rule_named(ike, p->rule);
+			const struct pol_rule *r = ike_rule_named(ike, p->rule);
 
 			sad_mark_rekeyed(sad, SAD_OUTBOUND, o->spi);
 			if (r == NULL ||
 			    r->filter_action->action != POL_ACTION_NEGOTIATE ||
 			    !ips_ok(qm_start(sa, r, &p->src, &p->dst,
-				p->sel_proto, p->sel_sport, p->sel_dport)))
+				p->sel_proto, p->sel_sport, p->sel_dport, 0)))
 				ips_log(IPS_LOG_NOTICE,
 				    "ike: %s: cannot rekey "
 				    "SA %08x",

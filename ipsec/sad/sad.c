@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "base/grow.h"
 #include "sad.h"
 #include "wire/ike_wire.h"
 
@@ -26,6 +27,8 @@ struct sad {
 	uint8_t *keys;
 	size_t key_slots;
 	uint8_t *slot_used;
+	struct sad_soft *soft; /* few: one per silent peer and filter */
+	size_t nsoft, softcap;
 };
 
 struct sad *
@@ -58,6 +61,7 @@ sad_free(struct sad *sad)
 	}
 	free(sad->slot_used);
 	free(sad->v);
+	free(sad->soft);
 	free(sad);
 }
 
@@ -294,4 +298,109 @@ sad_key(const struct sad *sad, enum sad_dir dir, uint32_t spi, size_t *klen)
 		return NULL;
 	*klen = sa->klen;
 	return sa->key;
+}
+
+/* ---- soft SAs ------------------------------------------------------------ */
+
+static bool
+same_soft(const struct sad_soft *a, const struct sad_soft *b)
+{
+	return strcmp(a->rule, b->rule) == 0 &&
+	    ips_addr_cmp(&a->remote, &b->remote) == 0 &&
+	    ips_aspec_cmp(&a->src, &b->src) == 0 &&
+	    ips_aspec_cmp(&a->dst, &b->dst) == 0 && a->proto == b->proto &&
+	    a->sport == b->sport && a->dport == b->dport;
+}
+
+ips_res
+sad_add_soft(struct sad *sad, const struct sad_soft *s)
+{
+	struct sad_soft *nv;
+
+	for (size_t i = 0; i < sad->nsoft; i++)
+		if (same_soft(&sad->soft[i], s)) {
+			sad->soft[i].expires_ms = s->expires_ms;
+			return IPS_OK;
+		}
+	nv = ips_grow(sad->soft, sad->nsoft, &sad->softcap, sizeof(*nv));
+	ENSURE(nv != NULL, NOMEM);
+	sad->soft = nv;
+	sad->soft[sad->nsoft++] = *s;
+	return IPS_OK;
+}
+
+bool
+sad_soft_covers(const struct sad *sad, const struct ips_addr *src,
+    const struct ips_addr *dst, uint8_t proto, uint16_t sport, uint16_t dport,
+    uint64_t now_ms)
+{
+	for (size_t i = 0; i < sad->nsoft; i++) {
+		const struct sad_soft *s = &sad->soft[i];
+
+		if (now_ms < s->expires_ms &&
+		    ips_aspec_contains(&s->src, src) &&
+		    ips_aspec_contains(&s->dst, dst) &&
+		    (s->proto == 0 || s->proto == proto) &&
+		    (s->sport == 0 || s->sport == sport) &&
+		    (s->dport == 0 || s->dport == dport))
+			return true;
+	}
+	return false;
+}
+
+/* Keep the entries keep() says yes to, in order; returns how many went. */
+static size_t
+soft_filter(struct sad *sad,
+    bool (*keep)(const struct sad_soft *, const void *), const void *arg)
+{
+	size_t j = 0, n = sad->nsoft;
+
+	for (size_t i = 0; i < n; i++)
+		if (keep(&sad->soft[i], arg))
+			sad->soft[j++] = sad->soft[i];
+	sad->nsoft = j;
+	return n - j;
+}
+
+struct soft_owner {
+	const char *rule;
+	const struct ips_addr *remote;
+};
+
+static bool
+not_owned(const struct sad_soft *s, const void *arg)
+{
+	const struct soft_owner *o = arg;
+
+	return strcmp(s->rule, o->rule) != 0 ||
+	    ips_addr_cmp(&s->remote, o->remote) != 0;
+}
+
+size_t
+sad_soft_replace(
+    struct sad *sad, const char *rule, const struct ips_addr *remote)
+{
+	const struct soft_owner o = {rule, remote};
+
+	return soft_filter(sad, not_owned, &o);
+}
+
+static bool
+alive(const struct sad_soft *s, const void *arg)
+{
+	return s->expires_ms > *(const uint64_t *)arg;
+}
+
+void
+sad_soft_expire(struct sad *sad, uint64_t now_ms)
+{
+	(void)soft_filter(sad, alive, &now_ms);
+}
+
+size_t
+sad_soft_list(const struct sad *sad, struct sad_soft *out, size_t max)
+{
+	for (size_t i = 0; i < sad->nsoft && i < max; i++)
+		out[i] = sad->soft[i];
+	return sad->nsoft;
 }

@@ -93,4 +93,35 @@ bool sad_get(const struct sad *sad, enum sad_dir dir, uint32_t spi,
 const uint8_t *sad_key(
     const struct sad *sad, enum sad_dir dir, uint32_t spi, size_t *klen);
 
+/*
+ * A soft SA: the negotiation policy allows falling back to clear ("soft:
+ * yes") and the peer never answered Main Mode, so the traffic of one
+ * outbound filter passes unprotected until the soft SA expires or a real
+ * SA pair for the same rule and peer replaces it.  Windows calls these soft
+ * associations; they hold no keys and no SPI.
+ */
+struct sad_soft {
+	struct ips_addr remote; /* the peer that did not answer */
+	struct ips_aspec src, dst; /* the filter's selectors, ours first */
+	uint8_t proto;
+	uint16_t sport, dport;
+	char rule[128];
+	uint64_t created_ms, expires_ms;
+};
+
+/* Add (or renew, for the same rule, peer and selectors) a soft SA. */
+IPS_MUST_USE ips_res sad_add_soft(struct sad *sad, const struct sad_soft *s);
+/* Whether a live soft SA lets this outbound packet pass in clear. */
+bool sad_soft_covers(const struct sad *sad, const struct ips_addr *src,
+    const struct ips_addr *dst, uint8_t proto, uint16_t sport, uint16_t dport,
+    uint64_t now_ms);
+/* Drop the soft SAs of (rule, remote): a real pair now protects them.
+ * Returns how many went. */
+size_t sad_soft_replace(
+    struct sad *sad, const char *rule, const struct ips_addr *remote);
+/* Drop soft SAs whose time is up. */
+void sad_soft_expire(struct sad *sad, uint64_t now_ms);
+/* Up to max soft SAs, oldest first; returns how many there are. */
+size_t sad_soft_list(const struct sad *sad, struct sad_soft *out, size_t max);
+
 #endif

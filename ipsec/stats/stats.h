@@ -95,7 +95,8 @@ void stats_on_acquire(struct stats *st);
 /*
  * An acquire ended without an SA pair installed: MM or QM failure,
  * retransmission give-up, no matching policy.  Once per acquire, not per
- * retry.  Acquire Failures.
+ * retry; not for one that fell back to clear (a soft SA is what its
+ * policy asked for).  Acquire Failures.
  */
 void stats_on_acquire_failed(struct stats *st);
 /* recvmsg() on an IKE socket returned an error or a truncated datagram;

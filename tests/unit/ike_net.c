@@ -37,7 +37,7 @@ mock_now(void *ctx)
 	return net.now;
 }
 
-const struct ike_ops mock_ops = {mock_send, mock_now};
+const struct ike_ops mock_ops = {mock_send, mock_now, NULL};
 
 static const char policy_fmt[] =
     "policy: { name: %s }\n"
@@ -67,7 +67,8 @@ side_init(struct side *s, const char *me, const char *peer, const char *encr,
 	assert_true(ips_addr_parse(me, &s->ep.addr));
 	s->ep.port = IKE_PORT;
 	n = snprintf(yaml, sizeof(yaml), policy_fmt, me, encr, hash, group,
-	    net.pfs, net.soft ? "yes" : "no", s == &net.a ? net.esp_a : net.esp_b, peer);
+	    net.pfs, net.soft ? "yes" : "no",
+	    s == &net.a ? net.esp_a : net.esp_b, peer);
 
 	assert_true(ips_ok(
 	    policy_load_buffer("p.yaml", yaml, (size_t)n, &s->policy, &err)));
