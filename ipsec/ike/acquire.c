@@ -76,7 +76,8 @@ sa_for(struct ike *ike, const struct ike_acq *a, bool in_progress)
 	struct ike_sa *pending = NULL;
 
 	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
-		if (sa->state == IKE_SA_DEAD || strcmp(sa->rule, a->rule) != 0 ||
+		if (sa->state == IKE_SA_DEAD ||
+		    strcmp(sa->rule, a->rule) != 0 ||
 		    ips_addr_cmp(&sa->remote.addr, &a->remote.addr) != 0)
 			continue;
 		if (sa->state == IKE_SA_ESTABLISHED && !sa->rekeyed)
@@ -98,8 +99,9 @@ acq_end(struct ike *ike, struct ike_acq *a, bool ok, const char *why)
 	a->state = ACQ_ENDED;
 	if (!ok && !a->soft)
 		stats_on_acquire_failed(ike->stats);
-	ips_log(ok ? IPS_LOG_INFO : IPS_LOG_NOTICE, "ike: %s: acquire for %s %s",
-	    a->rule, ips_addr_str(&a->remote.addr, buf, sizeof(buf)), why);
+	ips_log(ok ? IPS_LOG_INFO : IPS_LOG_NOTICE,
+	    "ike: %s: acquire for %s %s", a->rule,
+	    ips_addr_str(&a->remote.addr, buf, sizeof(buf)), why);
 }
 
 /* Start the acquire's Quick Mode on an established SA. */
@@ -224,7 +226,8 @@ acq_fall_back(struct ike *ike, struct ike_acq *a, uint64_t now)
 
 	if (r == NULL || r->filter_action->neg_policy == NULL ||
 	    !r->filter_action->neg_policy->soft || sa == NULL ||
-	    sa->state != IKE_SA_MM_I1 || now - a->started_ms < IKE_SOFT_AFTER_MS)
+	    sa->state != IKE_SA_MM_I1 ||
+	    now - a->started_ms < IKE_SOFT_AFTER_MS)
 		return;
 	memset(&s, 0, sizeof(s));
 	s.remote = a->remote.addr;

@@ -438,6 +438,7 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 		rbuf_init(&rb, plain, blen);
 		if (!ips_ok(isakmp_chain_parse(&rb, h.next, true, &c))) {
 			stats_on_invalid_packet(ike->stats);
+			OPENSSL_cleanse(plain, blen);
 			return;
 		}
 	} else if (!ips_ok(isakmp_chain_parse(&rb, h.next, false, &c))) {
@@ -451,6 +452,9 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 		    (h.flags & ISAKMP_FLAG_E) ? next_iv : NULL};
 
 		mm_input(sa, &h, &c, &rx);
+		/* MM5/MM6 bodies: identities and proofs, wiped once used. */
+		if (h.flags & ISAKMP_FLAG_E)
+			OPENSSL_cleanse(plain, len - ISAKMP_HDR_LEN);
 		return;
 	}
 	memcpy(sa->in_digest, digest, 32);

@@ -170,11 +170,11 @@ on_notify(struct ike_sa *sa, const struct isakmp_payload *pl)
 	    n.type);
 }
 
-void
-info_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
-    size_t len)
+static void
+info_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
+    size_t len, uint8_t plain[static IKE_MSG_MAX])
 {
-	uint8_t plain[IKE_MSG_MAX], iv[IKE_BLOCK_MAX], next[IKE_BLOCK_MAX];
+	uint8_t iv[IKE_BLOCK_MAX], next[IKE_BLOCK_MAX];
 	uint8_t want[IKE_HASH_MAX];
 	size_t blen = len - ISAKMP_HDR_LEN, hlen;
 	const uint8_t *after, *end;
@@ -184,7 +184,7 @@ info_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 
 	/* Unprotected once keys exist: RFC 2409 5.7 requires the hash. */
 	if (!(h->flags & ISAKMP_FLAG_E) || h->msgid == 0 || blen == 0 ||
-	    blen % sa->block != 0 || blen > sizeof(plain) ||
+	    blen % sa->block != 0 || blen > IKE_MSG_MAX ||
 	    !ips_ok(ike_iv_phase2(
 		sa->chosen.hash, sa->iv, sa->block, h->msgid, iv)) ||
 	    !ips_ok(ike_crypt_decrypt(
@@ -218,6 +218,17 @@ info_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 		else if (c.pl[i].type == ISAKMP_PL_N)
 			on_notify(sa, &c.pl[i]);
 	}
+}
+
+void
+info_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
+    size_t len)
+{
+	uint8_t plain[IKE_MSG_MAX];
+
+	info_input_in(sa, h, msg, len, plain);
+	/* Decrypted protected traffic does not outlive its handling. */
+	OPENSSL_cleanse(plain, sizeof(plain));
 }
 
 void

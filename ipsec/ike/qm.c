@@ -869,11 +869,11 @@ responder_qms(const struct ike_sa *sa)
 	return n;
 }
 
-void
-qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
-    size_t len)
+static void
+qm_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
+    size_t len, uint8_t plain[static IKE_MSG_MAX])
 {
-	uint8_t plain[IKE_MSG_MAX], iv[IKE_BLOCK_MAX], next[IKE_BLOCK_MAX];
+	uint8_t iv[IKE_BLOCK_MAX], next[IKE_BLOCK_MAX];
 	uint8_t digest[32], want[IKE_HASH_MAX];
 	size_t blen = len - ISAKMP_HDR_LEN,
 	       hlen = ike_hash_len(sa->chosen.hash);
@@ -899,7 +899,7 @@ qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	}
 	if (sa->state != IKE_SA_ESTABLISHED || !(h->flags & ISAKMP_FLAG_E) ||
 	    h->msgid == 0 || blen == 0 || blen % sa->block != 0 ||
-	    blen > sizeof(plain) || (qm != NULL && qm->state == QM_I_DONE)) {
+	    blen > IKE_MSG_MAX || (qm != NULL && qm->state == QM_I_DONE)) {
 		stats_on_invalid_packet(sa->ike->stats);
 		return;
 	}
@@ -970,6 +970,17 @@ qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	}
 	qm_unlink(sa, qm);
 	qm_free(qm);
+}
+
+void
+qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
+    size_t len)
+{
+	uint8_t plain[IKE_MSG_MAX];
+
+	qm_input_in(sa, h, msg, len, plain);
+	/* Nonces and KE: what KEYMAT is made of (RFC 2409 5.5). */
+	OPENSSL_cleanse(plain, sizeof(plain));
 }
 
 /* DELETE for one of our inbound SPIs (RFC 2408 3.15: a receiver's SPI). */
