@@ -464,17 +464,7 @@ test_certificates(void **state)
 
 	(void)state;
 	snprintf(pki, sizeof(pki), "%s/pki", lab.dir);
-	tl_sh(
-	    "mkdir -p %s && cd %s && "
-	    "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
-	    "/CN=lab-ca "
-	    "-keyout ca.key -out ca.pem 2>/dev/null && for s in a b; do "
-	    "openssl req -newkey rsa:2048 -nodes -subj /O=ipsecmon/CN=site-$s "
-	    "-keyout $s.key -out $s.csr 2>/dev/null && "
-	    "openssl x509 -req -in $s.csr -CA ca.pem -CAkey ca.key "
-	    "-CAcreateserial -days 2 -out $s.pem 2>/dev/null && "
-	    "chmod 600 $s.key; done",
-	    pki, pki);
+	tl_make_pki(pki);
 	/* charon: its certificate, key and the CA where swanctl looks */
 	tl_sh("cd %s/charon/swanctl && mkdir -p x509ca x509 private && "
 	      "cp %s/ca.pem x509ca/ && cp %s/b.pem x509/ && "

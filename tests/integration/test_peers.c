@@ -1,7 +1,8 @@
 /*
  * Two of our own daemons against each other, each in its own network
  * namespace, over the scenarios of the strongSwan test: Main Mode and
- * Quick Mode both ways, PFS, mismatches, wrong PSK, deletes both ways.
+ * Quick Mode both ways, PFS, mismatches, wrong PSK, certificates, rekeys,
+ * dead peer detection, deletes both ways.
  * Both sides are ours, so both sides' views are compared exactly.
  */
 #include <setjmp.h>
@@ -29,35 +30,50 @@ struct peer {
 static struct {
 	char *dir;
 	struct peer a, b;
+	/* Shape of the next configure(); reset by restart_both(). */
+	const char *mm_extra; /* lines under the IKE policy's name */
+	const char *life; /* appended to both offers */
+	bool certs; /* certificates from lab.dir/pki instead of the PSK */
 } lab;
 
 static const char policy_fmt[] =
     "policy: { name: %s }\n"
     "secrets: secrets.yaml\n"
     "ike-policies:\n"
-    "  - name: mm\n"
-    "    offers: [ { encryption: aes256, integrity: sha256, dh-group: %s } ]\n"
+    "  - name: mm\n%s"
+    "    offers: [ { encryption: aes256, integrity: sha256, dh-group: %s%s } "
+    "]\n"
     "negotiation-policies:\n"
-    "  - { name: qm, pfs-group: %s, offers: [ { esp: %s } ] }\n"
+    "  - { name: qm, pfs-group: %s, offers: [ { esp: %s%s } ] }\n"
     "filter-lists:\n"
     "  - { name: nets, filters: [ { source: %s, destination: %s } ] }\n"
     "filter-actions:\n"
     "  - { name: sec, action: negotiate, negotiation-policy: qm }\n"
     "rules:\n"
     "  - { name: %s, filter-list: nets, filter-action: sec, tunnel: %s,\n"
-    "      authentication: [ { method: psk, secret: k } ] }\n";
+    "      authentication: [ %s ] }\n";
 
 /* Write one side's policy and secret, and (re)load it. */
 static void
 configure(struct peer *p, bool is_a, const char *group, const char *pfs,
     const char *esp, const char *psk)
 {
-	char path[700], text[2048];
+	char path[700], text[4096], auth[1024];
+	const char *life = lab.life ? lab.life : "";
+	char me = is_a ? 'a' : 'b';
 
+	if (lab.certs)
+		snprintf(auth, sizeof(auth),
+		    "{ method: certificate, ca: %s/pki/ca.pem, "
+		    "cert: %s/pki/%c.pem, key: %s/pki/%c.key }",
+		    lab.dir, lab.dir, me, lab.dir, me);
+	else
+		snprintf(auth, sizeof(auth), "{ method: psk, secret: k }");
 	snprintf(text, sizeof(text), policy_fmt, is_a ? "site A" : "site B",
-	    group, pfs, esp, is_a ? "10.98.1.0/24" : "10.98.2.0/24",
+	    lab.mm_extra ? lab.mm_extra : "", group, life, pfs, esp, life,
+	    is_a ? "10.98.1.0/24" : "10.98.2.0/24",
 	    is_a ? "10.98.2.0/24" : "10.98.1.0/24", is_a ? "to-b" : "to-a",
-	    is_a ? "10.99.0.2" : "10.99.0.1");
+	    is_a ? "10.99.0.2" : "10.99.0.1", auth);
 	snprintf(path, sizeof(path), "%s/policy.yaml", p->dir);
 	tl_write_file(path, text, 0644);
 	snprintf(text, sizeof(text), "k: \"%s\"\n", psk);
@@ -193,10 +209,22 @@ teardown(void **state)
 	return 0;
 }
 
-/* Bring a tunnel up from `from`, check both sides agree, take it down
- * from `down`. */
+/* Whether p's Main Mode SA view mentions what. */
+static bool
+mmsas_say(struct peer *p, const char *what)
+{
+	char *o = cli(p, "show mmsas format=json");
+	bool yes = strstr(o, what) != NULL;
+
+	free(o);
+	return yes;
+}
+
+/* Bring a tunnel up from `from`, check both sides agree (and, if auth,
+ * that both authenticated that way), take it down from `down`. */
 static void
-round_trip(struct peer *from, const char *rule, struct peer *down)
+round_trip(
+    struct peer *from, const char *rule, struct peer *down, const char *auth)
 {
 	struct peer *other = from == &lab.a ? &lab.b : &lab.a;
 	uint64_t qa = stat_of(from, "ike_quick_mode");
@@ -213,6 +241,10 @@ round_trip(struct peer *from, const char *rule, struct peer *down)
 	spis(other, bi, bo);
 	assert_string_equal(ai, bo);
 	assert_string_equal(ao, bi);
+	if (auth != NULL) {
+		assert_true(mmsas_say(from, auth));
+		assert_true(mmsas_say(other, auth));
+	}
 	/* take it down: the other side follows */
 	tl_stop(down->pid, SIGTERM);
 	down->pid = 0;
@@ -226,8 +258,8 @@ static void
 test_both_ways(void **state)
 {
 	(void)state;
-	round_trip(&lab.a, "to-b", &lab.b);
-	round_trip(&lab.b, "to-a", &lab.a);
+	round_trip(&lab.a, "to-b", &lab.b, "\"psk\"");
+	round_trip(&lab.b, "to-a", &lab.a, NULL);
 }
 
 static void
@@ -236,7 +268,7 @@ test_pfs_and_algorithms(void **state)
 	(void)state;
 	configure(&lab.a, true, "19", "14", "aes256-sha256", "shared");
 	configure(&lab.b, false, "19", "14", "aes256-sha256", "shared");
-	round_trip(&lab.a, "to-b", &lab.a);
+	round_trip(&lab.a, "to-b", &lab.a, NULL);
 	configure(&lab.a, true, "14", "none", "aes128gcm16", "shared");
 	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
 }
@@ -291,6 +323,107 @@ test_wrong_psk(void **state)
 	start(&lab.a);
 }
 
+/* Both daemons restarted on the default policy, whatever a test left. */
+static int
+restart_both(void **state)
+{
+	(void)state;
+	lab.mm_extra = lab.life = NULL;
+	lab.certs = false;
+	for (int i = 0; i < 2; i++) {
+		struct peer *p = i ? &lab.b : &lab.a;
+
+		if (p->pid > 0)
+			tl_stop(p->pid, SIGTERM);
+		p->pid = 0;
+		configure(p, i == 0, "14", "none", "aes128gcm16", "shared");
+		start(p);
+	}
+	return 0;
+}
+
+/* RSA signatures with certificates from one test CA, both ways. */
+static void
+test_certificates(void **state)
+{
+	char pki[600];
+
+	(void)state;
+	snprintf(pki, sizeof(pki), "%s/pki", lab.dir);
+	tl_make_pki(pki);
+	lab.certs = true;
+	configure(&lab.a, true, "14", "none", "aes128gcm16", "shared");
+	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
+	round_trip(&lab.a, "to-b", &lab.b, "\"rsa-sig\"");
+	round_trip(&lab.b, "to-a", &lab.a, "\"rsa-sig\"");
+}
+
+/*
+ * Lifetimes of 60 s on both sides: at 54 s A (the initiator of both
+ * phases) rekeys the pair and the ISAKMP SA, make-before-break; at 60 s
+ * both delete the old ones.  A pair is live on both sides throughout, and
+ * both count the rekey.
+ */
+static void
+test_rekeys(void **state)
+{
+	uint64_t qa, qb;
+	bool done = false;
+
+	(void)state;
+	lab.life = ", lifetime: 1m";
+	configure(&lab.a, true, "14", "none", "aes128gcm16", "shared");
+	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
+	qa = stat_of(&lab.a, "ike_quick_mode");
+	qb = stat_of(&lab.b, "ike_quick_mode");
+	free(cli(&lab.a, "initiate rule=to-b"));
+	assert_true(wait_stat(&lab.a, "ike_quick_mode", qa + 1, 10000));
+	assert_true(wait_stat(&lab.b, "ike_quick_mode", qb + 1, 10000));
+	for (int w = 0; w < 75000 && !done; w += 500) {
+		if (stat_of(&lab.a, "active_sas") < 2 ||
+		    stat_of(&lab.b, "active_sas") < 2)
+			fail_msg("no live SA pair at %d ms", w);
+		done = stat_of(&lab.a, "rekeys") >= 1 &&
+		    stat_of(&lab.b, "rekeys") >= 1 &&
+		    stat_of(&lab.a, "key_deletions") >= 2 &&
+		    stat_of(&lab.b, "key_deletions") >= 2 &&
+		    stat_of(&lab.a, "ike_main_mode") >= 2 &&
+		    stat_of(&lab.b, "ike_main_mode") >= 2;
+		if (!done)
+			usleep(500000);
+	}
+	assert_true(done);
+	assert_int_equal(stat_of(&lab.a, "rekeys"), 1);
+	assert_int_equal(stat_of(&lab.b, "rekeys"), 1);
+	assert_true(wait_stat(&lab.a, "isadb_list_size", 1, 5000));
+	assert_true(wait_stat(&lab.b, "isadb_list_size", 1, 5000));
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 2);
+	assert_int_equal(stat_of(&lab.b, "active_sas"), 2);
+	assert_int_equal(stat_of(&lab.a, "invalid_packets_received"), 0);
+	assert_int_equal(stat_of(&lab.b, "invalid_packets_received"), 0);
+}
+
+/* DPD (RFC 3706): B dies without a word; A probes after 2 s of silence,
+ * gives up 6 s later and deletes every SA with B. */
+static void
+test_dead_peer(void **state)
+{
+	uint64_t qa;
+
+	(void)state;
+	lab.mm_extra = "    dpd-delay: 2s\n    dpd-timeout: 6s\n";
+	configure(&lab.a, true, "14", "none", "aes128gcm16", "shared");
+	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
+	qa = stat_of(&lab.a, "ike_quick_mode");
+	free(cli(&lab.a, "initiate rule=to-b"));
+	assert_true(wait_stat(&lab.a, "ike_quick_mode", qa + 1, 10000));
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 2);
+	tl_stop(lab.b.pid, SIGKILL);
+	lab.b.pid = 0;
+	assert_true(wait_stat(&lab.a, "active_sas", 0, 15000));
+	assert_true(wait_stat(&lab.a, "isadb_list_size", 0, 3000));
+}
+
 int
 main(void)
 {
@@ -299,6 +432,9 @@ main(void)
 	    cmocka_unit_test(test_pfs_and_algorithms),
 	    cmocka_unit_test(test_mismatches),
 	    cmocka_unit_test(test_wrong_psk),
+	    cmocka_unit_test_teardown(test_certificates, restart_both),
+	    cmocka_unit_test_teardown(test_dead_peer, restart_both),
+	    cmocka_unit_test_teardown(test_rekeys, restart_both),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -303,3 +303,21 @@ tl_golden(const char *name, const char *actual)
 	}
 	free(expected);
 }
+
+void
+tl_make_pki(const char *dir)
+{
+	tl_sh("mkdir -p %s && cd %s && "
+	      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
+	      "/CN=lab-ca -keyout ca.key -out ca.pem 2>/dev/null && "
+	      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
+	      "/CN=other-ca -keyout other.key -out other.pem 2>/dev/null && "
+	      "for s in a b; do "
+	      "openssl req -newkey rsa:2048 -nodes -subj "
+	      "/O=ipsecmon/CN=site-$s "
+	      "-keyout $s.key -out $s.csr 2>/dev/null && "
+	      "openssl x509 -req -in $s.csr -CA ca.pem -CAkey ca.key "
+	      "-CAcreateserial -days 2 -out $s.pem 2>/dev/null && "
+	      "chmod 600 $s.key; done",
+	    dir, dir);
+}

@@ -42,6 +42,14 @@ const char *tl_netns_create(const char *tag, char *buf, size_t len);
 void tl_netns_delete(const char *name);
 
 /*
+ * A test PKI in dir (created), made with openssl: a CA (ca.pem, ca.key)
+ * and RSA certificates a.pem and b.pem (keys a.key, b.key, mode 0600) for
+ * the subjects "O=ipsecmon, CN=site-a" and "O=ipsecmon, CN=site-b", and
+ * an unrelated CA (other.pem, other.key) that signed neither.
+ */
+void tl_make_pki(const char *dir);
+
+/*
  * Compare actual with tests/golden/<name>; with IPS_UPDATE_GOLDEN=1 in the
  * environment, write actual there instead.  Fails with a diff.
  */
