@@ -50,7 +50,13 @@
 	X(IKE_NO_POLICY, "no policy for this peer", 14) \
 	X(IKE_NO_SECRET, "no pre-shared key for this peer", 24) \
 	X(IKE_CERT_UNTRUSTED, \
-	    "certificate does not chain to a trusted authority", 22)
+	    "certificate does not chain to a trusted authority", 22) \
+	X(IKE_CERT_REVOKED, \
+	    "certificate revoked (or, under a strict check, its revocation " \
+	    "status unknown)", \
+	    20) \
+	X(IKE_PEER_UNEXPECTED, \
+	    "certificate is not the peer this rule expects", 24)
 
 enum ips_err {
 #define IPS_ERR_ENUM(name, text, notify) IPS_E_##name,

@@ -109,8 +109,11 @@ load(const char *path, const struct hostenv *host, struct loaded *out,
 
 			if (a->method != POL_AUTH_CERT || *a->cert == '\0')
 				continue;
-			r = ike_cred_load(a->cert, a->key, a->ca, &l.creds[i],
-			    errbuf, errlen);
+			const struct ike_cred_opts o = {a->ca, a->crl,
+			    (enum ike_crl_check)a->crl_check, a->peer_id};
+
+			r = ike_cred_load(
+			    a->cert, a->key, &o, &l.creds[i], errbuf, errlen);
 			if (!ips_ok(r)) {
 				loaded_free(&l);
 				return r;
@@ -304,6 +307,12 @@ engine_source_for(const struct ips_addr *remote, struct ips_addr *out)
 		memcpy(out->b, &((struct sockaddr_in6 *)&me)->sin6_addr, 16);
 	return true;
 }
+
+/* The policy's CRL levels are the engine's, number for number. */
+_Static_assert((int)POL_CRL_NONE == (int)IKE_CRL_NONE &&
+	(int)POL_CRL_REVOKED == (int)IKE_CRL_REVOKED &&
+	(int)POL_CRL_STRICT == (int)IKE_CRL_STRICT,
+    "CRL check levels differ");
 
 ips_res
 engine_initiate(struct engine *e, const char *rule, const char *peer,

@@ -327,6 +327,29 @@ auth_hash(const struct ike_sa *sa, bool of_initiator, const uint8_t *id,
  * compared in constant time; a signature is checked with a certificate
  * that must chain to our anchors and name the claimed subject.
  */
+/* The identity kinds a certificate can vouch for (RFC 2407 4.6.2.1). */
+static ips_res
+peer_id_kind(uint8_t type, enum ike_peer_id_kind *out)
+{
+	switch (type) {
+	case ISAKMP_ID_DER_ASN1_DN:
+		*out = IKE_PEER_ID_DN;
+		return IPS_OK;
+	case ISAKMP_ID_FQDN:
+		*out = IKE_PEER_ID_FQDN;
+		return IPS_OK;
+	case ISAKMP_ID_USER_FQDN:
+		*out = IKE_PEER_ID_EMAIL;
+		return IPS_OK;
+	case ISAKMP_ID_IPV4_ADDR:
+	case ISAKMP_ID_IPV6_ADDR:
+		*out = IKE_PEER_ID_IP;
+		return IPS_OK;
+	default:
+		BAIL(IKE_ID);
+	}
+}
+
 static ips_res
 verify_peer(
     struct ike_sa *sa, const struct isakmp_chain *c, bool peer_is_initiator)
@@ -347,22 +370,29 @@ verify_peer(
 		    isakmp_chain_find(c, ISAKMP_PL_SIG, 0);
 		const struct isakmp_payload *cp;
 		struct isakmp_cert cert;
-		ips_res r = IPS_ERR(IKE_BAD_HASH);
+		struct ike_der certs[8];
+		size_t ncerts = 0;
+		enum ike_peer_id_kind kind;
+		char why[256];
+		ips_res r;
 
 		ENSURE(sp != NULL && sa->cred != NULL, IKE_BAD_HASH);
-		ENSURE(id.type == ISAKMP_ID_DER_ASN1_DN, IKE_ID);
-		/* RFC 2408 3.9: X.509 signature certificates (encoding 4) */
-		for (size_t i = 0;
+		GUARD(peer_id_kind(id.type, &kind));
+		/* RFC 2408 3.9: X.509 signature certificates (encoding 4);
+		 * the first is the peer's, any others may help the chain. */
+		for (size_t i = 0; ncerts < 8 &&
 		     (cp = isakmp_chain_find(c, ISAKMP_PL_CERT, i)) != NULL;
-		     i++) {
-			if (!ips_ok(isakmp_cert_parse(cp, &cert)) ||
-			    cert.encoding != 4)
-				continue;
-			r = ike_cred_verify_peer(sa->cred, cert.data, cert.len,
-			    id.data, id.len, want, n, sp->body.p,
-			    rbuf_left(&sp->body));
-			break;
-		}
+		     i++)
+			if (ips_ok(isakmp_cert_parse(cp, &cert)) &&
+			    cert.encoding == 4)
+				certs[ncerts++] =
+				    (struct ike_der){cert.data, cert.len};
+		r = ike_cred_verify_peer(sa->cred, certs, ncerts, kind, id.data,
+		    id.len, want, n, sp->body.p, rbuf_left(&sp->body), why,
+		    sizeof(why));
+		if (!ips_ok(r) && why[0] != '\0')
+			ips_log(IPS_LOG_NOTICE, "ike: %s: peer certificate: %s",
+			    sa->rule, why);
 		GUARD(r);
 	} else {
 		ENSURE(hp != NULL && rbuf_left(&hp->body) == n, IKE_BAD_HASH);
@@ -392,17 +422,22 @@ send_id_hash(struct ike_sa *sa, bool initial_contact)
 	if (ips_ok(r))
 		r = isakmp_build_raw(&b, ISAKMP_PL_ID, id, idlen);
 	if (ips_ok(r) && sa->chosen.auth == IKE_AUTH_RSA_SIG) {
-		/* ID, CERT, SIG (RFC 2409 5.1) */
+		/* ID, CERT (ours, then any intermediates), SIG (RFC 2409
+		 * 5.1) */
 		size_t clen, slen = 0;
-		const uint8_t *der = ike_cred_cert_der(sa->cred, &clen);
+		const uint8_t *der;
 
-		r = isakmp_build_open(&b, ISAKMP_PL_CERT);
-		if (ips_ok(r))
-			r = wbuf_u8(&wb, 4); /* X.509 signature certificate */
-		if (ips_ok(r))
-			r = wbuf_bytes(&wb, der, clen);
-		if (ips_ok(r))
-			r = isakmp_build_close(&b);
+		for (size_t i = 0; ips_ok(r) &&
+		     (der = ike_cred_cert_der(sa->cred, i, &clen)) != NULL;
+		     i++) {
+			r = isakmp_build_open(&b, ISAKMP_PL_CERT);
+			if (ips_ok(r)) /* X.509 signature certificate */
+				r = wbuf_u8(&wb, 4);
+			if (ips_ok(r))
+				r = wbuf_bytes(&wb, der, clen);
+			if (ips_ok(r))
+				r = isakmp_build_close(&b);
+		}
 		if (ips_ok(r))
 			r = ike_cred_sign(sa->cred, hash,
 			    ike_hash_len(sa->chosen.hash), sig, &slen);
@@ -645,6 +680,8 @@ failure_of(ips_res r)
 	case IPS_E_IKE_BAD_HASH:
 	case IPS_E_IKE_NO_SECRET:
 	case IPS_E_IKE_CERT_UNTRUSTED:
+	case IPS_E_IKE_CERT_REVOKED:
+	case IPS_E_IKE_PEER_UNEXPECTED:
 		return STATS_NEG_AUTH;
 	case IPS_E_IKE_ID:
 		return STATS_NEG_INVALID_ID;

@@ -99,6 +99,14 @@ pol_auth_method_name(enum pol_auth_method m)
 }
 
 const char *
+pol_crl_check_name(enum pol_crl_check c)
+{
+	return c == POL_CRL_NONE  ? "none"
+	    : c == POL_CRL_STRICT ? "strict"
+				  : "revoked";
+}
+
+const char *
 pol_proto_name(uint8_t proto, char *buf, size_t len)
 {
 	switch (proto) {

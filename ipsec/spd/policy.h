@@ -80,11 +80,14 @@ enum pol_store { POL_STORE_LOCAL, POL_STORE_DIRECTORY };
 enum pol_action { POL_ACTION_PERMIT, POL_ACTION_BLOCK, POL_ACTION_NEGOTIATE };
 enum pol_conn { POL_CONN_ALL, POL_CONN_LAN, POL_CONN_DIALUP };
 enum pol_auth_method { POL_AUTH_PSK, POL_AUTH_CERT };
+/* Revocation checking: Windows' strongcrlcheck levels 0, 1, 2. */
+enum pol_crl_check { POL_CRL_NONE, POL_CRL_REVOKED, POL_CRL_STRICT };
 
 const char *pol_store_name(enum pol_store s);
 const char *pol_action_name(enum pol_action a);
 const char *pol_conn_name(enum pol_conn c);
 const char *pol_auth_method_name(enum pol_auth_method m);
+const char *pol_crl_check_name(enum pol_crl_check c);
 
 /* IP protocol numbers; 0 means any. */
 #define POL_PROTO_ANY 0
@@ -172,6 +175,9 @@ struct pol_auth {
 	const char *ca; /* CERT: trust anchor file, "" = system default */
 	const char *cert; /* CERT: our certificate (PEM), "" if none */
 	const char *key; /* CERT: its private key (PEM, mode 0600) */
+	const char *crl; /* CERT: revocation lists (PEM), "" if none */
+	enum pol_crl_check crl_check; /* CERT */
+	const char *peer_id; /* CERT: the peer's subject DN, "" = any */
 	struct pol_pos pos;
 };
 

@@ -869,6 +869,33 @@ au_key(struct pctx *c, yaml_node_t *v, void *o)
 }
 
 static ips_res
+au_crl(struct pctx *c, yaml_node_t *v, void *o)
+{
+	return get_path(c, v, "crl", &((struct pol_auth *)o)->crl);
+}
+
+static ips_res
+au_crl_check(struct pctx *c, yaml_node_t *v, void *o)
+{
+	static const char *const names[] = {"none", "revoked", "strict"};
+	unsigned i;
+
+	GUARD(pw_get_token(c, v, "crl-check", names, 3, &i));
+	((struct pol_auth *)o)->crl_check = (enum pol_crl_check)i;
+	return IPS_OK;
+}
+
+static ips_res
+au_peer_id(struct pctx *c, yaml_node_t *v, void *o)
+{
+	return pw_get_name(c, v, "peer-id", &((struct pol_auth *)o)->peer_id);
+}
+
+/* Keys that only a certificate method takes. */
+static const char *const cert_only[] = {
+    "ca", "cert", "key", "crl", "crl-check", "peer-id"};
+
+static ips_res
 parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 {
 	static const struct field f[] = {
@@ -877,6 +904,9 @@ parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 	    {"ca", au_ca, false},
 	    {"cert", au_cert, false},
 	    {"key", au_key, false},
+	    {"crl", au_crl, false},
+	    {"crl-check", au_crl_check, false},
+	    {"peer-id", au_peer_id, false},
 	};
 	struct pol_auth *auth;
 	yaml_node_item_t *items;
@@ -888,6 +918,8 @@ parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 		yaml_node_t *an = pw_node(c, items[i]);
 
 		auth[i].ca = auth[i].cert = auth[i].key = "";
+		auth[i].crl = auth[i].peer_id = "";
+		auth[i].crl_check = POL_CRL_REVOKED; /* as Windows' default */
 		auth[i].pos = pw_pos_of(an);
 		GUARD(pw_walk_map(c, an, "authentication method", f,
 		    sizeof(f) / sizeof(f[0]), &auth[i]));
@@ -895,17 +927,18 @@ parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 			return pw_fail(c, an,
 			    "psk authentication needs 'secret' "
 			    "(a name in the secrets file)");
-		if (auth[i].method == POL_AUTH_PSK && pw_map_get(c, an, "ca"))
-			return pw_fail(c, pw_map_get(c, an, "ca"),
-			    "'ca' applies to certificate authentication only");
+		for (size_t k = 0; auth[i].method == POL_AUTH_PSK &&
+		     k < sizeof(cert_only) / sizeof(cert_only[0]);
+		     k++)
+			if (pw_map_get(c, an, cert_only[k]) != NULL)
+				return pw_fail(c,
+				    pw_map_get(c, an, cert_only[k]),
+				    "'%s' applies to certificate "
+				    "authentication only",
+				    cert_only[k]);
 		if (auth[i].method == POL_AUTH_CERT && auth[i].secret != NULL)
 			return pw_fail(c, pw_map_get(c, an, "secret"),
 			    "'secret' applies to psk authentication only");
-		if (auth[i].method == POL_AUTH_PSK &&
-		    (pw_map_get(c, an, "cert") || pw_map_get(c, an, "key")))
-			return pw_fail(c, an,
-			    "'cert' and 'key' apply to "
-			    "certificate authentication only");
 		if ((*auth[i].cert == '\0') != (*auth[i].key == '\0'))
 			return pw_fail(c, an,
 			    "certificate authentication needs "
@@ -917,6 +950,12 @@ parse_auth(struct pctx *c, yaml_node_t *n, struct pol_rule *r)
 			    "certificate authentication with 'cert' needs "
 			    "'ca' (the authorities its peers' certificates "
 			    "chain to)");
+		/* Strict means "a list must vouch for it": no list, no
+		 * peer could ever pass. */
+		if (auth[i].crl_check == POL_CRL_STRICT && *auth[i].crl == '\0')
+			return pw_fail(c, pw_map_get(c, an, "crl-check"),
+			    "crl-check: strict needs 'crl' (the revocation "
+			    "lists of the authorities)");
 	}
 	r->auth = auth;
 	r->nauth = count;

@@ -307,17 +307,38 @@ tl_golden(const char *name, const char *actual)
 void
 tl_make_pki(const char *dir)
 {
-	tl_sh("mkdir -p %s && cd %s && "
+	/* Leaves: a, b, c under the CA (c revoked by crl.pem), d under an
+	 * intermediate; each with DNS and e-mail subjectAltNames. */
+	static const char leaf[] =
+	    "leaf() { openssl req -newkey rsa:2048 -nodes -subj "
+	    "/O=ipsecmon/CN=site-$1 -keyout $1.key -out $1.csr 2>/dev/null && "
+	    "printf 'subjectAltName=DNS:site-%s.example,"
+	    "email:site-%s@example.org\\n' $1 $1 > $1.ext && "
+	    "openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key "
+	    "-CAcreateserial -days 2 -extfile $1.ext -out $1.pem 2>/dev/null "
+	    "&& chmod 600 $1.key; }";
+
+	tl_sh("mkdir -p %s && cd %s && %s && "
 	      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
 	      "/CN=lab-ca -keyout ca.key -out ca.pem 2>/dev/null && "
 	      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
 	      "/CN=other-ca -keyout other.key -out other.pem 2>/dev/null && "
-	      "for s in a b; do "
-	      "openssl req -newkey rsa:2048 -nodes -subj "
-	      "/O=ipsecmon/CN=site-$s "
-	      "-keyout $s.key -out $s.csr 2>/dev/null && "
-	      "openssl x509 -req -in $s.csr -CA ca.pem -CAkey ca.key "
-	      "-CAcreateserial -days 2 -out $s.pem 2>/dev/null && "
-	      "chmod 600 $s.key; done",
-	    dir, dir);
+	      "openssl req -newkey rsa:2048 -nodes -subj /CN=lab-int "
+	      "-keyout int.key -out int.csr 2>/dev/null && "
+	      "printf 'basicConstraints=critical,CA:true\\n"
+	      "keyUsage=keyCertSign,cRLSign\\n' > int.ext && "
+	      "openssl x509 -req -in int.csr -CA ca.pem -CAkey ca.key "
+	      "-CAcreateserial -days 2 -extfile int.ext -out int.pem "
+	      "2>/dev/null && "
+	      "leaf a ca && leaf b ca && leaf c ca && leaf d int && "
+	      "cat d.pem int.pem > d-chain.pem && "
+	      "printf '[ca]\\ndefault_ca=lab\\n[lab]\\ndatabase=index.txt\\n"
+	      "crlnumber=crlnumber\\ndefault_md=sha256\\n"
+	      "default_crl_days=2\\n' > ca.cnf && "
+	      "touch index.txt && echo 01 > crlnumber && "
+	      "openssl ca -config ca.cnf -keyfile ca.key -cert ca.pem "
+	      "-revoke c.pem 2>/dev/null && "
+	      "openssl ca -config ca.cnf -keyfile ca.key -cert ca.pem "
+	      "-gencrl -out crl.pem 2>/dev/null",
+	    dir, dir, leaf);
 }

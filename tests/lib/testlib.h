@@ -42,10 +42,14 @@ const char *tl_netns_create(const char *tag, char *buf, size_t len);
 void tl_netns_delete(const char *name);
 
 /*
- * A test PKI in dir (created), made with openssl: a CA (ca.pem, ca.key)
- * and RSA certificates a.pem and b.pem (keys a.key, b.key, mode 0600) for
- * the subjects "O=ipsecmon, CN=site-a" and "O=ipsecmon, CN=site-b", and
- * an unrelated CA (other.pem, other.key) that signed neither.
+ * A test PKI in dir (created), made with openssl:
+ * - ca.pem/ca.key, the lab CA; other.pem/other.key, an unrelated CA;
+ * - a, b, c: RSA certificates (x.pem, key x.key, mode 0600) from the lab
+ *   CA for "O=ipsecmon, CN=site-x", with subjectAltNames DNS
+ *   site-x.example and e-mail site-x@example.org; crl.pem, the lab CA's
+ *   revocation list, revokes c;
+ * - int.pem, an intermediate CA under the lab CA, and d (the same form)
+ *   under it; d-chain.pem is d.pem followed by int.pem.
  */
 void tl_make_pki(const char *dir);
 

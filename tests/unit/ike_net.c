@@ -200,3 +200,33 @@ qm_stat(struct side *s, size_t offset)
 	return v;
 }
 #define QM_STAT(s, f) qm_stat((s), offsetof(struct ips_qm_stats, f))
+
+/* Each side's outbound key is the other's inbound key, SPI for SPI. */
+void
+keys_cross(void)
+{
+	struct sad *sa = ike_sad(net.a.ike), *sb = ike_sad(net.b.ike);
+	struct sad_info rows[4];
+	size_t n = sad_list(sa, rows, 4);
+
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		size_t ka, kb;
+		const uint8_t *x = sad_key(sa, rows[i].dir, rows[i].spi, &ka);
+		const uint8_t *y = sad_key(sb,
+		    rows[i].dir == SAD_INBOUND ? SAD_OUTBOUND : SAD_INBOUND,
+		    rows[i].spi, &kb);
+
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_int_equal(ka, kb);
+		assert_memory_equal(x, y, ka);
+	}
+}
+
+void
+pump(void)
+{
+	while (net.n > 0)
+		deliver(false);
+}

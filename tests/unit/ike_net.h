@@ -61,5 +61,10 @@ uint64_t qm_stat(struct side *s, size_t offset);
 void initiate(void);
 /* setup_pair on ECP-256 and one PSK, then Main and Quick Mode complete. */
 void establish(void);
+/* Deliver everything queued, and what that sends, until quiet. */
+void pump(void);
+/* Each side's outbound key is the other's inbound key, SPI for SPI (one
+ * pair each). */
+void keys_cross(void);
 
 #endif

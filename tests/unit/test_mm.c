@@ -314,29 +314,6 @@ test_forged_informational(void **state)
 	teardown(NULL);
 }
 
-/* Each side's outbound key is the other's inbound key, SPI for SPI. */
-static void
-keys_cross(void)
-{
-	struct sad *sa = ike_sad(net.a.ike), *sb = ike_sad(net.b.ike);
-	struct sad_info rows[4];
-	size_t n = sad_list(sa, rows, 4);
-
-	assert_int_equal(n, 2);
-	for (size_t i = 0; i < n; i++) {
-		size_t ka, kb;
-		const uint8_t *x = sad_key(sa, rows[i].dir, rows[i].spi, &ka);
-		const uint8_t *y = sad_key(sb,
-		    rows[i].dir == SAD_INBOUND ? SAD_OUTBOUND : SAD_INBOUND,
-		    rows[i].spi, &kb);
-
-		assert_non_null(x);
-		assert_non_null(y);
-		assert_int_equal(ka, kb);
-		assert_memory_equal(x, y, ka);
-	}
-}
-
 static void
 run_quick_mode(const char *pfs, const char *esp, size_t keylen)
 {
@@ -702,13 +679,6 @@ test_open_quick_modes_bounded(void **state)
 	teardown(NULL);
 }
 
-static void
-pump(void)
-{
-	while (net.n > 0)
-		deliver(false);
-}
-
 /* A bound on half-open responder Main Modes, like a SYN backlog. */
 static void
 test_half_open_bound(void **state)
@@ -864,106 +834,6 @@ test_main_mode_rekey(void **state)
 	teardown(NULL);
 }
 
-/* Two CAs and a certificate per side signed by the first. */
-static char *
-make_pki(void)
-{
-	char *dir = tl_mkdtemp();
-
-	tl_make_pki(dir);
-	return dir;
-}
-
-static struct ike_cred *creds_a[2], *creds_b[2];
-
-static void
-use_certs(struct side *s, struct ike_cred **slot, const char *dir,
-    const char *who, const char *anchors)
-{
-	static const char fmt[] =
-	    "policy: { name: c }\n"
-	    "ike-policies:\n"
-	    "  - { name: mm, offers: [ { encryption: aes128, integrity: "
-	    "sha256, dh-group: 19 } ] }\n"
-	    "negotiation-policies:\n"
-	    "  - { name: qm, offers: [ { esp: aes128gcm16 } ] }\n"
-	    "filter-lists:\n"
-	    "  - { name: peer, filters: [ { source: me, destination: %s } ] }\n"
-	    "filter-actions:\n"
-	    "  - { name: sec, action: negotiate, negotiation-policy: qm }\n"
-	    "rules:\n"
-	    "  - { name: to-peer, filter-list: peer, filter-action: sec,\n"
-	    "      authentication: [ { method: certificate, ca: %s/%s.pem,\n"
-	    "        cert: %s/%s.pem, key: %s/%s.key } ] }\n";
-	char yaml[2048], err[256], peer[IPS_ADDRSTRLEN];
-	struct policy_error perr;
-	struct ike_policy_view pv;
-	int n;
-
-	n = snprintf(yaml, sizeof(yaml), fmt,
-	    s == &net.a ? "10.99.0.2" : "10.99.0.1", dir, anchors, dir, who,
-	    dir, who);
-	(void)peer;
-	flt_set_free(s->filters);
-	policy_free(s->policy);
-	assert_true(ips_ok(
-	    policy_load_buffer("c.yaml", yaml, (size_t)n, &s->policy, &perr)));
-	assert_true(ips_ok(flt_set_build(s->policy, s->host, &s->filters)));
-	{
-		char cert[600], key[600], ca[600];
-
-		snprintf(cert, sizeof(cert), "%s/%s.pem", dir, who);
-		snprintf(key, sizeof(key), "%s/%s.key", dir, who);
-		snprintf(ca, sizeof(ca), "%s/%s.pem", dir, anchors);
-		if (!ips_ok(ike_cred_load(
-			cert, key, ca, &slot[0], err, sizeof(err))))
-			fail_msg("%s", err);
-	}
-	slot[1] = NULL;
-	pv = (struct ike_policy_view){
-	    s->policy, s->secrets, s->filters, s->host, slot};
-	ike_set_policy(s->ike, &pv);
-}
-
-/* RSA signatures with certificates from a CA both sides trust:
- * ID_DER_ASN1_DN, CERT, SIG, and on to Quick Mode. */
-static void
-test_certificates(void **state)
-{
-	char *pki = make_pki();
-
-	(void)state;
-	setup_pair("19", "19", "unused", "unused");
-	use_certs(&net.a, creds_a, pki, "a", "ca");
-	use_certs(&net.b, creds_b, pki, "b", "ca");
-	initiate();
-	pump();
-	assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
-	assert_int_equal(only_sa(&net.b)->state, IKE_SA_ESTABLISHED);
-	assert_int_equal(only_sa(&net.a)->chosen.auth, IKE_AUTH_RSA_SIG);
-	assert_int_equal(only_sa(&net.b)->peer_id_type, ISAKMP_ID_DER_ASN1_DN);
-	assert_int_equal(sad_active(ike_sad(net.b.ike)), 2);
-	keys_cross();
-	teardown(NULL);
-	ike_cred_free(creds_a[0]);
-	ike_cred_free(creds_b[0]);
-
-	/* B trusts another CA: A's certificate does not chain, so B
-	 * counts an Authentication Failure and nothing is established. */
-	setup_pair("19", "19", "unused", "unused");
-	use_certs(&net.a, creds_a, pki, "a", "ca");
-	use_certs(&net.b, creds_b, pki, "b", "other");
-	initiate();
-	pump();
-	assert_int_equal(MM_STAT(&net.b, authentication_failures), 1);
-	assert_int_equal(MM_STAT(&net.b, ike_main_mode), 0);
-	teardown(NULL);
-	ike_cred_free(creds_a[0]);
-	ike_cred_free(creds_b[0]);
-	tl_rmrf(pki);
-	free(pki);
-}
-
 /* Messages that belong to nothing, or are not ISAKMP at all. */
 static void
 test_invalid_cookie_and_garbage(void **state)
@@ -1016,7 +886,6 @@ main(void)
 	    cmocka_unit_test(test_dead_peer_detection),
 	    cmocka_unit_test(test_quick_mode_rekey),
 	    cmocka_unit_test(test_main_mode_rekey),
-	    cmocka_unit_test(test_certificates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -166,6 +166,18 @@ test_invalid_corpus(void **state)
 	fclose(f);
 	/* The issue asks for at least 15 distinct invalid examples. */
 	assert_true(n >= 15);
+	/* and an example nobody listed would be checked by nobody */
+	{
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		int files = 0;
+
+		assert_non_null(d);
+		while ((e = readdir(d)) != NULL)
+			files += strstr(e->d_name, ".yaml") != NULL;
+		closedir(d);
+		assert_int_equal(files, n);
+	}
 }
 
 static void
