@@ -505,9 +505,9 @@ render_stats(const Ipsm__StatsView *v, enum render_format fmt, FILE *f)
 static int
 render_mmsas(const Ipsm__MmSaView *v, enum render_format fmt, FILE *f)
 {
-	static const char *const hdr[] = {"Me", "Peer", "Role", "State", "Rule",
-	    "Authentication", "Encryption", "Integrity", "DH Group",
-	    "Lifetime (s)", "Age (s)", "NAT", "Cookies"};
+	static const char *const hdr[] = {"Me", "Peer", "Peer Identity", "Role",
+	    "State", "Rule", "Authentication", "Encryption", "Integrity",
+	    "DH Group", "Lifetime (s)", "Age (s)", "NAT", "Cookies"};
 	struct table *t;
 
 	if (fmt == RENDER_JSON) {
@@ -520,7 +520,7 @@ render_mmsas(const Ipsm__MmSaView *v, enum render_format fmt, FILE *f)
 			    json_pack("{s:s, s:s, s:s, s:s, "
 				      "s:s, s:s, s:s, s:s, "
 				      "s:s, s:I, s:s, s:I, "
-				      "s:I, s:b}",
+				      "s:I, s:b, s:s}",
 				"me", m->me, "peer", m->peer, "cookies",
 				m->cookies, "role", m->role, "state", m->state,
 				"rule", m->rule, "authentication",
@@ -529,7 +529,8 @@ render_mmsas(const Ipsm__MmSaView *v, enum render_format fmt, FILE *f)
 				(json_int_t)m->dh_group, "dh_name", m->dh_name,
 				"lifetime_s", (json_int_t)m->lifetime_s,
 				"age_s", (json_int_t)m->age_s, "nat",
-				(int)m->nat));
+				(int)m->nat, "peer_identity",
+				m->peer_identity));
 		}
 		return emit_json(json_pack("{s:o}", "main_mode_sas", a), f);
 	}
@@ -538,8 +539,10 @@ render_mmsas(const Ipsm__MmSaView *v, enum render_format fmt, FILE *f)
 	for (size_t i = 0; i < v->n_sas; i++) {
 		const Ipsm__MmSa *m = v->sas[i];
 		char dh[32], life[16], age[24];
-		const char *row[] = {m->me, m->peer, m->role, m->state, m->rule,
-		    m->authentication, m->encryption, m->integrity,
+		const char *row[] = {m->me, m->peer,
+		    m->peer_identity[0] ? m->peer_identity : "-", m->role,
+		    m->state, m->rule, m->authentication, m->encryption,
+		    m->integrity,
 		    dh_text(m->dh_group, m->dh_name, dh, sizeof(dh)), life, age,
 		    m->nat ? "yes" : "no", m->cookies};
 

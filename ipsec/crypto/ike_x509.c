@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -434,4 +435,26 @@ out:
 	X509_free(x);
 	ERR_clear_error();
 	return r;
+}
+
+void
+ike_dn_text(const uint8_t *der, size_t len, char *buf, size_t buflen)
+{
+	const uint8_t *p = der;
+	X509_NAME *n = d2i_X509_NAME(NULL, &p, (long)len);
+	BIO *b = BIO_new(BIO_s_mem());
+	int k = 0;
+
+	buf[0] = '\0';
+	/* Comma-space separated, in DER order, UTF-8 kept: what an
+	 * operator writes in a peer-id. */
+	if (n != NULL && b != NULL && p == der + len &&
+	    X509_NAME_print_ex(b, n, 0,
+		(XN_FLAG_SEP_CPLUS_SPC | ASN1_STRFLGS_RFC2253) &
+		    ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	    (k = BIO_read(b, buf, (int)buflen - 1)) > 0)
+		buf[k] = '\0';
+	BIO_free(b);
+	X509_NAME_free(n);
+	ERR_clear_error();
 }

@@ -67,6 +67,10 @@ enum ike_peer_id_kind {
 	IKE_PEER_ID_IP, /* ID_IPV4_ADDR/ID_IPV6_ADDR (raw bytes): iPAddress */
 };
 
+/* A DER distinguished name as "O=x, CN=y" (first RDN first, escaped as
+ * RFC 4514 says); "" if it does not parse.  buf is always terminated. */
+void ike_dn_text(const uint8_t *der, size_t len, char *buf, size_t buflen);
+
 /* A certificate as received (DER, borrowed). */
 struct ike_der {
 	const uint8_t *p;

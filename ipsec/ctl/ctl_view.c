@@ -418,6 +418,7 @@ view_mmsas(
 		m->lifetime_s = s->lifetime_s;
 		m->age_s = s->age_ms / 1000;
 		m->nat = s->nat;
+		m->peer_identity = dup(a, s->peer_identity);
 		v->sas[i] = m;
 	}
 	v->n_sas = src->nmmsas;

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/crypto.h>
 
@@ -595,6 +596,43 @@ ike_isadb_size(const struct ike *ike)
 	return ike->nsas;
 }
 
+/* The peer's ID payload as text for the views (RFC 2407 4.6.2.1). */
+static void
+peer_identity(const struct ike_sa *sa, char *buf, size_t len)
+{
+	struct ips_addr a;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	switch (sa->peer_id_type) {
+	case ISAKMP_ID_IPV4_ADDR:
+	case ISAKMP_ID_IPV6_ADDR:
+		memset(&a, 0, sizeof(a));
+		a.af = sa->peer_id_type == ISAKMP_ID_IPV4_ADDR ? AF_INET
+							       : AF_INET6;
+		if (sa->peer_id_len == (a.af == AF_INET ? 4u : 16u)) {
+			memcpy(a.b, sa->peer_id, sa->peer_id_len);
+			ips_addr_str(&a, buf, len);
+		}
+		break;
+	case ISAKMP_ID_FQDN:
+	case ISAKMP_ID_USER_FQDN:
+		/* The peer's bytes: printable ASCII only, for terminals. */
+		for (size_t i = 0; i < sa->peer_id_len && n + 1 < len; i++)
+			buf[n++] =
+			    sa->peer_id[i] >= 0x20 && sa->peer_id[i] < 0x7f
+			    ? (char)sa->peer_id[i]
+			    : '?';
+		buf[n] = '\0';
+		break;
+	case ISAKMP_ID_DER_ASN1_DN:
+		ike_dn_text(sa->peer_id, sa->peer_id_len, buf, len);
+		break;
+	default:
+		break;
+	}
+}
+
 size_t
 ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max)
 {
@@ -621,6 +659,8 @@ ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max)
 			i->lifetime_s = ike_mm_lifetime(&sa->chosen);
 			i->age_ms = now - sa->created_ms;
 			i->nat = sa->nat;
+			peer_identity(
+			    sa, i->peer_identity, sizeof(i->peer_identity));
 		}
 		n++;
 	}

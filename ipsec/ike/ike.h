@@ -119,6 +119,9 @@ struct ike_sa_info {
 	uint32_t lifetime_s;
 	uint64_t age_ms;
 	bool nat; /* NAT detected, so on port 4500 */
+	/* The identity the peer authenticated as ("O=x, CN=y", a name or an
+	 * address), "" until it has. */
+	char peer_identity[256];
 };
 
 struct sad;

@@ -515,6 +515,8 @@ test_certificates(void **state)
 	child_matches();
 	out = cli("show mmsas format=json");
 	assert_non_null(strstr(out, "\"authentication\": \"rsa-sig\""));
+	assert_non_null(
+	    strstr(out, "\"peer_identity\": \"O=ipsecmon, CN=site-b\""));
 	free(out);
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
@@ -526,6 +528,24 @@ test_certificates(void **state)
 		fail_msg("charon could not authenticate us:\n%s", out);
 	free(out);
 	child_matches();
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+
+	/* charon names itself by FQDN (ID_FQDN): its certificate's
+	 * subjectAltName vouches for it */
+	{
+		char *fq = tl_replace(conf, "id = \"O=ipsecmon, CN=site-b\"",
+		    "id = site-b.example");
+
+		charon_load(&lab.charon, fq);
+		free(fq);
+	}
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	child_matches();
+	out = cli("show mmsas format=json");
+	assert_non_null(strstr(out, "\"peer_identity\": \"site-b.example\""));
+	free(out);
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
 }

@@ -221,14 +221,12 @@ test_bad_credentials(void **state)
 	in_pki("a.key", key, sizeof(key));
 	o.ca = in_pki("ca.pem", ca, sizeof(ca));
 	o.peer_dn = "not a name";
-	assert_int_equal(
-	    ike_cred_load(cert, key, &o, &c, err, sizeof(err)).err,
+	assert_int_equal(ike_cred_load(cert, key, &o, &c, err, sizeof(err)).err,
 	    IPS_E_CONFIG);
 	assert_non_null(strstr(err, "distinguished name"));
 	o.peer_dn = NULL;
 	o.crl = in_pki("ca.pem", crl, sizeof(crl)); /* no CRL in it */
-	assert_int_equal(
-	    ike_cred_load(cert, key, &o, &c, err, sizeof(err)).err,
+	assert_int_equal(ike_cred_load(cert, key, &o, &c, err, sizeof(err)).err,
 	    IPS_E_CONFIG);
 	assert_non_null(strstr(err, "revocation list"));
 	assert_null(c);
