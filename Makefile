@@ -36,6 +36,8 @@ bench: deps
 	    -DIPS_TESTS=OFF >/dev/null
 	@cmake --build $(BENCH_BUILD) -j$(JOBS) >/dev/null
 	@$(BENCH_BUILD)/bench/ike_handshakes
+	@echo
+	@bench/peers.sh $(BENCH_BUILD)
 
 # libFuzzer on every parser, FUZZ_SECONDS each (needs clang).
 fuzz:

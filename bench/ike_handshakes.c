@@ -6,8 +6,8 @@
  * every DH a handshake needs (two per side without PFS, ... see below).
  * Prints the figures and their ratio.  Not a test: `make bench` runs it.
  *
- * The daemon-over-veth figure and the two-charons anchor are still to
- * come (docs/PERFORMANCE.md).
+ * The figure between two daemons over veth, with two charons as the
+ * anchor, is bench/peers.sh's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +231,11 @@ main(int argc, char **argv)
 	int n = argc > 1 ? atoi(argv[1]) : 200;
 
 	ips_log_setup("bench", false, IPS_LOG_ERR);
+	/* For bench/peers.sh: microseconds of one side's DH in group G. */
+	if (argc > 2 && strcmp(argv[1], "--dh-side") == 0) {
+		printf("%.1f\n", 1e6 * dh_side((unsigned)atoi(argv[2]), 200));
+		return 0;
+	}
 	printf("IKEv1 Main Mode + Quick Mode, PSK, AES-128/SHA-256, "
 	       "ESP AES-GCM-128; %d handshakes each;\n"
 	       "both ends on one core (CPU time), so the DH floor counts "

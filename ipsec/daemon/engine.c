@@ -367,15 +367,14 @@ engine_initiate(struct engine *e, const char *rule, const char *peer,
 
 void
 engine_view_src(const struct engine *e, struct ctl_view_src *src,
-    struct ips_mm_stats *mm, struct ips_qm_stats *qm, struct arena *a)
+    struct ips_mm_stats *mm, struct ips_qm_stats *qm, bool tables,
+    struct arena *a)
 {
 	/* Gauges are measured from the live tables; the ones whose tables
 	 * do not exist yet (receive queues, offload) are empty tables, so
 	 * zero by measurement, not by assumption. */
 	struct stats_gauges g;
 	size_t n = ike_isadb_size(e->ike);
-	struct ike_sa_info *sas = arena_calloc(a, n ? n : 1, sizeof(*sas));
-
 	struct sad *sad = ike_sad(e->ike);
 
 	memset(&g, 0, sizeof(g));
@@ -387,13 +386,20 @@ engine_view_src(const struct engine *e, struct ctl_view_src *src,
 	g.active_acquire = ike_acquire_active(e->ike);
 	g.acquire_heap_size = ike_acquire_heap(e->ike);
 	stats_snapshot(e->stats, &g, mm, qm);
-	src->mmsas = sas;
-	src->nmmsas = sas != NULL ? ike_sa_list(e->ike, sas, n) : 0;
-	{
+	src->mmsas = NULL;
+	src->qmsas = NULL;
+	src->nmmsas = src->nqmsas = 0;
+	/* The SA tables cost O(SAs) to copy: only for views that show them
+	 * (statistics are polled often). */
+	if (tables) {
+		struct ike_sa_info *sas =
+		    arena_calloc(a, n ? n : 1, sizeof(*sas));
 		size_t q = sad_count(sad);
 		struct sad_info *rows =
 		    arena_calloc(a, q ? q : 1, sizeof(*rows));
 
+		src->mmsas = sas;
+		src->nmmsas = sas != NULL ? ike_sa_list(e->ike, sas, n) : 0;
 		src->qmsas = rows;
 		src->nqmsas = rows != NULL ? sad_list(sad, rows, q) : 0;
 	}

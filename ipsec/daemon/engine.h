@@ -61,11 +61,12 @@ IPS_MUST_USE ips_res engine_initiate(struct engine *e, const char *rule,
 
 /*
  * Fill a view source from the live state.  The statistics are copied into
- * mm/qm (caller's storage) and the SA lists into a, so one response sees
- * one consistent moment.
+ * mm/qm (caller's storage) and, when tables, the SA lists into a, so one
+ * response sees one consistent moment.
  */
 void engine_view_src(const struct engine *e, struct ctl_view_src *src,
-    struct ips_mm_stats *mm, struct ips_qm_stats *qm, struct arena *a);
+    struct ips_mm_stats *mm, struct ips_qm_stats *qm, bool tables,
+    struct arena *a);
 
 /* Check a policy file and its secrets without starting anything. */
 IPS_MUST_USE ips_res engine_check_policy(

@@ -157,7 +157,10 @@ handle_request(
 		do_initiate(d, req->initiate, resp, a);
 		return;
 	}
-	engine_view_src(d->engine, &src, &mm, &qm, a);
+	engine_view_src(d->engine, &src, &mm, &qm,
+	    req->op_case == IPSM__REQUEST__OP_SHOW_MMSAS ||
+		req->op_case == IPSM__REQUEST__OP_SHOW_QMSAS,
+	    a);
 	ctl_view_build(&src, req, resp, a);
 }
 

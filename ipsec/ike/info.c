@@ -228,7 +228,9 @@ info_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 
 	info_input_in(sa, h, msg, len, plain);
 	/* Decrypted protected traffic does not outlive its handling. */
-	OPENSSL_cleanse(plain, sizeof(plain));
+	OPENSSL_cleanse(plain,
+	    len - ISAKMP_HDR_LEN < sizeof(plain) ? len - ISAKMP_HDR_LEN
+						 : sizeof(plain));
 }
 
 void

@@ -331,31 +331,25 @@ spi_bytes(uint32_t spi, uint8_t out[static 4])
 	mid_bytes(spi, out);
 }
 
+/* A live outbound SA with p's peer and selectors. */
+static bool
+same_traffic(const struct sad_info *row, const void *arg)
+{
+	const struct sad_params *p = arg, *o = &row->p;
+
+	return row->dir == SAD_OUTBOUND && row->state == SAD_MATURE &&
+	    ips_addr_cmp(&o->remote, &p->remote) == 0 &&
+	    ips_aspec_cmp(&o->src, &p->src) == 0 &&
+	    ips_aspec_cmp(&o->dst, &p->dst) == 0 &&
+	    o->sel_proto == p->sel_proto && o->sel_sport == p->sel_sport &&
+	    o->sel_dport == p->sel_dport;
+}
+
 /* Whether a new pair replaces a live one: same peer, same selectors. */
 static bool
 replaces_pair(const struct sad *sad, const struct sad_params *p)
 {
-	size_t n = sad_count(sad);
-	struct sad_info *rows = calloc(n ? n : 1, sizeof(*rows));
-	bool yes = false;
-
-	if (rows == NULL)
-		return false;
-	sad_list(sad, rows, n);
-	for (size_t i = 0; i < n && !yes; i++) {
-		const struct sad_params *o = &rows[i].p;
-
-		yes = rows[i].dir == SAD_OUTBOUND &&
-		    rows[i].state == SAD_MATURE &&
-		    ips_addr_cmp(&o->remote, &p->remote) == 0 &&
-		    ips_aspec_cmp(&o->src, &p->src) == 0 &&
-		    ips_aspec_cmp(&o->dst, &p->dst) == 0 &&
-		    o->sel_proto == p->sel_proto &&
-		    o->sel_sport == p->sel_sport &&
-		    o->sel_dport == p->sel_dport;
-	}
-	free(rows);
-	return yes;
+	return sad_any(sad, same_traffic, p);
 }
 
 /* Both SAs into the SAD, keyed from KEYMAT (RFC 2409 5.5). */
@@ -980,7 +974,9 @@ qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 
 	qm_input_in(sa, h, msg, len, plain);
 	/* Nonces and KE: what KEYMAT is made of (RFC 2409 5.5). */
-	OPENSSL_cleanse(plain, sizeof(plain));
+	OPENSSL_cleanse(plain,
+	    len - ISAKMP_HDR_LEN < sizeof(plain) ? len - ISAKMP_HDR_LEN
+						 : sizeof(plain));
 }
 
 /* DELETE for one of our inbound SPIs (RFC 2408 3.15: a receiver's SPI). */

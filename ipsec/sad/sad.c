@@ -300,6 +300,16 @@ sad_key(const struct sad *sad, enum sad_dir dir, uint32_t spi, size_t *klen)
 	return sa->key;
 }
 
+bool
+sad_any(const struct sad *sad,
+    bool (*fn)(const struct sad_info *row, const void *arg), const void *arg)
+{
+	for (size_t i = 0; i < sad->n; i++)
+		if (fn(&sad->v[i].info, arg))
+			return true;
+	return false;
+}
+
 /* ---- soft SAs ------------------------------------------------------------ */
 
 static bool

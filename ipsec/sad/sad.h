@@ -84,6 +84,10 @@ size_t sad_tunnels(const struct sad *sad);
 size_t sad_larval(const struct sad *sad);
 /* Up to max rows, by SPI; returns how many there are. */
 size_t sad_list(const struct sad *sad, struct sad_info *out, size_t max);
+/* Whether fn says yes to some SA's row (read in place, in SPI order;
+ * fn must not change the SAD). */
+bool sad_any(const struct sad *sad,
+    bool (*fn)(const struct sad_info *row, const void *arg), const void *arg);
 /* Note that a replacement for this SA has been started. */
 void sad_mark_rekeyed(struct sad *sad, enum sad_dir dir, uint32_t spi);
 /* Copy one SA's row; false if there is none. */

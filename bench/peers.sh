@@ -1,0 +1,260 @@
+#!/bin/bash
+# bench/peers.sh BUILD_DIR [N]: Main Mode + Quick Mode handshakes per second
+# between two ipsecmond, and in the same run between two strongSwan
+# charons (the anchor), each daemon pinned to a core of its own in its own
+# network namespace, joined by a veth pair.  N negotiations (default 1000)
+# start at once; the figure is N over the time from the first start to the
+# last Quick Mode completed.  Cases: MODP-2048 and ECP-256, with and without
+# PFS; PSK, AES-128-CBC/SHA-256, ESP AES-GCM-128, tunnel mode.  The DH floor
+# for one core per side is measured by bench/ike_handshakes in this run.
+# Needs root (namespaces); `make bench` runs it.
+set -euo pipefail
+
+build=${1:?usage: peers.sh BUILD_DIR [N]}
+n=${2:-1000}
+build=$(cd "$build" && pwd)
+charon_bin=/usr/lib/ipsec/charon
+work=$(mktemp -d /tmp/ipsecmon-bench.XXXXXX)
+ns_a=ipsb-a-$$
+ns_b=ipsb-b-$$
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	ip netns del "$ns_a" 2>/dev/null || true
+	ip netns del "$ns_b" 2>/dev/null || true
+	if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+die() {
+	echo "peers.sh: $*" >&2
+	exit 1
+}
+
+[ -x "$charon_bin" ] || die "$charon_bin missing: scripts/install-deps"
+[ "$(nproc)" -ge 2 ] || die "needs two cores, one per daemon"
+
+ip netns add "$ns_a"
+ip netns add "$ns_b"
+ip link add bpa$$ netns "$ns_a" type veth peer name bpb$$ netns "$ns_b"
+ip -n "$ns_a" addr add 10.97.0.1/24 dev bpa$$
+ip -n "$ns_b" addr add 10.97.0.2/24 dev bpb$$
+for ns in "$ns_a" "$ns_b"; do
+	ip -n "$ns" link set lo up
+done
+# An address inside each side's protected net: charon routes from it.
+ip -n "$ns_a" addr add 10.96.1.1/32 dev lo
+ip -n "$ns_b" addr add 10.96.2.1/32 dev lo
+ip -n "$ns_a" link set bpa$$ up
+ip -n "$ns_b" link set bpb$$ up
+
+stop_all() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
+}
+
+wait_for() { # path timeout_s
+	for _ in $(seq $(($2 * 10))); do
+		[ -S "$1" ] && return 0
+		sleep 0.1
+	done
+	die "$1 did not appear"
+}
+
+# ---- ours ------------------------------------------------------------------
+
+our_policy() { # me peer mynet peernet group pfs
+	cat <<EOF
+policy: { name: bench }
+secrets: secrets.yaml
+ike-policies:
+  - { name: mm, dpd-delay: 0, offers: [ { encryption: aes128, integrity: sha256, dh-group: $5 } ] }
+negotiation-policies:
+  - { name: qm, pfs-group: $6, offers: [ { esp: aes128gcm16 } ] }
+filter-lists:
+  - { name: nets, filters: [ { source: $3, destination: $4 } ] }
+filter-actions:
+  - { name: sec, action: negotiate, negotiation-policy: qm }
+rules:
+  - { name: peer, filter-list: nets, filter-action: sec, tunnel: $2,
+      authentication: [ { method: psk, secret: k } ] }
+EOF
+}
+
+ours() { # group pfs -> "handshakes/s"
+	local d=$work/ours-$1-$2 out
+	mkdir -p "$d/a" "$d/b"
+	our_policy 10.97.0.1 10.97.0.2 10.96.1.0/24 10.96.2.0/24 "$1" "$2" \
+		>"$d/a/policy.yaml"
+	our_policy 10.97.0.2 10.97.0.1 10.96.2.0/24 10.96.1.0/24 "$1" "$2" \
+		>"$d/b/policy.yaml"
+	for s in a b; do
+		echo 'k: "bench-key"' >"$d/$s/secrets.yaml"
+		chmod 600 "$d/$s/secrets.yaml"
+	done
+	taskset -c 0 ip netns exec "$ns_a" "$build/ipsec/ipsecmond" \
+		-p "$d/a/policy.yaml" -s "$d/a.sock" 2>"$d/a.log" &
+	pids+=($!)
+	taskset -c 1 ip netns exec "$ns_b" "$build/ipsec/ipsecmond" \
+		-p "$d/b/policy.yaml" -s "$d/b.sock" 2>"$d/b.log" &
+	pids+=($!)
+	wait_for "$d/a.sock" 10
+	wait_for "$d/b.sock" 10
+	out=$("$build/bench/ctl_burst" "$d/a.sock" peer "$n" 120) ||
+		die "ours ($1/$2): only $out; see $d"
+	stop_all
+	# handshakes seconds failures
+	awk -v o="$out" 'BEGIN { split(o, f, " ");
+		if (f[3] != 0) printf("(%d failures) ", f[3]);
+		printf("%.0f\n", f[1] / f[2]) }'
+}
+
+# ---- charon ------------------------------------------------------------------
+
+charon_start() { # dir ns cpu
+	local d=$1 vici=unix://$1/charon.vici
+	mkdir -p "$d/run" "$d/swanctl"
+	cat >"$d/strongswan.conf" <<EOF
+charon {
+  load_modular = no
+  load = random nonce openssl pem pkcs1 x509 pubkey sha1 sha2 hmac aes gcm kdf kernel-libipsec kernel-netlink socket-default vici
+  install_routes = yes
+  # All N negotiations come from one address: lift charon's per-address
+  # limit on half-open IKE_SAs (5), which ours does not have.
+  block_threshold = 100000
+  plugins {
+    vici {
+      socket = $vici
+    }
+    kernel-libipsec {
+      allow_peer_ts = no
+    }
+  }
+  filelog {
+    main {
+      path = $d/charon.log
+      time_format = %s
+      time_add_ms = yes
+      append = no
+      flush_line = yes
+      default = 0
+    }
+  }
+}
+swanctl {
+  load = random nonce openssl pem pkcs1 x509 pubkey sha1 sha2 hmac aes
+  socket = $vici
+}
+EOF
+	STRONGSWAN_CONF=$d/strongswan.conf taskset -c "$3" \
+		ip netns exec "$2" unshare -m --propagation private \
+		sh -c 'mount --bind "$1/run" /run && exec '"$charon_bin" \
+		sh "$d" >"$d/charon.out" 2>&1 &
+	pids+=($!)
+	wait_for "$d/charon.vici" 15
+}
+
+swanctl_in() { # dir args...
+	local d=$1
+	shift
+	STRONGSWAN_CONF=$d/strongswan.conf SWANCTL_DIR=$d/swanctl \
+		swanctl "$@" --uri "unix://$d/charon.vici"
+}
+
+charons() { # group pfs -> "handshakes/s"
+	local d=$work/charon-$1-$2 ike esp i done=0 t0 t1
+	case $1 in 14) ike=aes128-sha256-modp2048 ;; 19) ike=aes128-sha256-ecp256 ;; esac
+	esp=aes128gcm16
+	[ "$2" = none ] || esp=$esp-$(echo "$ike" | cut -d- -f3)
+	charon_start "$d/b" "$ns_b" 1
+	charon_start "$d/a" "$ns_a" 0
+	# Responder: any initiator identity, one PSK.
+	cat >"$d/b/swanctl/swanctl.conf" <<EOF
+connections {
+  r {
+    version = 1
+    local_addrs = 10.97.0.2
+    remote_addrs = 10.97.0.1
+    proposals = $ike
+    dpd_delay = 0s
+    local { auth = psk }
+    remote { auth = psk
+      id = %any }
+    children { r { mode = tunnel
+      local_ts = 10.96.2.0/24
+      remote_ts = 10.96.1.0/24
+      esp_proposals = $esp } }
+  }
+}
+secrets { ike-k { secret = bench-key } }
+EOF
+	swanctl_in "$d/b" --load-all >"$d/b/load.out" 2>&1 ||
+		die "charon responder config: $(cat "$d/b/load.out")"
+	# Initiator: N connections, each its own identity (so each gets its
+	# own IKE_SA), all started as they load.
+	{
+		echo "connections {"
+		for i in $(seq "$n"); do
+			cat <<EOF
+  c$i {
+    version = 1
+    local_addrs = 10.97.0.1
+    remote_addrs = 10.97.0.2
+    proposals = $ike
+    dpd_delay = 0s
+    local { auth = psk
+      id = c$i@bench }
+    remote { auth = psk
+      id = 10.97.0.2 }
+    children { c$i { mode = tunnel
+      local_ts = 10.96.1.0/24
+      remote_ts = 10.96.2.0/24
+      esp_proposals = $esp
+      start_action = start } }
+  }
+EOF
+		done
+		echo "}"
+		echo "secrets { ike-k { secret = bench-key } }"
+	} >"$d/a/swanctl/swanctl.conf"
+	swanctl_in "$d/a" --load-all >"$d/a/load.out" 2>&1 ||
+		die "charon initiator config: $(cat "$d/a/load.out")"
+	for _ in $(seq 1200); do
+		done=$(grep -c 'CHILD_SA .* established' "$d/a/charon.log" || true)
+		[ "$done" -ge "$n" ] && break
+		sleep 0.1
+	done
+	stop_all
+	[ "$done" -ge "$n" ] || die "charon ($1/$2): $done of $n; see $d"
+	t0=$(grep -m1 'initiating Main Mode' "$d/a/charon.log" | cut -d' ' -f1)
+	t1=$(grep 'CHILD_SA .* established' "$d/a/charon.log" | tail -1 |
+		cut -d' ' -f1)
+	awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf("%.0f\n", n / (b - a)) }'
+}
+
+floor() { # group pfs -> handshakes/s one core per side can do at most
+	local us
+	us=$("$build/bench/ike_handshakes" --dh-side "$1")
+	awk -v us="$us" -v pfs="$2" 'BEGIN {
+		dhs = (pfs == "none") ? 1 : 2; printf("%.0f\n", 1e6 / (us * dhs)) }'
+}
+
+echo "Two daemons, one core each, in two network namespaces over veth;"
+echo "$n Main Mode + Quick Mode negotiations started at once (PSK,"
+echo "AES-128/SHA-256, ESP AES-GCM-128, tunnel mode)."
+echo
+printf "%-17s %11s %13s %14s %11s %11s\n" group "ours (hs/s)" \
+	"charon (hs/s)" "DH floor (hs/s)" "ours/charon" "floor/ours"
+for c in "14 none MODP-2048" "14 14 MODP-2048+PFS" "19 none ECP-256" \
+	"19 19 ECP-256+PFS"; do
+	set -- $c
+	o=$(ours "$1" "$2")
+	ch=$(charons "$1" "$2")
+	f=$(floor "$1" "$2")
+	awk -v name="$3" -v o="${o##* }" -v c="$ch" -v f="$f" -v os="$o" 'BEGIN {
+		printf("%-17s %11s %13d %14d %10.2fx %10.2fx\n", name, os, c, f,
+		    o / c, f / o) }'
+done
