@@ -1141,14 +1141,21 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 		const struct sad_info *o = &rows[i];
 		const struct sad_params *p = &o->p;
 		uint64_t age = now - o->created_ms, life = p->life_s * 1000ull;
-		bool hard = (life != 0 && age >= life) ||
-		    (p->life_kb != 0 && o->bytes >= p->life_kb * 1024);
-		bool soft = (life != 0 && age >= life / 10 * 9) ||
-		    (p->life_kb != 0 && o->bytes >= p->life_kb * 1024 / 10 * 9);
+		uint64_t vol = p->life_kb * 1024, bytes = o->bytes;
+		struct sad_info in;
+		bool hard, soft;
 		struct ike_sa *sa;
 
 		if (o->dir != SAD_OUTBOUND || o->state != SAD_MATURE)
 			continue;
+		/* RFC 2407 4.5: a volume lifetime holds for each SA of the
+		 * pair; the busier direction ends it. */
+		if (sad_get(sad, SAD_INBOUND, o->pair_spi, &in) &&
+		    in.bytes > bytes)
+			bytes = in.bytes;
+		hard = (life != 0 && age >= life) || (vol != 0 && bytes >= vol);
+		soft = (life != 0 && age >= life / 10 * 9) ||
+		    (vol != 0 && bytes >= vol / 10 * 9);
 		sa = sa_to(ike, &p->remote);
 		if (hard) {
 			ips_log(IPS_LOG_INFO, "ike: %s: SA %08x expired",

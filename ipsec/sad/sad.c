@@ -301,6 +301,20 @@ sad_key(const struct sad *sad, enum sad_dir dir, uint32_t spi, size_t *klen)
 }
 
 bool
+sad_on_packet(struct sad *sad, enum sad_dir dir, uint32_t spi, size_t len,
+    uint64_t now_ms)
+{
+	struct sad_sa *sa = find(sad, dir, spi);
+
+	if (sa == NULL || sa->info.state != SAD_MATURE)
+		return false;
+	sa->info.bytes += len;
+	sa->info.packets++;
+	sa->info.last_use_ms = now_ms;
+	return true;
+}
+
+bool
 sad_any(const struct sad *sad,
     bool (*fn)(const struct sad_info *row, const void *arg), const void *arg)
 {

@@ -84,6 +84,14 @@ size_t sad_tunnels(const struct sad *sad);
 size_t sad_larval(const struct sad *sad);
 /* Up to max rows, by SPI; returns how many there are. */
 size_t sad_list(const struct sad *sad, struct sad_info *out, size_t max);
+/*
+ * The datapath protected (outbound) or accepted (inbound) one packet of
+ * len bytes on this SA: its bytes, packets and last use move on, which is
+ * what volume lifetimes (lifetime-kb) are measured by.  false if there is
+ * no such keyed SA.
+ */
+bool sad_on_packet(struct sad *sad, enum sad_dir dir, uint32_t spi, size_t len,
+    uint64_t now_ms);
 /* Whether fn says yes to some SA's row (read in place, in SPI order;
  * fn must not change the SAD). */
 bool sad_any(const struct sad *sad,

@@ -804,6 +804,56 @@ test_quick_mode_rekey(void **state)
 	teardown(NULL);
 }
 
+/* A volume lifetime of 1,000 KB: the datapath's byte counts drive the
+ * rekey at 90% and the end of the old pair at 100%.  The traffic here is
+ * inbound to A (which ran the Quick Mode, so rekeys): the busier
+ * direction of a pair counts. */
+static void
+test_kilobyte_lifetime(void **state)
+{
+	struct sad_info rows[2];
+	struct sad *sb;
+	uint32_t in = 0;
+
+	(void)state;
+	net.esp_a = net.esp_b = "aes128gcm16, lifetime-kb: 1000";
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	pump();
+	sb = ike_sad(net.b.ike);
+	assert_int_equal(sad_list(sb, rows, 2), 2);
+	for (int i = 0; i < 2; i++)
+		if (rows[i].dir == SAD_INBOUND)
+			in = rows[i].spi;
+	assert_int_equal(sad_list(ike_sad(net.a.ike), rows, 2), 2);
+	for (int i = 0; i < 2; i++)
+		if (rows[i].dir == SAD_INBOUND)
+			assert_true(sad_on_packet(ike_sad(net.a.ike),
+			    SAD_INBOUND, rows[i].spi, 899 * 1024, net.now));
+	ike_tick(net.a.ike);
+	assert_int_equal(net.n, 0); /* 89.9%: nothing yet */
+	for (int i = 0; i < 2; i++)
+		if (rows[i].dir == SAD_INBOUND)
+			assert_true(sad_on_packet(ike_sad(net.a.ike),
+			    SAD_INBOUND, rows[i].spi, 2 * 1024, net.now));
+	ike_tick(net.a.ike);
+	pump();
+	assert_int_equal(QM_STAT(&net.a, rekeys), 1);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 4);
+	/* the old pair's last kilobytes: gone on both sides */
+	for (int i = 0; i < 2; i++)
+		if (rows[i].dir == SAD_INBOUND)
+			assert_true(sad_on_packet(ike_sad(net.a.ike),
+			    SAD_INBOUND, rows[i].spi, 100 * 1024, net.now));
+	ike_tick(net.a.ike);
+	pump();
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 2);
+	assert_int_equal(sad_active(sb), 2);
+	assert_false(sad_get(sb, SAD_INBOUND, in, &rows[0]));
+	assert_false(sad_on_packet(sb, SAD_INBOUND, in, 1, net.now));
+	teardown(NULL);
+}
+
 /* An ISAKMP SA of 60 s: its initiator starts a replacement at 54 s; the
  * old one is deleted at 60 s; the IPsec SAs live on. */
 static void
@@ -886,6 +936,7 @@ main(void)
 	    cmocka_unit_test(test_dead_peer_detection),
 	    cmocka_unit_test(test_quick_mode_rekey),
 	    cmocka_unit_test(test_main_mode_rekey),
+	    cmocka_unit_test(test_kilobyte_lifetime),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
