@@ -45,7 +45,7 @@ static const char policy_fmt[] =
     "  - name: mm\n"
     "    offers: [ { encryption: %s, integrity: %s, dh-group: %s } ]\n"
     "negotiation-policies:\n"
-    "  - { name: qm, pfs-group: %s, soft: %s, offers: [ { esp: %s } ] }\n"
+    "  - { name: qm, pfs-group: %s, soft: %s, offers: [ { %s%s } ] }\n"
     "filter-lists:\n"
     "  - { name: peer, filters: [ { source: me, destination: %s } ] }\n"
     "filter-actions:\n"
@@ -58,6 +58,7 @@ void
 side_init(struct side *s, const char *me, const char *peer, const char *encr,
     const char *hash, const char *group, const char *psk)
 {
+	const char *offer = s == &net.a ? net.esp_a : net.esp_b;
 	char yaml[2048], sec[256];
 	struct policy_error err;
 	struct ike_policy_view pv;
@@ -68,7 +69,7 @@ side_init(struct side *s, const char *me, const char *peer, const char *encr,
 	s->ep.port = IKE_PORT;
 	n = snprintf(yaml, sizeof(yaml), policy_fmt, me, encr, hash, group,
 	    net.pfs, net.soft ? "yes" : "no",
-	    s == &net.a ? net.esp_a : net.esp_b, peer);
+	    strncmp(offer, "ah:", 3) == 0 ? "" : "esp: ", offer, peer);
 
 	assert_true(ips_ok(
 	    policy_load_buffer("p.yaml", yaml, (size_t)n, &s->policy, &err)));

@@ -34,7 +34,9 @@ struct net {
 	size_t n;
 	uint64_t now;
 	struct side a, b; /* a initiates */
-	const char *pfs, *esp_a, *esp_b; /* Quick Mode offers */
+	/* Quick Mode offers: an ESP transform ("aes128gcm16, lifetime: 1m"),
+	 * or an AH offer ("ah: sha256") */
+	const char *pfs, *esp_a, *esp_b;
 	bool soft; /* negotiation policies fall back to clear */
 };
 

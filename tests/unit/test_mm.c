@@ -347,6 +347,8 @@ run_quick_mode(const char *pfs, const char *esp, size_t keylen)
 
 	assert_int_equal(sad_list(ike_sad(net.a.ike), rows, 4), 2);
 	assert_int_equal(rows[0].p.encap, IPSEC_ENCAP_TRANSPORT);
+	assert_int_equal(rows[0].p.proto,
+	    strncmp(esp, "ah:", 3) == 0 ? ISAKMP_PROTO_AH : ISAKMP_PROTO_ESP);
 	{
 		size_t k;
 
@@ -379,6 +381,15 @@ test_quick_mode(void **state)
 	teardown(NULL);
 	/* PFS with MODP-2048, 3DES and HMAC-SHA1: 24 + 20 */
 	run_quick_mode("14", "3des-sha1", 44);
+	teardown(NULL);
+	/* ESP-NULL with HMAC-SHA1: integrity only, 20 */
+	run_quick_mode("none", "null-sha1", 20);
+	teardown(NULL);
+	/* AH with HMAC-SHA-256-128: 32 */
+	run_quick_mode("none", "ah: sha256", 32);
+	teardown(NULL);
+	/* AH with HMAC-SHA1-96: 20 */
+	run_quick_mode("none", "ah: sha1", 20);
 	teardown(NULL);
 }
 
