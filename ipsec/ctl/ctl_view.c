@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "ctl_view.h"
+#include "ike/proposal.h"
 #include "wire/ike_wire.h"
 
 /*
@@ -343,38 +344,6 @@ endpoint_text(struct arena *a, const struct ike_endpoint *ep)
 	return dup(a, buf);
 }
 
-/* Wire values (RFC 2409 App A) to the names the other views use. */
-static const char *
-encr_text(unsigned encr, unsigned bits, char *buf, size_t len)
-{
-	if (encr == IKE_ENCR_AES_CBC)
-		snprintf(buf, len, "AES-CBC-%u", bits);
-	else if (encr == IKE_ENCR_3DES_CBC)
-		snprintf(buf, len, "3DES-CBC");
-	else if (encr == 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%u", encr);
-	return buf;
-}
-
-static const char *
-hash_text(unsigned hash)
-{
-	switch (hash) {
-	case IKE_HASH_SHA1:
-		return "SHA-1";
-	case IKE_HASH_SHA2_256:
-		return "SHA-256";
-	case IKE_HASH_SHA2_384:
-		return "SHA-384";
-	case IKE_HASH_SHA2_512:
-		return "SHA-512";
-	default:
-		return "-";
-	}
-}
-
 static bool
 view_mmsas(
     const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
@@ -406,13 +375,10 @@ view_mmsas(
 		m->role = dup(a, s->initiator ? "initiator" : "responder");
 		m->state = dup(a, ike_sa_state_name(s->state));
 		m->rule = dup(a, s->rule);
-		m->authentication = dup(a,
-		    s->auth == IKE_AUTH_PSK	      ? "psk"
-			: s->auth == IKE_AUTH_RSA_SIG ? "rsa-sig"
-						      : "-");
+		m->authentication = dup(a, ike_auth_method_text(s->auth));
 		m->encryption =
-		    dup(a, encr_text(s->encr, s->keybits, eb, sizeof(eb)));
-		m->integrity = dup(a, hash_text(s->hash));
+		    dup(a, ike_encr_text(s->encr, s->keybits, eb, sizeof(eb)));
+		m->integrity = dup(a, ike_hash_text(s->hash));
 		m->dh_group = s->group;
 		m->dh_name = dup(a, ips_dh_group_name(s->group));
 		m->lifetime_s = s->lifetime_s;
@@ -425,58 +391,6 @@ view_mmsas(
 	resp->view_case = IPSM__RESPONSE__VIEW_MMSAS;
 	resp->mmsas = v;
 	return true;
-}
-
-static const char *
-esp_encr_text(const struct sad_params *p, char *buf, size_t len)
-{
-	switch (p->transform) {
-	case ESP_TRANSFORM_AES_GCM_16:
-		snprintf(buf, len, "AES-GCM-%u", p->keybits);
-		break;
-	case ESP_TRANSFORM_AES_CBC:
-		snprintf(buf, len, "AES-CBC-%u", p->keybits);
-		break;
-	case ESP_TRANSFORM_3DES:
-		snprintf(buf, len, "3DES-CBC");
-		break;
-	case ESP_TRANSFORM_NULL:
-		snprintf(buf, len, "NULL");
-		break;
-	default:
-		snprintf(buf, len, "%u", p->transform);
-		break;
-	}
-	return buf;
-}
-
-static const char *
-auth_text(unsigned auth)
-{
-	switch (auth) {
-	case IPSEC_AUTH_HMAC_SHA:
-		return "HMAC-SHA1-96";
-	case IPSEC_AUTH_HMAC_SHA2_256:
-		return "HMAC-SHA-256-128";
-	default:
-		return "None";
-	}
-}
-
-static const char *
-mode_text(uint16_t encap)
-{
-	switch (encap) {
-	case IPSEC_ENCAP_TUNNEL:
-		return "tunnel";
-	case IPSEC_ENCAP_TRANSPORT:
-		return "transport";
-	case IPSEC_ENCAP_UDP_TUNNEL:
-	case IPSEC_ENCAP_UDP_TUNNEL_DRAFT:
-		return "udp-tunnel";
-	default:
-		return "udp-transport";
-	}
 }
 
 static char *
@@ -526,7 +440,7 @@ view_qmsas(
 		    dup(a, pol_proto_name(p->sel_proto, pb, sizeof(pb)));
 		q->my_port = p->sel_sport;
 		q->peer_port = p->sel_dport;
-		q->mode = dup(a, mode_text(p->encap));
+		q->mode = dup(a, ike_encap_text(p->encap));
 		q->tunnel_me = endpoint_text(a, &tme);
 		q->tunnel_peer = endpoint_text(a, &tpeer);
 		q->ipsec_protocol = dup(a, isakmp_proto_name(p->proto));
@@ -534,9 +448,10 @@ view_qmsas(
 		q->outbound_spi = spi_text(a, o->spi);
 		q->encryption = dup(a,
 		    p->proto == ISAKMP_PROTO_ESP
-			? esp_encr_text(p, eb, sizeof(eb))
+			? ike_esp_encr_text(
+			      p->transform, p->keybits, eb, sizeof(eb))
 			: "");
-		q->integrity = dup(a, auth_text(p->auth));
+		q->integrity = dup(a, ike_ipsec_auth_text(p->auth));
 		q->pfs_group = p->pfs_group;
 		q->lifetime_s = p->life_s;
 		q->lifetime_kb = p->life_kb;

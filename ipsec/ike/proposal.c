@@ -598,3 +598,96 @@ ike_qm_auth_keylen(const struct ike_qm_choice *c)
 		return 0;
 	}
 }
+
+/* ---- names for views, logs and audit events ---- */
+
+const char *
+ike_encr_text(unsigned encr, unsigned bits, char *buf, size_t len)
+{
+	if (encr == IKE_ENCR_AES_CBC)
+		snprintf(buf, len, "AES-CBC-%u", bits);
+	else if (encr == IKE_ENCR_3DES_CBC)
+		snprintf(buf, len, "3DES-CBC");
+	else if (encr == 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%u", encr);
+	return buf;
+}
+
+const char *
+ike_hash_text(unsigned hash)
+{
+	switch (hash) {
+	case IKE_HASH_SHA1:
+		return "SHA-1";
+	case IKE_HASH_SHA2_256:
+		return "SHA-256";
+	case IKE_HASH_SHA2_384:
+		return "SHA-384";
+	case IKE_HASH_SHA2_512:
+		return "SHA-512";
+	default:
+		return "-";
+	}
+}
+
+const char *
+ike_auth_method_text(unsigned auth)
+{
+	return auth == IKE_AUTH_PSK    ? "psk"
+	    : auth == IKE_AUTH_RSA_SIG ? "rsa-sig"
+				       : "-";
+}
+
+const char *
+ike_esp_encr_text(unsigned transform, unsigned keybits, char *buf, size_t len)
+{
+	switch (transform) {
+	case ESP_TRANSFORM_AES_GCM_16:
+		snprintf(buf, len, "AES-GCM-%u", keybits);
+		break;
+	case ESP_TRANSFORM_AES_CBC:
+		snprintf(buf, len, "AES-CBC-%u", keybits);
+		break;
+	case ESP_TRANSFORM_3DES:
+		snprintf(buf, len, "3DES-CBC");
+		break;
+	case ESP_TRANSFORM_NULL:
+		snprintf(buf, len, "NULL");
+		break;
+	default:
+		snprintf(buf, len, "%u", transform);
+		break;
+	}
+	return buf;
+}
+
+const char *
+ike_ipsec_auth_text(unsigned auth)
+{
+	switch (auth) {
+	case IPSEC_AUTH_HMAC_SHA:
+		return "HMAC-SHA1-96";
+	case IPSEC_AUTH_HMAC_SHA2_256:
+		return "HMAC-SHA-256-128";
+	default:
+		return "None";
+	}
+}
+
+const char *
+ike_encap_text(uint16_t encap)
+{
+	switch (encap) {
+	case IPSEC_ENCAP_TUNNEL:
+		return "tunnel";
+	case IPSEC_ENCAP_TRANSPORT:
+		return "transport";
+	case IPSEC_ENCAP_UDP_TUNNEL:
+	case IPSEC_ENCAP_UDP_TUNNEL_DRAFT:
+		return "udp-tunnel";
+	default:
+		return "udp-transport";
+	}
+}

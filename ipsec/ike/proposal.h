@@ -103,4 +103,15 @@ IPS_MUST_USE ips_res ike_qm_sa_accept(const struct isakmp_sa *resp,
 size_t ike_qm_enc_keylen(const struct ike_qm_choice *c);
 size_t ike_qm_auth_keylen(const struct ike_qm_choice *c);
 
+/* Wire values (RFC 2409 App A, RFC 2407 4.5) as the views name them:
+ * "AES-CBC-128", "SHA-256", "psk", "AES-GCM-128", "HMAC-SHA-256-128",
+ * "tunnel". */
+const char *ike_encr_text(unsigned encr, unsigned bits, char *buf, size_t len);
+const char *ike_hash_text(unsigned hash);
+const char *ike_auth_method_text(unsigned auth);
+const char *ike_esp_encr_text(
+    unsigned transform, unsigned keybits, char *buf, size_t len);
+const char *ike_ipsec_auth_text(unsigned auth);
+const char *ike_encap_text(uint16_t encap);
+
 #endif
