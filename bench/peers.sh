@@ -96,10 +96,12 @@ ours() { # group pfs -> "handshakes/s"
 		chmod 600 "$d/$s/secrets.yaml"
 	done
 	taskset -c 0 ip netns exec "$ns_a" "$build/ipsec/ipsecmond" \
-		-p "$d/a/policy.yaml" -s "$d/a.sock" 2>"$d/a.log" &
+		-p "$d/a/policy.yaml" -s "$d/a.sock" -e "$d/a/events.jsonl" \
+		2>"$d/a.log" &
 	pids+=($!)
 	taskset -c 1 ip netns exec "$ns_b" "$build/ipsec/ipsecmond" \
-		-p "$d/b/policy.yaml" -s "$d/b.sock" 2>"$d/b.log" &
+		-p "$d/b/policy.yaml" -s "$d/b.sock" -e "$d/b/events.jsonl" \
+		2>"$d/b.log" &
 	pids+=($!)
 	wait_for "$d/a.sock" 10
 	wait_for "$d/b.sock" 10

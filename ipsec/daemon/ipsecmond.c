@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <uv.h>
 
+#include "audit/audit.h"
 #include "base/log.h"
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_server.h"
@@ -25,6 +26,9 @@
 #include "wire/ike_wire.h"
 
 #define DEFAULT_POLICY "/etc/ipsecmon/policy.yaml"
+#define DEFAULT_EVENTS "/var/log/ipsecmon/events.jsonl"
+#define EVENTS_MAX_BYTES (10u << 20) /* then rotated, */
+#define EVENTS_KEEP 5 /* keeping this many old files */
 #define HOST_QUIET_MS 200
 #define IKE_TICK_MS 250 /* retransmission granularity */
 
@@ -34,6 +38,7 @@ struct daemon {
 	struct ctl_server *ctl;
 	struct hostwatch *hw;
 	struct ike_io *io;
+	struct audit_log *audit;
 	uv_timer_t tick;
 	uv_signal_t sighup, sigterm, sigint;
 };
@@ -63,7 +68,19 @@ ike_local_for(void *ctx, const struct ips_addr *remote, struct ips_addr *local)
 	return engine_source_for(remote, local);
 }
 
-static const struct ike_ops daemon_ike_ops = {ike_send, ike_now, ike_local_for};
+static void
+ike_audit(void *ctx, const struct audit_event *ev)
+{
+	struct daemon *d = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (d->audit != NULL)
+		audit_log_write(d->audit, ev, now);
+}
+
+static const struct ike_ops daemon_ike_ops = {
+    ike_send, ike_now, ike_local_for, ike_audit};
 
 static void
 on_ike(void *ctx, const struct ike_endpoint *local,
@@ -227,6 +244,8 @@ usage(FILE *f)
 	    "(default " CTL_DEFAULT_SOCKET ")\n"
 	    "  -m, --socket-mode M   control socket mode, octal (default "
 	    "0660)\n"
+	    "  -e, --events FILE     audit event log, JSON lines "
+	    "(default " DEFAULT_EVENTS ")\n"
 	    "  -c, --check           validate the policy and secrets, then "
 	    "exit\n"
 	    "      --syslog          log to syslog instead of stderr\n"
@@ -256,6 +275,7 @@ main(int argc, char **argv)
 	    {"policy", required_argument, NULL, 'p'},
 	    {"socket", required_argument, NULL, 's'},
 	    {"socket-mode", required_argument, NULL, 'm'},
+	    {"events", required_argument, NULL, 'e'},
 	    {"ike-port", required_argument, NULL, 'I'},
 	    {"natt-port", required_argument, NULL, 'N'},
 	    {"check", no_argument, NULL, 'c'},
@@ -265,6 +285,7 @@ main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *policy = DEFAULT_POLICY, *sock = CTL_DEFAULT_SOCKET;
+	const char *events = DEFAULT_EVENTS;
 	unsigned long mode = 0660, ike_port = IKE_PORT,
 		      natt_port = IKE_NATT_PORT;
 	bool check = false, use_syslog = false, verbose = false;
@@ -280,8 +301,11 @@ main(int argc, char **argv)
 		fprintf(stderr,
 		    "ipsecmond: no secure heap; private keys may "
 		    "appear in core dumps\n");
-	while ((c = getopt_long(argc, argv, "p:s:m:cvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:s:m:e:cvh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'e':
+			events = optarg;
+			break;
 		case 'p':
 			policy = optarg;
 			break;
@@ -345,11 +369,20 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	signal(SIGPIPE, SIG_IGN);
+	/* Audit comes first: no negotiation may go unrecorded. */
+	if (make_parent_dir(events) != 0 ||
+	    !ips_ok(audit_log_open(events, EVENTS_MAX_BYTES, EVENTS_KEEP,
+		&d.audit, err, sizeof(err)))) {
+		ips_log(
+		    IPS_LOG_ERR, "refusing to start: audit event log %s", err);
+		return 1;
+	}
 	uv_loop_init(&d.loop);
 	if (!ips_ok(engine_new(policy, NULL, &daemon_ike_ops, &d, &d.engine,
 		err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
 		uv_loop_close(&d.loop);
+		audit_log_close(d.audit);
 		return 1;
 	}
 	if (make_parent_dir(sock) != 0 ||
@@ -359,6 +392,7 @@ main(int argc, char **argv)
 		uv_run(&d.loop, UV_RUN_DEFAULT); /* let handles close */
 		uv_loop_close(&d.loop);
 		engine_free(d.engine);
+		audit_log_close(d.audit);
 		return 1;
 	}
 	if (!ips_ok(ike_io_start(&d.loop, (uint16_t)ike_port,
@@ -369,6 +403,7 @@ main(int argc, char **argv)
 		uv_run(&d.loop, UV_RUN_DEFAULT); /* let handles close */
 		uv_loop_close(&d.loop);
 		engine_free(d.engine);
+		audit_log_close(d.audit);
 		return 1;
 	}
 	uv_timer_init(&d.loop, &d.tick);
@@ -396,6 +431,7 @@ main(int argc, char **argv)
 
 	uv_loop_close(&d.loop);
 	engine_free(d.engine);
+	audit_log_close(d.audit);
 	ips_log(IPS_LOG_NOTICE, "stopped");
 	return 0;
 }

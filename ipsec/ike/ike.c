@@ -63,7 +63,10 @@ ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
 		sa->established_ms = sa->ike->ops->now_ms(sa->ike->ctx);
 		sa->last_rx = sa->established_ms;
 		stats_on_mm_established(sa->ike->stats);
+		ike_audit_mm_up(sa);
 	}
+	if (from == IKE_SA_ESTABLISHED && to == IKE_SA_DEAD)
+		ike_audit_mm_end(sa, sa->end_why ? sa->end_why : "deleted");
 	if (to == IKE_SA_DEAD)
 		qm_free_all(sa); /* their larval SPIs go back */
 	if (to == IKE_SA_DEAD && from != IKE_SA_ESTABLISHED)
@@ -360,6 +363,21 @@ retransmitted(struct ike_sa *sa, const uint8_t *msg, size_t len,
 	return true;
 }
 
+/* The peer refused our Main Mode with a notify in the clear. */
+static void
+refused_by_peer(struct ike_sa *sa, uint16_t type)
+{
+	const char *name = isakmp_notify_name(type);
+	char why[96];
+
+	snprintf(why, sizeof(why), "refused by the peer: %s",
+	    name != NULL ? name : "unknown notify");
+	ike_audit_mm_fail(sa,
+	    type == ISAKMP_N_NO_PROPOSAL_CHOSEN ? IPS_ERR(IKE_NO_PROPOSAL)
+						: IPS_ERR(IKE_STATE),
+	    why, NULL);
+}
+
 void
 ike_input(struct ike *ike, const struct ike_endpoint *local,
     const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
@@ -434,11 +452,13 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 		    !ips_ok(ike_crypt_decrypt(sa, sa->iv, msg + ISAKMP_HDR_LEN,
 			blen, plain, next_iv))) {
 			stats_on_invalid_packet(ike->stats);
+			sa->undecryptable = sa->keyed;
 			return;
 		}
 		rbuf_init(&rb, plain, blen);
 		if (!ips_ok(isakmp_chain_parse(&rb, h.next, true, &c))) {
 			stats_on_invalid_packet(ike->stats);
+			sa->undecryptable = true;
 			OPENSSL_cleanse(plain, blen);
 			return;
 		}
@@ -481,6 +501,7 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 				    n.type == ISAKMP_N_NO_PROPOSAL_CHOSEN
 					? STATS_NEG_NO_PROPOSAL
 					: STATS_NEG_OTHER);
+				refused_by_peer(sa, n.type);
 				ike_sa_set_state(sa, IKE_SA_DEAD);
 			}
 		}
@@ -508,6 +529,7 @@ mm_lifetime(struct ike_sa *sa, uint64_t now)
 		ips_log(IPS_LOG_INFO, "ike: %s: ISAKMP SA expired", sa->rule);
 		if (!ips_ok(info_send_delete(sa)))
 			ips_log(IPS_LOG_WARNING, "ike: cannot send DELETE");
+		sa->end_why = "lifetime expired";
 		ike_sa_set_state(sa, IKE_SA_DEAD);
 		return;
 	}
@@ -531,6 +553,34 @@ mm_lifetime(struct ike_sa *sa, uint64_t now)
 			    sa->rule);
 		}
 	}
+}
+
+/*
+ * Main Mode ran out of retransmissions.  If the peer's encrypted messages
+ * never decrypted, the keys differ: with a pre-shared key, the keys are
+ * made from it, so this is the wrong-PSK case and an authentication
+ * failure, not silence.
+ */
+static void
+mm_timed_out(struct ike_sa *sa)
+{
+	char why[96];
+	ips_res r;
+
+	if (sa->undecryptable) {
+		r = IPS_ERR(IKE_BAD_HASH);
+		snprintf(why, sizeof(why),
+		    "the peer's messages do not decrypt: the pre-shared keys "
+		    "differ");
+		stats_on_negotiation_failed(sa->ike->stats, STATS_NEG_AUTH);
+	} else {
+		r = IPS_ERR(IKE_TIMEOUT);
+		snprintf(why, sizeof(why), "no answer from the peer in %s",
+		    ike_sa_state_name(sa->state));
+		stats_on_negotiation_failed(sa->ike->stats, STATS_NEG_TIMEOUT);
+	}
+	ike_audit_mm_fail(sa, r, why, NULL);
+	ike_sa_set_state(sa, IKE_SA_DEAD);
 }
 
 void
@@ -559,9 +609,7 @@ ike_tick(struct ike *ike)
 				    "ike: %s: peer stopped "
 				    "answering in %s",
 				    sa->rule, ike_sa_state_name(sa->state));
-				stats_on_negotiation_failed(
-				    ike->stats, STATS_NEG_TIMEOUT);
-				ike_sa_set_state(sa, IKE_SA_DEAD);
+				mm_timed_out(sa);
 			} else {
 				sa->tries++;
 				if (ike->ops->send(ike->ctx, &sa->local,
@@ -585,6 +633,7 @@ ike_delete_all(struct ike *ike)
 		    !ips_ok(info_send_delete(sa)))
 			ips_log(IPS_LOG_WARNING, "ike: %s: cannot send DELETE",
 			    sa->rule);
+		sa->end_why = "shutdown";
 		if (sa->state != IKE_SA_DEAD)
 			ike_sa_set_state(sa, IKE_SA_DEAD);
 	}
@@ -596,9 +645,9 @@ ike_isadb_size(const struct ike *ike)
 	return ike->nsas;
 }
 
-/* The peer's ID payload as text for the views (RFC 2407 4.6.2.1). */
-static void
-peer_identity(const struct ike_sa *sa, char *buf, size_t len)
+/* The peer's ID payload as text (RFC 2407 4.6.2.1). */
+void
+ike_peer_identity_text(const struct ike_sa *sa, char *buf, size_t len)
 {
 	struct ips_addr a;
 	size_t n = 0;
@@ -659,7 +708,7 @@ ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max)
 			i->lifetime_s = ike_mm_lifetime(&sa->chosen);
 			i->age_ms = now - sa->created_ms;
 			i->nat = sa->nat;
-			peer_identity(
+			ike_peer_identity_text(
 			    sa, i->peer_identity, sizeof(i->peer_identity));
 		}
 		n++;

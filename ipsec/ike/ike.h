@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/audit.h"
 #include "base/addr.h"
 #include "base/ips_err.h"
 #include "spd/filter.h"
@@ -37,6 +38,8 @@ struct ike_ops {
 	 * NULL, and then an acquire speaks from the packet's source. */
 	bool (*local_for)(
 	    void *ctx, const struct ips_addr *remote, struct ips_addr *local);
+	/* An audit event happened (541-547); may be NULL. */
+	void (*audit)(void *ctx, const struct audit_event *ev);
 };
 
 /* What the engine negotiates by; all borrowed until the next call. */

@@ -68,6 +68,7 @@ struct ike_qm {
 	uint8_t in_digest[32];
 	bool have_in;
 	uint32_t acq_id; /* the acquire this exchange answers, 0 if none */
+	struct ike_mm_mismatch mismatch; /* why no proposal was chosen */
 };
 
 /*
@@ -140,6 +141,11 @@ struct ike_sa {
 
 	uint64_t created_ms, established_ms;
 	bool start_qm; /* we initiated for a rule: Quick Mode follows */
+	/* Why an established SA ends (for its audit event), set just
+	 * before the state changes; NULL says "deleted". */
+	const char *end_why;
+	struct ike_mm_mismatch mismatch; /* why no proposal was chosen */
+	bool undecryptable; /* a message for it did not decrypt */
 	bool rekeyed; /* a replacement Main Mode has been started */
 
 	/* Dead peer detection (RFC 3706). */
@@ -254,6 +260,20 @@ struct ike_cred *ike_cred_for(const struct ike *ike, const struct pol_rule *r);
  * Mode filter), or NULL. */
 const struct pol_rule *ike_rule_for_peer(const struct ike *ike,
     const struct ike_endpoint *local, const struct ike_endpoint *remote);
+
+/* Audit events (ike_audit.c). */
+void ike_audit_mm_up(struct ike_sa *sa);
+void ike_audit_mm_end(struct ike_sa *sa, const char *why);
+/* why NULL: the error's own text; m: a proposal mismatch, or NULL. */
+void ike_audit_mm_fail(struct ike_sa *sa, ips_res r, const char *why,
+    const struct ike_mm_mismatch *m);
+/* 541 or 542 for an SA pair (its outbound row); sa may be NULL. */
+void ike_audit_qm_pair(struct ike *ike, struct ike_sa *sa, unsigned id,
+    const struct sad_info *out, const char *why);
+void ike_audit_qm_fail(struct ike_sa *sa, const struct ike_qm *qm, ips_res r,
+    const struct ike_mm_mismatch *m);
+/* The identity the peer authenticated as, as text ("" before). */
+void ike_peer_identity_text(const struct ike_sa *sa, char *buf, size_t len);
 
 /* The current policy's rule of that name, or NULL (after a reload). */
 const struct pol_rule *ike_rule_named(const struct ike *ike, const char *name);

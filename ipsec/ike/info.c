@@ -116,6 +116,7 @@ on_delete(struct ike_sa *sa, const struct isakmp_payload *pl)
 				    "ike: %s: peer deleted "
 				    "the ISAKMP SA",
 				    sa->rule);
+				sa->end_why = "deleted by the peer";
 				ike_sa_set_state(sa, IKE_SA_DEAD);
 				return;
 			}
@@ -286,6 +287,7 @@ info_dpd_tick(struct ike_sa *sa, uint64_t now)
 		    "deleting its SAs",
 		    sa->rule, (unsigned long long)((now - sa->last_rx) / 1000));
 		qm_forget_peer(sa);
+		sa->end_why = "the peer is dead (DPD)";
 		ike_sa_set_state(sa, IKE_SA_DEAD);
 		return;
 	}

@@ -651,6 +651,7 @@ initial_contact(struct ike_sa *sa, const struct isakmp_chain *c)
 		    "peer: dropping its stale SAs",
 		    sa->rule);
 		qm_forget_peer(o);
+		o->end_why = "the peer restarted (INITIAL-CONTACT)";
 		ike_sa_set_state(o, IKE_SA_DEAD);
 	}
 }
@@ -696,6 +697,13 @@ fail(struct ike_sa *sa, const char *step, ips_res r)
 	ips_log(IPS_LOG_NOTICE, "ike: %s: Main Mode failed at %s: %s",
 	    sa->rule[0] ? sa->rule : "(no rule)", step, ips_strerror(r.err));
 	stats_on_negotiation_failed(sa->ike->stats, failure_of(r));
+	{
+		char why[128];
+
+		snprintf(
+		    why, sizeof(why), "%s at %s", ips_strerror(r.err), step);
+		ike_audit_mm_fail(sa, r, why, &sa->mismatch);
+	}
 	/* Before keys exist a notify can only go in the clear. */
 	if (!sa->keyed && ips_err_notify(r.err) != 0)
 		ike_send_notify_plain(sa->ike, &sa->local, &sa->remote,
@@ -754,7 +762,6 @@ mm_respond(struct ike *ike, const struct ike_endpoint *local,
 {
 	const struct pol_rule *rule = ike_rule_for_peer(ike, local, remote);
 	const struct isakmp_payload *sap;
-	struct ike_mm_mismatch why;
 	struct isakmp_builder b;
 	struct isakmp_sa s;
 	struct ike_sa *sa;
@@ -794,13 +801,13 @@ mm_respond(struct ike *ike, const struct ike_endpoint *local,
 		sap = isakmp_chain_find(c, ISAKMP_PL_SA, 0);
 		r = isakmp_sa_parse(sap, &s);
 		if (ips_ok(r))
-			r = ike_mm_sa_select(
-			    &s, sa->offers, sa->noffers, &sa->chosen, &why);
+			r = ike_mm_sa_select(&s, sa->offers, sa->noffers,
+			    &sa->chosen, &sa->mismatch);
 		if (r.err == IPS_E_IKE_NO_PROPOSAL)
 			ips_log(IPS_LOG_NOTICE,
 			    "ike: %s: no acceptable phase 1 "
 			    "proposal: %s",
-			    sa->rule, why.what);
+			    sa->rule, sa->mismatch.what);
 		if (ips_ok(r) &&
 		    (sa->sai_b = malloc(rbuf_left(&sap->body))) != NULL) {
 			sa->sai_len = rbuf_left(&sap->body);

@@ -159,34 +159,45 @@ read_transform(const struct isakmp_transform *t, struct ike_mm_choice *c)
 	return IPS_OK;
 }
 
+static void
+mismatch(struct ike_mm_mismatch *m, const char *attr, const char *received,
+    const char *expected)
+{
+	snprintf(m->attribute, sizeof(m->attribute), "%s", attr);
+	snprintf(m->received, sizeof(m->received), "%s", received);
+	snprintf(m->expected, sizeof(m->expected), "%s", expected);
+	snprintf(m->what, sizeof(m->what), "%s: offered %s, expected %s", attr,
+	    received, expected);
+}
+
 /* How far a transform is from an offer: 0 = match, else which attribute
- * differs first, with its text. */
+ * differs first, described in m. */
 static int
 distance(const struct ike_mm_choice *t, const struct ike_mm_choice *o,
-    char *buf, size_t len)
+    struct ike_mm_mismatch *m)
 {
+	char a[48], b[48];
+
 	if (t->encr != o->encr || t->keybits != o->keybits) {
-		snprintf(buf, len,
-		    "encryption: offered %u/%u bits, expected "
-		    "%u/%u bits",
-		    t->encr, t->keybits, o->encr, o->keybits);
+		mismatch(m, "encryption",
+		    ike_encr_text(t->encr, t->keybits, a, sizeof(a)),
+		    ike_encr_text(o->encr, o->keybits, b, sizeof(b)));
 		return 5;
 	}
 	if (t->hash != o->hash) {
-		snprintf(buf, len, "hash: offered %u, expected %u", t->hash,
-		    o->hash);
+		mismatch(
+		    m, "hash", ike_hash_text(t->hash), ike_hash_text(o->hash));
 		return 4;
 	}
 	if (t->group != o->group) {
-		snprintf(buf, len, "dh-group: offered %u, expected %u",
-		    t->group, o->group);
+		snprintf(a, sizeof(a), "%u", t->group);
+		snprintf(b, sizeof(b), "%u", o->group);
+		mismatch(m, "dh-group", a, b);
 		return 3;
 	}
 	if (t->auth != o->auth) {
-		snprintf(buf, len,
-		    "authentication method: offered %u, "
-		    "expected %u",
-		    t->auth, o->auth);
+		mismatch(m, "authentication", ike_auth_method_text(t->auth),
+		    ike_auth_method_text(o->auth));
 		return 2;
 	}
 	return 0;
@@ -201,6 +212,7 @@ ike_mm_sa_select(const struct isakmp_sa *peer,
 	int best = 99;
 	bool more = true;
 
+	memset(why, 0, sizeof(*why));
 	snprintf(why->what, sizeof(why->what), "no phase 1 proposal offered");
 	while (more) {
 		struct isakmp_proposal p;
@@ -226,9 +238,8 @@ ike_mm_sa_select(const struct isakmp_sa *peer,
 				continue;
 			}
 			for (size_t i = 0; i < n; i++) {
-				char text[160];
-				int d = distance(
-				    &c, &offers[i], text, sizeof(text));
+				struct ike_mm_mismatch m;
+				int d = distance(&c, &offers[i], &m);
 
 				if (d == 0) {
 					c.our_life_s = offers[i].our_life_s;
@@ -238,7 +249,7 @@ ike_mm_sa_select(const struct isakmp_sa *peer,
 				}
 				if (d < best) {
 					best = d;
-					memcpy(why->what, text, sizeof(text));
+					*why = m;
 				}
 			}
 		}
@@ -262,10 +273,9 @@ ike_mm_sa_accept(const struct isakmp_sa *resp,
 	GUARD(isakmp_transform_next(&p.transforms, &t, &tmore));
 	GUARD(read_transform(&t, &c));
 	for (size_t i = 0; i < n; i++) {
-		char text[160];
+		struct ike_mm_mismatch m;
 
-		if (c.encr != 0 &&
-		    distance(&c, &offers[i], text, sizeof(text)) == 0) {
+		if (c.encr != 0 && distance(&c, &offers[i], &m) == 0) {
 			c.our_life_s = offers[i].our_life_s;
 			c.qm_limit = offers[i].qm_limit;
 			*out = c;
@@ -499,6 +509,7 @@ ike_qm_sa_select(const struct isakmp_sa *peer,
 	bool more = true;
 	int last_num = -1;
 
+	memset(why, 0, sizeof(*why));
 	snprintf(why->what, sizeof(why->what),
 	    "no acceptable ESP or AH "
 	    "transform offered");
@@ -532,10 +543,13 @@ ike_qm_sa_select(const struct isakmp_sa *peer,
 				return IPS_OK;
 			}
 			if (c.transform != 0 && n > 0 &&
-			    c.group != offers[0].group)
-				snprintf(why->what, sizeof(why->what),
-				    "pfs-group: offered %u, expected %u",
-				    c.group, offers[0].group);
+			    c.group != offers[0].group) {
+				char a[16], b[16];
+
+				snprintf(a, sizeof(a), "%u", c.group);
+				snprintf(b, sizeof(b), "%u", offers[0].group);
+				mismatch(why, "pfs-group", a, b);
+			}
 		}
 	}
 	BAIL(IKE_NO_PROPOSAL);

@@ -30,8 +30,12 @@ struct ike_mm_choice {
 };
 
 /* Why no transform was chosen, for the notify and the operator. */
+/* Why no proposal was chosen: the attribute of the closest transform that
+ * kept it out (for audit event 546), and a sentence for the log. */
 struct ike_mm_mismatch {
-	char what[160]; /* e.g. "dh-group: offered 2, expected 14 or 19" */
+	char attribute[32]; /* "dh-group"; "" if no transform came close */
+	char expected[48], received[48];
+	char what[160]; /* e.g. "dh-group: offered 2, expected 14" */
 };
 
 /* Our offer list in wire values (at most max); certificate methods only

@@ -73,6 +73,7 @@ qm_fail(struct ike_sa *sa, struct ike_qm *qm, ips_res r, bool tell)
 		: r.err == IPS_E_IKE_BAD_HASH ? STATS_NEG_AUTH
 		: r.err == IPS_E_IKE_TIMEOUT  ? STATS_NEG_TIMEOUT
 					      : STATS_NEG_OTHER);
+	ike_audit_qm_fail(sa, qm, r, &qm->mismatch);
 	if (tell && ips_err_notify(r.err) != 0) {
 		/* As charon sends it: protocol ESP, a zero SPI. */
 		uint8_t body[12] = {0, 0, 0, IPSEC_DOI, ISAKMP_PROTO_ESP, 4,
@@ -422,7 +423,12 @@ qm_install(struct ike_sa *sa, struct ike_qm *qm)
 	OPENSSL_cleanse(kin, sizeof(kin));
 	OPENSSL_cleanse(kout, sizeof(kout));
 	if (ips_ok(r)) {
+		struct sad_info row;
+
 		stats_on_qm_established(ike->stats);
+		if (sad_get(ike->sad, SAD_OUTBOUND, qm->spi_out, &row))
+			ike_audit_qm_pair(
+			    ike, sa, AUDIT_SA_ESTABLISHED, &row, NULL);
 		/* Protected now: no clear traffic to this peer for the rule. */
 		(void)sad_soft_replace(ike->sad, p.rule, &p.remote);
 		if (qm->acq_id != 0)
@@ -754,7 +760,6 @@ r_qm1(struct ike_sa *sa, struct ike_qm *qm, const struct isakmp_chain *c)
 	const struct isakmp_payload *idb =
 	    isakmp_chain_find(c, ISAKMP_PL_ID, 1);
 	const struct isakmp_payload *ke = isakmp_chain_find(c, ISAKMP_PL_KE, 0);
-	struct ike_mm_mismatch why;
 	struct isakmp_id ici, icr;
 	const struct flt *f;
 	struct isakmp_sa s;
@@ -797,11 +802,11 @@ r_qm1(struct ike_sa *sa, struct ike_qm *qm, const struct isakmp_chain *c)
 	    encap_for(sa, f->rule->tunnel), qm->offers, IKE_MAX_QM_OFFERS);
 	GUARD(isakmp_sa_parse(isakmp_chain_find(c, ISAKMP_PL_SA, 0), &s));
 	if (!ips_ok(ike_qm_sa_select(&s, qm->offers, qm->noffers, &qm->chosen,
-		&qm->spi_out, &why))) {
+		&qm->spi_out, &qm->mismatch))) {
 		ips_log(IPS_LOG_NOTICE,
 		    "ike: %s: no acceptable Quick Mode "
 		    "proposal: %s",
-		    qm->rule, why.what);
+		    qm->rule, qm->mismatch.what);
 		BAIL(IKE_NO_PROPOSAL);
 	}
 	ENSURE((qm->chosen.group != 0) == (ke != NULL), IKE_NO_PROPOSAL);
@@ -1038,6 +1043,17 @@ qm_refused(struct ike_sa *sa, uint16_t type)
 	}
 }
 
+/* An SA pair ends: its audit event (542), then both SAs go. */
+static void
+pair_end(struct ike *ike, struct ike_sa *sa, const struct sad_info *out,
+    const char *why)
+{
+	ike_audit_qm_pair(ike, sa, AUDIT_QM_ENDED, out, why);
+	(void)sad_delete(ike->sad, SAD_OUTBOUND, out->spi);
+	if (out->pair_spi != 0)
+		(void)sad_delete(ike->sad, SAD_INBOUND, out->pair_spi);
+}
+
 void
 qm_peer_deleted(
     struct ike_sa *sa, uint8_t proto, const uint8_t *spis, uint16_t n)
@@ -1048,7 +1064,7 @@ qm_peer_deleted(
 		const uint8_t *p = spis + 4 * (size_t)i;
 		uint32_t spi = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		    (uint32_t)p[2] << 8 | p[3];
-		struct sad_info out, in;
+		struct sad_info out;
 
 		/* the peer names its inbound SPI: our outbound one */
 		/* only SAs negotiated with this peer: an authenticated peer
@@ -1057,11 +1073,8 @@ qm_peer_deleted(
 		    out.p.proto != proto ||
 		    ips_addr_cmp(&out.p.remote, &sa->remote.addr) != 0)
 			continue;
-		(void)sad_delete(sad, SAD_OUTBOUND, spi);
 		/* and its pair, our inbound one */
-		if (out.pair_spi != 0 &&
-		    sad_get(sad, SAD_INBOUND, out.pair_spi, &in))
-			(void)sad_delete(sad, SAD_INBOUND, out.pair_spi);
+		pair_end(sa->ike, sa, &out, "deleted by the peer");
 		ips_log(IPS_LOG_NOTICE, "ike: %s: peer deleted %s SA %08x",
 		    out.p.rule, isakmp_proto_name(proto), spi);
 	}
@@ -1083,9 +1096,13 @@ qm_delete_all(struct ike_sa *sa)
 		if (s->dir != SAD_INBOUND || s->state != SAD_MATURE ||
 		    ips_addr_cmp(&s->p.remote, &sa->remote.addr) != 0)
 			continue;
+		struct sad_info out;
+
 		send_delete(sa, s->p.proto, s->spi);
-		(void)sad_delete(sad, SAD_INBOUND, s->spi);
-		(void)sad_delete(sad, SAD_OUTBOUND, s->pair_spi);
+		if (sad_get(sad, SAD_OUTBOUND, s->pair_spi, &out))
+			pair_end(sa->ike, sa, &out, "shutdown");
+		else
+			(void)sad_delete(sad, SAD_INBOUND, s->spi);
 	}
 	free(rows);
 }
@@ -1100,10 +1117,19 @@ qm_forget_peer(struct ike_sa *sa)
 	if (rows == NULL)
 		return;
 	sad_list(sad, rows, total);
-	for (size_t k = 0; k < total; k++)
-		if (rows[k].state == SAD_MATURE &&
-		    ips_addr_cmp(&rows[k].p.remote, &sa->remote.addr) == 0)
-			(void)sad_delete(sad, rows[k].dir, rows[k].spi);
+	/* Pairs first (one event each), then any inbound SA left over. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < total; k++) {
+			const struct sad_info *s = &rows[k];
+
+			if (s->state != SAD_MATURE ||
+			    ips_addr_cmp(&s->p.remote, &sa->remote.addr) != 0)
+				continue;
+			if (pass == 0 && s->dir == SAD_OUTBOUND)
+				pair_end(sa->ike, sa, s, "the peer forgot it");
+			else if (pass == 1 && s->dir == SAD_INBOUND)
+				(void)sad_delete(sad, SAD_INBOUND, s->spi);
+		}
 	free(rows);
 }
 
@@ -1170,8 +1196,7 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 					ips_log(IPS_LOG_WARNING,
 					    "ike: cannot send DELETE");
 			}
-			(void)sad_delete(sad, SAD_OUTBOUND, o->spi);
-			(void)sad_delete(sad, SAD_INBOUND, o->pair_spi);
+			pair_end(ike, sa, o, "lifetime expired");
 			continue;
 		}
 		if (soft && p->initiator && !o->rekeyed && sa != NULL) {

@@ -35,6 +35,7 @@ struct lab {
 	char sock[100]; /* fits sun_path */
 	char policy[512];
 	char log[512];
+	char events[512];
 	pid_t pid;
 };
 
@@ -104,7 +105,7 @@ start_daemon(const char *policy_src, const char *secrets_mode_src)
 	char src[1024], *text;
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns,
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", lab.policy, (char *)"-s",
-	    lab.sock, NULL};
+	    lab.sock, (char *)"-e", lab.events, NULL};
 
 	(void)secrets_mode_src;
 	snprintf(
@@ -151,6 +152,7 @@ setup(void **state)
 
 	lab.dir = tl_mkdtemp();
 	snprintf(lab.sock, sizeof(lab.sock), "%s/ctl.sock", lab.dir);
+	snprintf(lab.events, sizeof(lab.events), "%s/events.jsonl", lab.dir);
 	snprintf(lab.policy, sizeof(lab.policy), "%s/policy.yaml", lab.dir);
 	snprintf(lab.log, sizeof(lab.log), "%s/ipsecmond.log", lab.dir);
 	snprintf(
@@ -554,8 +556,8 @@ test_refuses_to_start(void **state)
 	    "branch: \"ctl-test-psk-BRANCH-5b1e0c\"\n"
 	    "management: \"ctl-test-psk-MGMT-77aa90\"\n",
 	    0644);
-	snprintf(cmd, sizeof(cmd), "%s -p %s -s %s/bad/s.sock",
-	    tl_env("IPSECMOND"), dir_policy, lab.dir);
+	snprintf(cmd, sizeof(cmd), "%s -p %s -s %s/bad/s.sock -e %s",
+	    tl_env("IPSECMOND"), dir_policy, lab.dir, lab.events);
 	out = tl_run(cmd, true, &st);
 	no_secrets("ipsecmond's refusal", out);
 	assert_int_equal(st, 1);

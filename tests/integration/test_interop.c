@@ -173,11 +173,13 @@ start_ours(void)
 {
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns_a,
 	    (char *)tl_env("IPSECMOND"), (char *)"-v", (char *)"-p", NULL,
-	    (char *)"-s", lab.sock, NULL};
-	char policy[600];
+	    (char *)"-s", lab.sock, (char *)"-e", NULL, NULL};
+	char policy[600], events[600];
 
 	snprintf(policy, sizeof(policy), "%s/policy.yaml", lab.dir);
+	snprintf(events, sizeof(events), "%s/events.jsonl", lab.dir);
 	argv[7] = policy;
+	argv[11] = events;
 	lab.pid = tl_spawn(argv, lab.log);
 	if (!tl_wait_socket(lab.sock, 10000))
 		fail_msg("ipsecmond did not start:\n%s",

@@ -150,12 +150,13 @@ spis(struct peer *p, char *in, char *out)
 static void
 start(struct peer *p)
 {
-	char policy[700];
+	char policy[700], events[700];
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", p->ns,
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", policy, (char *)"-s",
-	    p->sock, NULL};
+	    p->sock, (char *)"-e", events, NULL};
 
 	snprintf(policy, sizeof(policy), "%s/policy.yaml", p->dir);
+	snprintf(events, sizeof(events), "%s/events.jsonl", p->dir);
 	p->pid = tl_spawn(argv, p->log);
 	if (!tl_wait_socket(p->sock, 10000))
 		fail_msg(

@@ -37,7 +37,23 @@ mock_now(void *ctx)
 	return net.now;
 }
 
-const struct ike_ops mock_ops = {mock_send, mock_now, NULL};
+/* ctx is the side whose engine reports. */
+static void
+mock_audit(void *ctx, const struct audit_event *ev)
+{
+	struct side *s = ctx;
+
+	if (s == NULL)
+		return;
+	if (s->nevents < sizeof(s->events) / sizeof(s->events[0]))
+		s->events[s->nevents++] = ev->id;
+	snprintf(s->last_reason, sizeof(s->last_reason), "%s",
+	    ev->reason ? ev->reason : "");
+	snprintf(s->last_attribute, sizeof(s->last_attribute), "%s",
+	    ev->attribute ? ev->attribute : "");
+}
+
+const struct ike_ops mock_ops = {mock_send, mock_now, NULL, mock_audit};
 
 static const char policy_fmt[] =
     "policy: { name: %s }\n"
@@ -80,7 +96,7 @@ side_init(struct side *s, const char *me, const char *peer, const char *encr,
 	assert_true(ips_ok(hostenv_add(s->host, HOSTENV_LOCAL, &s->ep.addr)));
 	assert_true(ips_ok(flt_set_build(s->policy, s->host, &s->filters)));
 	s->stats = stats_new();
-	s->ike = ike_new(&mock_ops, NULL, s->stats);
+	s->ike = ike_new(&mock_ops, s, s->stats);
 	pv = (struct ike_policy_view){
 	    s->policy, s->secrets, s->filters, s->host, NULL};
 	ike_set_policy(s->ike, &pv);

@@ -27,6 +27,10 @@ struct side {
 	struct hostenv *host;
 	struct flt_set *filters;
 	struct ike_endpoint ep;
+	/* The audit events this side's engine reported, in order. */
+	unsigned events[64];
+	size_t nevents;
+	char last_reason[160], last_attribute[32];
 };
 
 struct net {

@@ -736,7 +736,7 @@ test_initial_contact(void **state)
 	assert_int_equal(sad_active(ike_sad(net.b.ike)), 2);
 	/* A restarts: a new engine with no memory of B. */
 	ike_free(net.a.ike);
-	net.a.ike = ike_new(&mock_ops, NULL, net.a.stats);
+	net.a.ike = ike_new(&mock_ops, &net.a, net.a.stats);
 	pv = (struct ike_policy_view){
 	    net.a.policy, net.a.secrets, net.a.filters, net.a.host, NULL};
 	ike_set_policy(net.a.ike, &pv);

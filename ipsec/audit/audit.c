@@ -1,0 +1,218 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit.h"
+#include "base/log.h"
+
+struct audit_log {
+	char path[512];
+	int fd;
+	size_t size, max;
+	unsigned keep;
+};
+
+const char *
+audit_key(unsigned id)
+{
+	switch (id) {
+#define IPS_AUDIT_KEY(n, e, k, d) \
+	case n: \
+		return k;
+		IPS_AUDIT_EVENTS(IPS_AUDIT_KEY)
+#undef IPS_AUDIT_KEY
+	default:
+		return NULL;
+	}
+}
+
+const char *
+audit_description(unsigned id)
+{
+	switch (id) {
+#define IPS_AUDIT_DESC(n, e, k, d) \
+	case n: \
+		return d;
+		IPS_AUDIT_EVENTS(IPS_AUDIT_DESC)
+#undef IPS_AUDIT_DESC
+	default:
+		return NULL;
+	}
+}
+
+static void
+put_str(json_t *o, const char *key, const char *v)
+{
+	if (v != NULL && *v != '\0')
+		json_object_set_new(o, key, json_string(v));
+}
+
+static void
+put_addr(json_t *o, const char *key, const struct ips_addr *a, uint16_t port)
+{
+	char buf[IPS_ADDRSTRLEN];
+
+	if (a->af == 0)
+		return;
+	json_object_set_new(o, key, json_string(ips_addr_str(a, buf, sizeof(buf))));
+	if (port != 0) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "%s_port", key);
+		json_object_set_new(o, k, json_integer(port));
+	}
+}
+
+static void
+put_spi(json_t *o, const char *key, uint32_t spi)
+{
+	char buf[16];
+
+	if (spi == 0)
+		return;
+	snprintf(buf, sizeof(buf), "%08x", spi);
+	json_object_set_new(o, key, json_string(buf));
+}
+
+char *
+audit_json(const struct audit_event *ev, struct timespec now)
+{
+	json_t *o = json_object();
+	char when[64];
+	struct tm tm;
+	char *s;
+
+	if (o == NULL)
+		return NULL;
+	gmtime_r(&now.tv_sec, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (now.tv_nsec / 1000000) % 1000);
+	json_object_set_new(o, "time", json_string(when));
+	json_object_set_new(o, "id", json_integer(ev->id));
+	put_str(o, "event", audit_key(ev->id));
+	put_str(o, "mode", ev->mode);
+	put_str(o, "rule", ev->rule);
+	put_addr(o, "local", &ev->local, ev->local_port);
+	put_addr(o, "peer", &ev->remote, ev->remote_port);
+	put_str(o, "peer_identity", ev->peer_identity);
+	put_str(o, "cookies", ev->cookies);
+	put_str(o, "filter", ev->filter);
+	put_str(o, "parameters", ev->parameters);
+	put_spi(o, "inbound_spi", ev->spi_in);
+	put_spi(o, "outbound_spi", ev->spi_out);
+	put_str(o, "attribute", ev->attribute);
+	put_str(o, "expected", ev->expected);
+	put_str(o, "received", ev->received);
+	put_str(o, "failure_point", ev->failure_point);
+	put_str(o, "reason", ev->reason);
+	/* Compact, fields in the order set: one line per event. */
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+ips_res
+audit_log_open(const char *path, size_t max_bytes, unsigned keep,
+    struct audit_log **out, char *errbuf, size_t errlen)
+{
+	struct audit_log *l = calloc(1, sizeof(*l));
+	struct stat sb;
+
+	ENSURE(l != NULL, NOMEM);
+	if (snprintf(l->path, sizeof(l->path), "%s", path) >=
+	    (int)sizeof(l->path)) {
+		free(l);
+		snprintf(errbuf, errlen, "%s: path too long", path);
+		BAIL(INVAL);
+	}
+	l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (l->fd < 0 || fstat(l->fd, &sb) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		if (l->fd >= 0)
+			close(l->fd);
+		free(l);
+		BAIL(IO);
+	}
+	l->size = (size_t)sb.st_size;
+	l->max = max_bytes;
+	l->keep = keep;
+	*out = l;
+	return IPS_OK;
+}
+
+void
+audit_log_close(struct audit_log *l)
+{
+	if (l == NULL)
+		return;
+	close(l->fd);
+	free(l);
+}
+
+/* path.(keep-1) -> path.keep, ..., path -> path.1, and a new path. */
+static void
+rotate(struct audit_log *l)
+{
+	char from[600], to[600];
+	int fd;
+
+	for (unsigned i = l->keep; i > 1; i--) {
+		snprintf(from, sizeof(from), "%s.%u", l->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", l->path, i);
+		(void)rename(from, to);
+	}
+	snprintf(to, sizeof(to), "%s.1", l->path);
+	if (l->keep == 0 || rename(l->path, to) != 0) {
+		/* Nowhere to keep it: the log starts over. */
+		if (ftruncate(l->fd, 0) == 0)
+			l->size = 0;
+		return;
+	}
+	fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		ips_log(IPS_LOG_ERR, "audit: cannot start %s: %s", l->path,
+		    strerror(errno));
+		return; /* go on appending to the renamed file */
+	}
+	close(l->fd);
+	l->fd = fd;
+	l->size = 0;
+}
+
+void
+audit_log_write(
+    struct audit_log *l, const struct audit_event *ev, struct timespec now)
+{
+	char peer[IPS_ADDRSTRLEN];
+	char *line = audit_json(ev, now);
+	size_t len;
+
+	ips_log(IPS_LOG_NOTICE, "audit %u: %s: %s %s%s%s", ev->id,
+	    audit_description(ev->id), ev->rule ? ev->rule : "",
+	    ips_addr_str(&ev->remote, peer, sizeof(peer)),
+	    ev->reason && *ev->reason ? ": " : "",
+	    ev->reason ? ev->reason : "");
+	if (line == NULL) {
+		ips_log(IPS_LOG_ERR, "audit: out of memory, event %u lost",
+		    ev->id);
+		return;
+	}
+	len = strlen(line);
+	line[len] = '\n'; /* json_dumps left room: the terminator */
+	if (l->max != 0 && l->size > 0 && l->size + len + 1 > l->max)
+		rotate(l);
+	/* One write with O_APPEND: a line is never torn across writers. */
+	if (write(l->fd, line, len + 1) != (ssize_t)(len + 1))
+		ips_log(IPS_LOG_ERR, "audit: cannot append to %s: %s", l->path,
+		    strerror(errno));
+	else
+		l->size += len + 1;
+	free(line);
+}

@@ -1,0 +1,86 @@
+/*
+ * audit: the security audit events of an IPsec host, numbered as Windows
+ * numbers them (541-547) so an operator's rules and habits carry over.
+ * The engine builds an event where it happens and hands it to its
+ * ops->audit; the daemon writes it to an append-only JSON-lines file
+ * (rotated by size) and a summary line to its log.
+ *
+ * Events carry identities, addresses, selectors, algorithms and SPIs:
+ * never keys, nonces or anything derived from them.
+ */
+#ifndef IPS_AUDIT_H
+#define IPS_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "base/addr.h"
+#include "base/ips_err.h"
+
+/* X(number, NAME, key, description) */
+#define IPS_AUDIT_EVENTS(X) \
+	X(541, SA_ESTABLISHED, "sa_established", \
+	    "IKE security association established") \
+	X(542, QM_ENDED, "quick_mode_ended", \
+	    "IKE security association ended (data protection mode)") \
+	X(543, MM_ENDED, "main_mode_ended", \
+	    "IKE security association ended (key exchange mode)") \
+	X(544, CERT_TRUST, "certificate_trust_failed", \
+	    "IKE negotiation failed: the peer's certificate is not trusted") \
+	X(545, AUTH_FAILED, "authentication_failed", \
+	    "IKE peer authentication failed") \
+	X(546, BAD_PROPOSAL, "invalid_proposal", \
+	    "IKE negotiation failed: the peer's proposal is not acceptable") \
+	X(547, NEG_FAILED, "negotiation_failed", \
+	    "IKE security association negotiation failed")
+
+enum audit_id {
+#define IPS_AUDIT_ENUM(n, e, k, d) AUDIT_##e = n,
+	IPS_AUDIT_EVENTS(IPS_AUDIT_ENUM)
+#undef IPS_AUDIT_ENUM
+};
+
+/* "negotiation_failed" for 547; NULL for a number that is no event. */
+const char *audit_key(unsigned id);
+const char *audit_description(unsigned id);
+
+/* One event.  Strings are borrowed for the call; "" (or NULL) where a
+ * field does not apply, and such fields are left out of the record. */
+struct audit_event {
+	unsigned id; /* enum audit_id */
+	const char *mode; /* "main" (key exchange) or "quick" */
+	const char *rule;
+	struct ips_addr local, remote;
+	uint16_t local_port, remote_port;
+	const char *peer_identity;
+	const char *cookies; /* main mode: CKY-I:CKY-R */
+	const char *filter; /* quick mode: "ours <-> theirs proto" */
+	const char *parameters; /* negotiated algorithms (541) */
+	uint32_t spi_in, spi_out; /* quick mode, 0 if none */
+	const char *attribute, *expected, *received; /* 546 */
+	const char *failure_point; /* "me" or "peer" (544-547) */
+	const char *reason; /* why it failed or ended */
+};
+
+struct audit_log;
+
+/*
+ * Open (creating it, mode 0640) the JSON-lines file at path for appending;
+ * when a record would take it past max_bytes, it becomes path.1 (path.1
+ * becomes path.2, ... up to keep files) and a new one starts.
+ */
+IPS_MUST_USE ips_res audit_log_open(const char *path, size_t max_bytes,
+    unsigned keep, struct audit_log **out, char *errbuf, size_t errlen);
+void audit_log_close(struct audit_log *l);
+
+/* Append one record stamped with now (UTC, milliseconds), and log a
+ * one-line summary.  A write error is logged, never fatal. */
+void audit_log_write(
+    struct audit_log *l, const struct audit_event *ev, struct timespec now);
+
+/* The JSON record (one line, no newline) as a malloc'd string; NULL if
+ * out of memory.  What audit_log_write appends. */
+char *audit_json(const struct audit_event *ev, struct timespec now);
+
+#endif
