@@ -60,7 +60,8 @@ put_addr(json_t *o, const char *key, const struct ips_addr *a, uint16_t port)
 
 	if (a->af == 0)
 		return;
-	json_object_set_new(o, key, json_string(ips_addr_str(a, buf, sizeof(buf))));
+	json_object_set_new(
+	    o, key, json_string(ips_addr_str(a, buf, sizeof(buf))));
 	if (port != 0) {
 		char k[32];
 
@@ -92,8 +93,8 @@ audit_json(const struct audit_event *ev, struct timespec now)
 		return NULL;
 	gmtime_r(&now.tv_sec, &tm);
 	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (now.tv_nsec / 1000000) % 1000);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (now.tv_nsec / 1000000) % 1000);
 	json_object_set_new(o, "time", json_string(when));
 	json_object_set_new(o, "id", json_integer(ev->id));
 	put_str(o, "event", audit_key(ev->id));
@@ -140,6 +141,10 @@ audit_log_open(const char *path, size_t max_bytes, unsigned keep,
 		free(l);
 		BAIL(IO);
 	}
+	/* Ours from the start, whatever the umask: readable by the group
+	 * that audits, never by others. */
+	if (sb.st_size == 0)
+		(void)fchmod(l->fd, 0640);
 	l->size = (size_t)sb.st_size;
 	l->max = max_bytes;
 	l->keep = keep;
@@ -200,8 +205,8 @@ audit_log_write(
 	    ev->reason && *ev->reason ? ": " : "",
 	    ev->reason ? ev->reason : "");
 	if (line == NULL) {
-		ips_log(IPS_LOG_ERR, "audit: out of memory, event %u lost",
-		    ev->id);
+		ips_log(
+		    IPS_LOG_ERR, "audit: out of memory, event %u lost", ev->id);
 		return;
 	}
 	len = strlen(line);

@@ -90,8 +90,8 @@ from_sa(const struct ike_sa *sa, unsigned id, const char *mode,
 	t->params[0] = '\0';
 	if (sa->chosen.encr != 0)
 		snprintf(t->params, sizeof(t->params), "%s %s %s %s",
-		    ike_encr_text(sa->chosen.encr, sa->chosen.keybits, eb,
-			sizeof(eb)),
+		    ike_encr_text(
+			sa->chosen.encr, sa->chosen.keybits, eb, sizeof(eb)),
 		    ike_hash_text(sa->chosen.hash),
 		    ips_dh_group_name(sa->chosen.group)
 			? ips_dh_group_name(sa->chosen.group)
@@ -151,8 +151,8 @@ filter_text(const struct ips_aspec *ours, const struct ips_aspec *theirs,
 	    ips_aspec_str(theirs, b, sizeof(b)),
 	    pol_proto_name(proto, pb, sizeof(pb)));
 	if (lport != 0 || rport != 0)
-		snprintf(buf + strlen(buf), len - strlen(buf), " %u->%u",
-		    lport, rport);
+		snprintf(buf + strlen(buf), len - strlen(buf), " %u->%u", lport,
+		    rport);
 }
 
 static void

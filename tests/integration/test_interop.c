@@ -594,6 +594,7 @@ test_wrong_psk(void **state)
 {
 	uint64_t inv = stat_of("invalid_packets_received");
 	uint64_t est = stat_of("ike_main_mode");
+	uint64_t auth = stat_of("authentication_failures");
 	bool seen = false;
 
 	(void)state;
@@ -607,6 +608,34 @@ test_wrong_psk(void **state)
 	assert_true(seen);
 	assert_int_equal(stat_of("ike_main_mode"), est);
 	assert_int_equal(our_sas("ESTABLISHED", NULL), 0);
+	/* Our Main Mode gives up (a responder waits 30 s for a readable
+	 * MM5): an authentication failure, and audit event 545 says the
+	 * pre-shared keys differ. */
+	for (int w = 0; w < 40000 && stat_of("authentication_failures") == auth;
+	     w += 100)
+		usleep(100000);
+	assert_int_equal(stat_of("authentication_failures"), auth + 1);
+	{
+		char path[600], *ev = NULL;
+		bool found = false;
+
+		snprintf(path, sizeof(path), "%s/events.jsonl", lab.dir);
+		for (int w = 0; w < 5000 && !found; w += 100) {
+			free(ev);
+			ev = tl_read_file(path, NULL);
+			found = ev != NULL &&
+			    strstr(ev,
+				"\"id\":545,\"event\":"
+				"\"authentication_failed\"") != NULL &&
+			    strstr(ev, "pre-shared keys differ") != NULL &&
+			    strstr(ev, "\"peer\":\"10.99.0.2\"") != NULL;
+			if (!found)
+				usleep(100000);
+		}
+		if (!found)
+			fail_msg("no audit event 545 in:\n%s", ev ? ev : "");
+		free(ev);
+	}
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
 }
 

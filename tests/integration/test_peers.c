@@ -315,9 +315,23 @@ test_wrong_psk(void **state)
 	/* B cannot read A's MM5: the wrong-PSK symptom */
 	assert_true(
 	    wait_stat(&lab.b, "invalid_packets_received", inv + 1, 5000));
-	assert_int_equal(
-	    stat_of(&lab.b, "ike_main_mode"), stat_of(&lab.b, "ike_main_mode"));
 	assert_int_equal(stat_of(&lab.a, "active_sas"), 0);
+	/* B gives up after 30 s: an authentication failure, and audit
+	 * event 545 in its event log */
+	assert_true(wait_stat(&lab.b, "authentication_failures", 1, 40000));
+	{
+		char path[600], *ev;
+
+		snprintf(path, sizeof(path), "%s/events.jsonl", lab.b.dir);
+		ev = tl_read_file(path, NULL);
+		if (ev == NULL ||
+		    strstr(ev,
+			"\"id\":545,\"event\":"
+			"\"authentication_failed\"") == NULL ||
+		    strstr(ev, "pre-shared keys differ") == NULL)
+			fail_msg("no audit event 545 in:\n%s", ev ? ev : "");
+		free(ev);
+	}
 	tl_stop(lab.a.pid, SIGTERM);
 	lab.a.pid = 0;
 	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");

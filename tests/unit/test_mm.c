@@ -122,6 +122,16 @@ test_wrong_psk(void **state)
 	assert_int_equal(only_sa(&net.a)->state, IKE_SA_DEAD);
 	assert_int_equal(MM_STAT(&net.a, negotiation_failures), 1);
 	assert_int_equal(MM_STAT(&net.a, ike_main_mode), 0);
+	/* B could never read A: a pre-shared key mismatch, recorded as an
+	 * authentication failure (545).  A only saw silence (547). */
+	assert_int_equal(MM_STAT(&net.b, authentication_failures), 1);
+	assert_int_equal(MM_STAT(&net.b, negotiation_failures), 1);
+	assert_int_equal(net.b.nevents, 1);
+	assert_int_equal(net.b.events[0], AUDIT_AUTH_FAILED);
+	assert_non_null(strstr(net.b.last_reason, "pre-shared keys differ"));
+	assert_int_equal(net.a.nevents, 1);
+	assert_int_equal(net.a.events[0], AUDIT_NEG_FAILED);
+	assert_non_null(strstr(net.a.last_reason, "no answer"));
 	/* The dead SAs go on the next tick. */
 	ike_tick(net.a.ike);
 	ike_tick(net.b.ike);
@@ -148,6 +158,14 @@ test_no_proposal(void **state)
 	assert_int_equal(only_sa(&net.a)->state, IKE_SA_DEAD);
 	assert_int_equal(MM_STAT(&net.a, negotiation_failures), 1);
 	assert_int_equal(MM_STAT(&net.a, authentication_failures), 0);
+	/* Audit 546 on B, with the attribute that differed; 546 on A
+	 * too: the peer refused our proposal. */
+	assert_int_equal(net.b.nevents, 1);
+	assert_int_equal(net.b.events[0], AUDIT_BAD_PROPOSAL);
+	assert_string_equal(net.b.last_attribute, "dh-group");
+	assert_int_equal(net.a.nevents, 1);
+	assert_int_equal(net.a.events[0], AUDIT_BAD_PROPOSAL);
+	assert_non_null(strstr(net.a.last_reason, "NO_PROPOSAL_CHOSEN"));
 	teardown(NULL);
 }
 
@@ -271,6 +289,18 @@ test_delete_both_ways(void **state)
 	assert_int_equal(MM_STAT(&net.a, invalid_packets_received), 0);
 	ike_tick(net.a.ike);
 	assert_int_equal(ike_isadb_size(net.a.ike), 0);
+	/* Audit on A: Main Mode up (541), Quick Mode up (541), the pair
+	 * deleted by B (542), the ISAKMP SA deleted by B (543). */
+	{
+		static const unsigned want[] = {AUDIT_SA_ESTABLISHED,
+		    AUDIT_SA_ESTABLISHED, AUDIT_QM_ENDED, AUDIT_MM_ENDED};
+
+		assert_int_equal(net.a.nevents, 4);
+		assert_memory_equal(net.a.events, want, sizeof(want));
+		assert_string_equal(net.a.last_reason, "deleted by the peer");
+		/* and B says why it ended them */
+		assert_string_equal(net.b.last_reason, "shutdown");
+	}
 	teardown(NULL);
 }
 

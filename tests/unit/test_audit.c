@@ -1,0 +1,143 @@
+/*
+ * The audit event log: one JSON object per line with exactly the fields
+ * that apply, appended, and rotated by size without losing a record.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "audit/audit.h"
+#include "testlib.h"
+
+static struct audit_event
+failure(void)
+{
+	struct audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.id = AUDIT_BAD_PROPOSAL;
+	ev.mode = "main";
+	ev.rule = "to-branch";
+	assert_true(ips_addr_parse("192.0.2.1", &ev.local));
+	assert_true(ips_addr_parse("2001:db8::7", &ev.remote));
+	ev.local_port = ev.remote_port = 500;
+	ev.attribute = "dh-group";
+	ev.expected = "14";
+	ev.received = "2";
+	ev.failure_point = "peer";
+	ev.reason = "no proposal chosen at MM1";
+	return ev;
+}
+
+static void
+test_record(void **state)
+{
+	struct audit_event ev = failure();
+	struct timespec t = {1764000000, 123456789};
+	char *s;
+
+	(void)state;
+	s = audit_json(&ev, t);
+	assert_non_null(s);
+	assert_string_equal(s,
+	    "{\"time\":\"2025-11-24T16:00:00.123Z\",\"id\":546,"
+	    "\"event\":\"invalid_proposal\",\"mode\":\"main\","
+	    "\"rule\":\"to-branch\",\"local\":\"192.0.2.1\","
+	    "\"local_port\":500,\"peer\":\"2001:db8::7\","
+	    "\"peer_port\":500,\"attribute\":\"dh-group\","
+	    "\"expected\":\"14\",\"received\":\"2\","
+	    "\"failure_point\":\"peer\","
+	    "\"reason\":\"no proposal chosen at MM1\"}");
+	free(s);
+	/* SPIs as the SA views show them; absent fields stay absent */
+	ev = (struct audit_event){.id = AUDIT_QM_ENDED, .spi_in = 0xc0ffee,
+	    .spi_out = 0x1234abcd, .reason = "lifetime expired"};
+	s = audit_json(&ev, t);
+	assert_non_null(strstr(s, "\"inbound_spi\":\"00c0ffee\""));
+	assert_non_null(strstr(s, "\"outbound_spi\":\"1234abcd\""));
+	assert_null(strstr(s, "\"peer\""));
+	assert_null(strstr(s, "\"attribute\""));
+	free(s);
+	assert_string_equal(audit_key(547), "negotiation_failed");
+	assert_null(audit_key(540));
+}
+
+/* Lines in a file, or -1 if it does not exist. */
+static int
+lines(const char *path)
+{
+	size_t len;
+	char *s = tl_read_file(path, &len);
+	int n = 0;
+
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		n += s[i] == '\n';
+	free(s);
+	return n;
+}
+
+static void
+test_rotation(void **state)
+{
+	struct audit_event ev = failure();
+	struct timespec t = {1764000000, 0};
+	char *dir = tl_mkdtemp(), path[600], old[620], err[256];
+	struct audit_log *l;
+	struct stat sb;
+	char *line = audit_json(&ev, t);
+	size_t one = strlen(line) + 1;
+
+	(void)state;
+	free(line);
+	snprintf(path, sizeof(path), "%s/events.jsonl", dir);
+	/* room for three records per file, two old files kept */
+	assert_true(ips_ok(audit_log_open(path, 3 * one, 2, &l, err,
+	    sizeof(err))));
+	for (int i = 0; i < 10; i++)
+		audit_log_write(l, &ev, t);
+	audit_log_close(l);
+	/* 10 records: 3 + 3 rotated out to .2 and .1, 1 dropped with the
+	 * oldest file, 3 in the live one */
+	assert_int_equal(lines(path), 1);
+	snprintf(old, sizeof(old), "%s.1", path);
+	assert_int_equal(lines(old), 3);
+	snprintf(old, sizeof(old), "%s.2", path);
+	assert_int_equal(lines(old), 3);
+	snprintf(old, sizeof(old), "%s.3", path);
+	assert_int_equal(lines(old), -1);
+	/* reopened, it appends */
+	assert_true(ips_ok(audit_log_open(path, 3 * one, 2, &l, err,
+	    sizeof(err))));
+	audit_log_write(l, &ev, t);
+	audit_log_close(l);
+	assert_int_equal(lines(path), 2);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0640);
+	/* a directory that does not exist: a clear error */
+	snprintf(old, sizeof(old), "%s/none/events.jsonl", dir);
+	assert_int_equal(
+	    audit_log_open(old, 0, 0, &l, err, sizeof(err)).err, IPS_E_IO);
+	assert_non_null(strstr(err, "No such file"));
+	tl_rmrf(dir);
+	free(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_record),
+	    cmocka_unit_test(test_rotation),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
