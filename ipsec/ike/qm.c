@@ -1147,6 +1147,20 @@ sa_to(struct ike *ike, const struct ips_addr *peer)
 	return best;
 }
 
+struct spi_bytes {
+	uint32_t spi;
+	uint64_t bytes;
+};
+
+static int
+by_spi(const void *a, const void *b)
+{
+	uint32_t x = ((const struct spi_bytes *)a)->spi;
+	uint32_t y = ((const struct spi_bytes *)b)->spi;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * RFC 2409 leaves rekeying to the implementation: the Quick Mode
  * initiator asks for a replacement at 90% of the lifetime (seconds, or
@@ -1157,18 +1171,29 @@ void
 qm_lifetimes(struct ike *ike, uint64_t now)
 {
 	struct sad *sad = ike->sad;
-	size_t n = sad_count(sad);
+	size_t n = sad_count(sad), nin = 0;
 	struct sad_info *rows = calloc(n ? n : 1, sizeof(*rows));
+	struct spi_bytes *in_bytes = calloc(n ? n : 1, sizeof(*in_bytes));
 
-	if (rows == NULL)
+	if (rows == NULL || in_bytes == NULL) {
+		free(rows);
+		free(in_bytes);
 		return;
+	}
 	sad_list(sad, rows, n);
+	/* Every tick looks at every pair: index the inbound byte counts
+	 * once, so that is O(n log n), not a search per pair. */
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].dir == SAD_INBOUND)
+			in_bytes[nin++] =
+			    (struct spi_bytes){rows[i].spi, rows[i].bytes};
+	qsort(in_bytes, nin, sizeof(*in_bytes), by_spi);
 	for (size_t i = 0; i < n; i++) {
 		const struct sad_info *o = &rows[i];
 		const struct sad_params *p = &o->p;
 		uint64_t age = now - o->created_ms, life = p->life_s * 1000ull;
 		uint64_t vol = p->life_kb * 1024, bytes = o->bytes;
-		struct sad_info in;
+		const struct spi_bytes key = {o->pair_spi, 0}, *in;
 		bool hard, soft;
 		struct ike_sa *sa;
 
@@ -1176,12 +1201,14 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 			continue;
 		/* RFC 2407 4.5: a volume lifetime holds for each SA of the
 		 * pair; the busier direction ends it. */
-		if (sad_get(sad, SAD_INBOUND, o->pair_spi, &in) &&
-		    in.bytes > bytes)
-			bytes = in.bytes;
+		in = bsearch(&key, in_bytes, nin, sizeof(*in_bytes), by_spi);
+		if (in != NULL && in->bytes > bytes)
+			bytes = in->bytes;
 		hard = (life != 0 && age >= life) || (vol != 0 && bytes >= vol);
 		soft = (life != 0 && age >= life / 10 * 9) ||
 		    (vol != 0 && bytes >= vol / 10 * 9);
+		if (!hard && !(soft && p->initiator && !o->rekeyed))
+			continue; /* nothing to do: no need for its peer */
 		sa = sa_to(ike, &p->remote);
 		if (hard) {
 			ips_log(IPS_LOG_INFO, "ike: %s: SA %08x expired",
@@ -1214,4 +1241,5 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 		}
 	}
 	free(rows);
+	free(in_bytes);
 }

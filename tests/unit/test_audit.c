@@ -57,8 +57,10 @@ test_record(void **state)
 	    "\"reason\":\"no proposal chosen at MM1\"}");
 	free(s);
 	/* SPIs as the SA views show them; absent fields stay absent */
-	ev = (struct audit_event){.id = AUDIT_QM_ENDED, .spi_in = 0xc0ffee,
-	    .spi_out = 0x1234abcd, .reason = "lifetime expired"};
+	ev = (struct audit_event){.id = AUDIT_QM_ENDED,
+	    .spi_in = 0xc0ffee,
+	    .spi_out = 0x1234abcd,
+	    .reason = "lifetime expired"};
 	s = audit_json(&ev, t);
 	assert_non_null(strstr(s, "\"inbound_spi\":\"00c0ffee\""));
 	assert_non_null(strstr(s, "\"outbound_spi\":\"1234abcd\""));
@@ -100,8 +102,8 @@ test_rotation(void **state)
 	free(line);
 	snprintf(path, sizeof(path), "%s/events.jsonl", dir);
 	/* room for three records per file, two old files kept */
-	assert_true(ips_ok(audit_log_open(path, 3 * one, 2, &l, err,
-	    sizeof(err))));
+	assert_true(
+	    ips_ok(audit_log_open(path, 3 * one, 2, &l, err, sizeof(err))));
 	for (int i = 0; i < 10; i++)
 		audit_log_write(l, &ev, t);
 	audit_log_close(l);
@@ -115,8 +117,8 @@ test_rotation(void **state)
 	snprintf(old, sizeof(old), "%s.3", path);
 	assert_int_equal(lines(old), -1);
 	/* reopened, it appends */
-	assert_true(ips_ok(audit_log_open(path, 3 * one, 2, &l, err,
-	    sizeof(err))));
+	assert_true(
+	    ips_ok(audit_log_open(path, 3 * one, 2, &l, err, sizeof(err))));
 	audit_log_write(l, &ev, t);
 	audit_log_close(l);
 	assert_int_equal(lines(path), 2);
