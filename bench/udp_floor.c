@@ -44,7 +44,8 @@ static int
 udp_socket(uint16_t port)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET,
-	    .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_ANY)};
+	    .sin_port = htons(port),
+	    .sin_addr.s_addr = htonl(INADDR_ANY)};
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), big = 8 << 20;
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
@@ -69,7 +70,8 @@ serve(uint16_t port)
 
 	struct timeval forever = {0, 0};
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
+	(void)setsockopt(
+	    fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
 	for (;;) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
@@ -84,14 +86,16 @@ serve(uint16_t port)
 			continue;
 		m.step++;
 		memcpy(buf, &m, sizeof(m));
-		(void)sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		(void)sendto(
+		    fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
 	}
 }
 
 static int
 run(const char *addr, uint16_t port, long n, size_t size)
 {
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sockaddr_in to = {
+	    .sin_family = AF_INET, .sin_port = htons(port)};
 	int fd = udp_socket(0);
 	uint8_t buf[MAXDGRAM];
 	long done = 0;
@@ -108,15 +112,17 @@ run(const char *addr, uint16_t port, long n, size_t size)
 		struct msg m = {(uint32_t)i, 0};
 
 		memcpy(buf, &m, sizeof(m));
-		(void)sendto(fd, buf, size, 0, (struct sockaddr *)&to, sizeof(to));
+		(void)sendto(
+		    fd, buf, size, 0, (struct sockaddr *)&to, sizeof(to));
 	}
 	while (done < n) {
 		struct msg m;
 		ssize_t r = recv(fd, buf, sizeof(buf), 0);
 
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			fprintf(stderr, "udp_floor: %ld of %ld done, then "
-					"silence (datagrams lost)\n",
+			fprintf(stderr,
+			    "udp_floor: %ld of %ld done, then "
+			    "silence (datagrams lost)\n",
 			    done, n);
 			return 1;
 		}
@@ -125,7 +131,8 @@ run(const char *addr, uint16_t port, long n, size_t size)
 		memcpy(&m, buf, sizeof(m));
 		m.step++;
 		memcpy(buf, &m, sizeof(m));
-		(void)sendto(fd, buf, size, 0, (struct sockaddr *)&to, sizeof(to));
+		(void)sendto(
+		    fd, buf, size, 0, (struct sockaddr *)&to, sizeof(to));
 		done += m.step == STEPS - 1; /* QM3 sent: that one is over */
 	}
 	t1 = now_s();
@@ -141,7 +148,8 @@ main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "run") == 0)
 		return run(argv[2], (uint16_t)atoi(argv[3]), atol(argv[4]),
 		    (size_t)atol(argv[5]));
-	fprintf(stderr, "usage: udp_floor serve PORT | "
-			"run ADDR PORT N SIZE\n");
+	fprintf(stderr,
+	    "usage: udp_floor serve PORT | "
+	    "run ADDR PORT N SIZE\n");
 	return 2;
 }

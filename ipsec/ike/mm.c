@@ -643,8 +643,15 @@ initial_contact(struct ike_sa *sa, const struct isakmp_chain *c)
 	if (!seen)
 		return;
 	for (struct ike_sa *o = sa->ike->sas; o != NULL; o = o->next) {
-		if (o == sa || o->state == IKE_SA_DEAD ||
-		    ips_addr_cmp(&o->remote.addr, &sa->remote.addr) != 0)
+		/* The sender is an identity, not an address: behind one NAT
+		 * several peers share an address, and one's restart must not
+		 * end the others' SAs.  Established SAs of the same
+		 * authenticated identity and address go. */
+		if (o == sa || o->state != IKE_SA_ESTABLISHED ||
+		    ips_addr_cmp(&o->remote.addr, &sa->remote.addr) != 0 ||
+		    o->peer_id_type != sa->peer_id_type ||
+		    o->peer_id_len != sa->peer_id_len ||
+		    memcmp(o->peer_id, sa->peer_id, sa->peer_id_len) != 0)
 			continue;
 		ips_log(IPS_LOG_NOTICE,
 		    "ike: %s: INITIAL-CONTACT from the "

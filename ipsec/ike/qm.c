@@ -1043,6 +1043,18 @@ qm_refused(struct ike_sa *sa, uint16_t type)
 	}
 }
 
+/*
+ * Whether an SA pair belongs to this ISAKMP SA's peer: its address, and
+ * behind a NAT (UDP-encapsulated pairs) its port too, which is what tells
+ * two hosts behind one NAT apart.
+ */
+static bool
+pair_of_peer(const struct sad_params *p, const struct ike_sa *sa)
+{
+	return ips_addr_cmp(&p->remote, &sa->remote.addr) == 0 &&
+	    (p->remote_port == 0 || p->remote_port == sa->remote.port);
+}
+
 /* An SA pair ends: its audit event (542), then both SAs go. */
 static void
 pair_end(struct ike *ike, struct ike_sa *sa, const struct sad_info *out,
@@ -1070,8 +1082,7 @@ qm_peer_deleted(
 		/* only SAs negotiated with this peer: an authenticated peer
 		 * must not delete another peer's SAs by naming their SPIs */
 		if (!sad_get(sad, SAD_OUTBOUND, spi, &out) ||
-		    out.p.proto != proto ||
-		    ips_addr_cmp(&out.p.remote, &sa->remote.addr) != 0)
+		    out.p.proto != proto || !pair_of_peer(&out.p, sa))
 			continue;
 		/* and its pair, our inbound one */
 		pair_end(sa->ike, sa, &out, "deleted by the peer");
@@ -1094,7 +1105,7 @@ qm_delete_all(struct ike_sa *sa)
 		const struct sad_info *s = &rows[k];
 
 		if (s->dir != SAD_INBOUND || s->state != SAD_MATURE ||
-		    ips_addr_cmp(&s->p.remote, &sa->remote.addr) != 0)
+		    !pair_of_peer(&s->p, sa))
 			continue;
 		struct sad_info out;
 
@@ -1122,8 +1133,7 @@ qm_forget_peer(struct ike_sa *sa)
 		for (size_t k = 0; k < total; k++) {
 			const struct sad_info *s = &rows[k];
 
-			if (s->state != SAD_MATURE ||
-			    ips_addr_cmp(&s->p.remote, &sa->remote.addr) != 0)
+			if (s->state != SAD_MATURE || !pair_of_peer(&s->p, sa))
 				continue;
 			if (pass == 0 && s->dir == SAD_OUTBOUND)
 				pair_end(sa->ike, sa, s, "the peer forgot it");
