@@ -113,6 +113,9 @@ audit_json(const struct audit_event *ev, struct timespec now)
 	put_str(o, "received", ev->received);
 	put_str(o, "failure_point", ev->failure_point);
 	put_str(o, "reason", ev->reason);
+	if (ev->suppressed != 0)
+		json_object_set_new(o, "suppressed_before",
+		    json_integer((json_int_t)ev->suppressed));
 	/* Compact, fields in the order set: one line per event. */
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -174,10 +177,19 @@ rotate(struct audit_log *l)
 		(void)rename(from, to);
 	}
 	snprintf(to, sizeof(to), "%s.1", l->path);
-	if (l->keep == 0 || rename(l->path, to) != 0) {
-		/* Nowhere to keep it: the log starts over. */
+	if (l->keep == 0) {
+		/* Told to keep nothing: the log starts over. */
 		if (ftruncate(l->fd, 0) == 0)
 			l->size = 0;
+		return;
+	}
+	/* Whatever fails, nothing already written is thrown away: we go on
+	 * appending to the file we hold, and try again when it has grown by
+	 * another max_bytes. */
+	l->size = 0;
+	if (rename(l->path, to) != 0) {
+		ips_log(IPS_LOG_ERR, "audit: cannot rotate %s: %s", l->path,
+		    strerror(errno));
 		return;
 	}
 	fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);

@@ -61,6 +61,9 @@ struct audit_event {
 	const char *attribute, *expected, *received; /* 546 */
 	const char *failure_point; /* "me" or "peer" (544-547) */
 	const char *reason; /* why it failed or ended */
+	/* Events of this kind left out just before this one by a rate
+	 * limit (failures from peers that never authenticated). */
+	unsigned long suppressed;
 };
 
 struct audit_log;

@@ -56,6 +56,18 @@ ike_cred_free(struct ike_cred *c)
 	OPENSSL_free(c);
 }
 
+/* Whether a PEM read loop ended at the end of the file rather than on a
+ * block it could not read (which must not be skipped in silence). */
+static bool
+pem_at_end(void)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	return e == 0 ||
+	    (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+		ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
+}
+
 /* "<path>: <why>" into errbuf; the OpenSSL error queue is dropped. */
 static ips_res
 fail(char *errbuf, size_t errlen, enum ips_err e, const char *path,
@@ -130,6 +142,7 @@ load_certs(struct ike_cred *c, const char *path, char *errbuf, size_t errlen)
 		fclose(f);
 		BAIL(NOMEM);
 	}
+	ERR_clear_error();
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
 		if (sk_X509_num(c->chain) + 1 >= IKE_CHAIN_MAX ||
 		    sk_X509_push(c->chain, x) <= 0) {
@@ -139,6 +152,9 @@ load_certs(struct ike_cred *c, const char *path, char *errbuf, size_t errlen)
 			    "too many intermediate certificates (at most 7)");
 		}
 	fclose(f);
+	if (!pem_at_end())
+		return fail(errbuf, errlen, IPS_E_CONFIG, path,
+		    "a certificate after the first does not read as PEM");
 	ERR_clear_error(); /* the end of the file */
 	return IPS_OK;
 }
@@ -154,6 +170,7 @@ load_crls(X509_STORE *st, const char *path, char *errbuf, size_t errlen)
 	if (f == NULL)
 		return fail(errbuf, errlen, IPS_E_CONFIG, path,
 		    "cannot open the revocation list");
+	ERR_clear_error();
 	while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
 		int ok = X509_STORE_add_crl(st, crl);
 
@@ -166,6 +183,11 @@ load_crls(X509_STORE *st, const char *path, char *errbuf, size_t errlen)
 		n++;
 	}
 	fclose(f);
+	/* A list that does not read would let its revoked certificates
+	 * through: refuse the file. */
+	if (!pem_at_end())
+		return fail(errbuf, errlen, IPS_E_CONFIG, path,
+		    "a revocation list does not read as PEM");
 	if (n == 0)
 		return fail(errbuf, errlen, IPS_E_CONFIG, path,
 		    "holds no PEM revocation list (X509 CRL)");
@@ -452,8 +474,21 @@ ike_dn_text(const uint8_t *der, size_t len, char *buf, size_t buflen)
 	    X509_NAME_print_ex(b, n, 0,
 		(XN_FLAG_SEP_CPLUS_SPC | ASN1_STRFLGS_RFC2253) &
 		    ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
-	    (k = BIO_read(b, buf, (int)buflen - 1)) > 0)
+	    (k = BIO_read(b, buf, (int)buflen - 1)) > 0) {
+		/* Cut at a character boundary: a truncated UTF-8 sequence
+		 * would make the text invalid for JSON and the views. */
+		int end = k;
+
+		while (end > 0 && ((unsigned char)buf[end - 1] & 0xc0) == 0x80)
+			end--;
+		if (end > 0 && ((unsigned char)buf[end - 1] & 0x80) != 0) {
+			unsigned char lead = (unsigned char)buf[end - 1];
+			int want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+
+			k = k - (end - 1) == want ? k : end - 1;
+		}
 		buf[k] = '\0';
+	}
 	BIO_free(b);
 	X509_NAME_free(n);
 	ERR_clear_error();

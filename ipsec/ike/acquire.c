@@ -16,6 +16,7 @@
  *   WAIT_MM      Main Mode failed               ENDED        Acquire Fail.
  *   QM           pair installed                 ENDED
  *   QM           Quick Mode failed              ENDED        Acquire Fail.
+ *                (not once fallen back to clear)
  *
  * Active Acquire counts live acquires that have not fallen back to clear;
  * Acquire Heap Size counts every record until the tick that frees it.
@@ -68,12 +69,13 @@ same_request(const struct ike_acq *a, const struct ike_acq *b)
 	    a->sport == b->sport && a->dport == b->dport;
 }
 
-/* An ISAKMP SA for the acquire's rule and peer: established ones first,
- * else (when in_progress) one of ours still in Main Mode. */
+/* An ISAKMP SA for the acquire's rule and peer: an established one (one
+ * not being replaced first, but one that is still works), else (when
+ * in_progress) one of ours still in Main Mode. */
 static struct ike_sa *
 sa_for(struct ike *ike, const struct ike_acq *a, bool in_progress)
 {
-	struct ike_sa *pending = NULL;
+	struct ike_sa *pending = NULL, *replacing = NULL;
 
 	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
 		if (sa->state == IKE_SA_DEAD ||
@@ -82,10 +84,13 @@ sa_for(struct ike *ike, const struct ike_acq *a, bool in_progress)
 			continue;
 		if (sa->state == IKE_SA_ESTABLISHED && !sa->rekeyed)
 			return sa;
-		if (sa->state != IKE_SA_ESTABLISHED &&
-		    sa->role == IKE_INITIATOR)
+		if (sa->state == IKE_SA_ESTABLISHED)
+			replacing = sa;
+		else if (sa->role == IKE_INITIATOR)
 			pending = sa;
 	}
+	if (replacing != NULL)
+		return replacing;
 	return in_progress ? pending : NULL;
 }
 

@@ -363,6 +363,21 @@ retransmitted(struct ike_sa *sa, const uint8_t *msg, size_t len,
 	return true;
 }
 
+/*
+ * The message that should be MM5 (or MM6) under a pre-shared key did not
+ * decrypt: the keys made from the two PSKs differ, or someone who saw the
+ * cookies sent garbage.  Only this case is remembered, so that a timeout
+ * can say which it most likely was.
+ */
+static void
+note_undecryptable(struct ike_sa *sa, const struct isakmp_hdr *h)
+{
+	if (sa->keyed && h->exchange == ISAKMP_EXCH_IDPROT &&
+	    sa->chosen.auth == IKE_AUTH_PSK &&
+	    (sa->state == IKE_SA_MM_R2 || sa->state == IKE_SA_MM_I3))
+		sa->undecryptable = true;
+}
+
 /* The peer refused our Main Mode with a notify in the clear. */
 static void
 refused_by_peer(struct ike_sa *sa, uint16_t type)
@@ -452,13 +467,13 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 		    !ips_ok(ike_crypt_decrypt(sa, sa->iv, msg + ISAKMP_HDR_LEN,
 			blen, plain, next_iv))) {
 			stats_on_invalid_packet(ike->stats);
-			sa->undecryptable = sa->keyed;
+			note_undecryptable(sa, &h);
 			return;
 		}
 		rbuf_init(&rb, plain, blen);
 		if (!ips_ok(isakmp_chain_parse(&rb, h.next, true, &c))) {
 			stats_on_invalid_packet(ike->stats);
-			sa->undecryptable = true;
+			note_undecryptable(sa, &h);
 			OPENSSL_cleanse(plain, blen);
 			return;
 		}

@@ -122,13 +122,44 @@ ike_audit_mm_end(struct ike_sa *sa, const char *why)
 	emit(sa->ike, &ev);
 }
 
+/*
+ * Anyone can send an MM1 that we refuse: unauthenticated failures pass a
+ * token bucket, so a flood cannot push real events out of the rotated
+ * log.  The next event that passes says how many were left out.
+ */
+static bool
+unauth_allowed(struct ike *ike, unsigned long *suppressed)
+{
+	uint64_t now = ike->ops->now_ms(ike->ctx);
+
+	if (ike->audit_at_ms == 0)
+		ike->audit_tokens = IKE_AUDIT_BURST;
+	else
+		ike->audit_tokens +=
+		    (double)(now - ike->audit_at_ms) * IKE_AUDIT_RATE / 1000;
+	if (ike->audit_tokens > IKE_AUDIT_BURST)
+		ike->audit_tokens = IKE_AUDIT_BURST;
+	ike->audit_at_ms = now ? now : 1;
+	if (ike->audit_tokens < 1) {
+		ike->audit_suppressed++;
+		return false;
+	}
+	ike->audit_tokens -= 1;
+	*suppressed = ike->audit_suppressed;
+	ike->audit_suppressed = 0;
+	return true;
+}
+
 void
 ike_audit_mm_fail(struct ike_sa *sa, ips_res r, const char *why,
     const struct ike_mm_mismatch *m)
 {
 	struct audit_event ev;
+	unsigned long suppressed = 0;
 	struct sa_text t;
 
+	if (sa->peer_id_len == 0 && !unauth_allowed(sa->ike, &suppressed))
+		return;
 	from_sa(sa, failure_event(r.err), "main", &ev, &t);
 	ev.failure_point = failure_point(r.err);
 	ev.reason = why != NULL ? why : ips_strerror(r.err);
@@ -137,6 +168,7 @@ ike_audit_mm_fail(struct ike_sa *sa, ips_res r, const char *why,
 		ev.expected = m->expected;
 		ev.received = m->received;
 	}
+	ev.suppressed = suppressed;
 	emit(sa->ike, &ev);
 }
 

@@ -20,6 +20,10 @@
 #define IKE_MAX_RESPONDER_QMS 16
 #define IKE_MID_HISTORY 64
 #define IKE_HALF_OPEN_MAX 1024 /* default bound on half-open responders */
+/* Failure events from peers that never authenticated: this many a second
+ * on average, in bursts of up to IKE_AUDIT_BURST; the rest are counted. */
+#define IKE_AUDIT_RATE 10
+#define IKE_AUDIT_BURST 50
 /* A peer silent this long after an acquire's first Main Mode message
  * means clear traffic, if the policy allows it (Windows waits 3 s too). */
 #define IKE_SOFT_AFTER_MS 3000
@@ -173,6 +177,11 @@ struct ike {
 	uint64_t half_open_logged; /* rate limit for the warning */
 	struct ike_acq *acqs;
 	uint32_t acq_last_id;
+	/* Rate limit on failure events from unauthenticated peers: a token
+	 * bucket (ike_audit.c). */
+	double audit_tokens;
+	uint64_t audit_at_ms;
+	unsigned long audit_suppressed;
 };
 
 /* The one place an SA changes state: checks the transition, logs it,

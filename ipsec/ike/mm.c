@@ -709,7 +709,9 @@ fail(struct ike_sa *sa, const char *step, ips_res r)
 
 		snprintf(
 		    why, sizeof(why), "%s at %s", ips_strerror(r.err), step);
-		ike_audit_mm_fail(sa, r, why, &sa->mismatch);
+		/* the closest miss belongs to a proposal failure only */
+		ike_audit_mm_fail(sa, r, why,
+		    r.err == IPS_E_IKE_NO_PROPOSAL ? &sa->mismatch : NULL);
 	}
 	/* Before keys exist a notify can only go in the clear. */
 	if (!sa->keyed && ips_err_notify(r.err) != 0)

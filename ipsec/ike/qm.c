@@ -73,7 +73,8 @@ qm_fail(struct ike_sa *sa, struct ike_qm *qm, ips_res r, bool tell)
 		: r.err == IPS_E_IKE_BAD_HASH ? STATS_NEG_AUTH
 		: r.err == IPS_E_IKE_TIMEOUT  ? STATS_NEG_TIMEOUT
 					      : STATS_NEG_OTHER);
-	ike_audit_qm_fail(sa, qm, r, &qm->mismatch);
+	ike_audit_qm_fail(
+	    sa, qm, r, r.err == IPS_E_IKE_NO_PROPOSAL ? &qm->mismatch : NULL);
 	if (tell && ips_err_notify(r.err) != 0) {
 		/* As charon sends it: protocol ESP, a zero SPI. */
 		uint8_t body[12] = {0, 0, 0, IPSEC_DOI, ISAKMP_PROTO_ESP, 4,
@@ -1143,15 +1144,14 @@ qm_forget_peer(struct ike_sa *sa)
 	free(rows);
 }
 
-/* The newest established ISAKMP SA with a peer, or NULL. */
+/* The newest established ISAKMP SA with a pair's peer, or NULL. */
 static struct ike_sa *
-sa_to(struct ike *ike, const struct ips_addr *peer)
+sa_to(struct ike *ike, const struct sad_params *p)
 {
 	struct ike_sa *best = NULL;
 
 	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
-		if (sa->state == IKE_SA_ESTABLISHED &&
-		    ips_addr_cmp(&sa->remote.addr, peer) == 0 &&
+		if (sa->state == IKE_SA_ESTABLISHED && pair_of_peer(p, sa) &&
 		    (best == NULL || sa->established_ms > best->established_ms))
 			best = sa;
 	return best;
@@ -1219,7 +1219,7 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 		    (vol != 0 && bytes >= vol / 10 * 9);
 		if (!hard && !(soft && p->initiator && !o->rekeyed))
 			continue; /* nothing to do: no need for its peer */
-		sa = sa_to(ike, &p->remote);
+		sa = sa_to(ike, p);
 		if (hard) {
 			ips_log(IPS_LOG_INFO, "ike: %s: SA %08x expired",
 			    p->rule, o->spi);

@@ -51,6 +51,7 @@ mock_audit(void *ctx, const struct audit_event *ev)
 	    ev->reason ? ev->reason : "");
 	snprintf(s->last_attribute, sizeof(s->last_attribute), "%s",
 	    ev->attribute ? ev->attribute : "");
+	s->last_suppressed = ev->suppressed;
 }
 
 const struct ike_ops mock_ops = {mock_send, mock_now, NULL, mock_audit};

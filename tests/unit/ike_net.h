@@ -31,6 +31,7 @@ struct side {
 	unsigned events[64];
 	size_t nevents;
 	char last_reason[160], last_attribute[32];
+	unsigned long last_suppressed;
 };
 
 struct net {

@@ -229,6 +229,30 @@ test_bad_credentials(void **state)
 	assert_int_equal(ike_cred_load(cert, key, &o, &c, err, sizeof(err)).err,
 	    IPS_E_CONFIG);
 	assert_non_null(strstr(err, "revocation list"));
+	/* a good list followed by one that does not read: refused, not
+	 * skipped (its revocations would be lost) */
+	{
+		char bad[700],
+		    *good =
+			tl_read_file(in_pki("crl.pem", crl, sizeof(crl)), NULL),
+		    *both;
+
+		assert_non_null(good);
+		both = malloc(strlen(good) + 100);
+		sprintf(both,
+		    "%s-----BEGIN X509 CRL-----\nAAAA\n"
+		    "-----END X509 CRL-----\n",
+		    good);
+		snprintf(bad, sizeof(bad), "%s/bad-crl.pem", pki);
+		tl_write_file(bad, both, 0644);
+		o.crl = bad;
+		assert_int_equal(
+		    ike_cred_load(cert, key, &o, &c, err, sizeof(err)).err,
+		    IPS_E_CONFIG);
+		assert_non_null(strstr(err, "does not read"));
+		free(good);
+		free(both);
+	}
 	assert_null(c);
 }
 

@@ -169,6 +169,29 @@ test_no_proposal(void **state)
 	teardown(NULL);
 }
 
+/* A flood of refused first messages is counted in full, but audited
+ * only at a bounded rate; the next event says how many were left out. */
+static void
+test_audit_flood_is_bounded(void **state)
+{
+	(void)state;
+	setup_pair("14", "19", "k", "k");
+	for (int i = 0; i < 200; i++) {
+		initiate();
+		deliver(false); /* MM1 --> */
+		deliver(true); /* <-- N(NO_PROPOSAL_CHOSEN), lost */
+	}
+	assert_int_equal(MM_STAT(&net.b, negotiation_failures), 200);
+	assert_int_equal(net.b.nevents, IKE_AUDIT_BURST);
+	net.now += 10000;
+	initiate();
+	deliver(false);
+	deliver(true);
+	assert_int_equal(net.b.nevents, IKE_AUDIT_BURST + 1);
+	assert_int_equal(net.b.last_suppressed, 200 - IKE_AUDIT_BURST);
+	teardown(NULL);
+}
+
 /* A lost MM2: the initiator resends MM1 and the responder answers from
  * its cache, counting nothing as invalid. */
 static void
@@ -955,6 +978,7 @@ main(void)
 	    cmocka_unit_test(test_main_mode_groups),
 	    cmocka_unit_test(test_wrong_psk),
 	    cmocka_unit_test(test_no_proposal),
+	    cmocka_unit_test(test_audit_flood_is_bounded),
 	    cmocka_unit_test(test_lost_reply_is_retransmitted),
 	    cmocka_unit_test(test_invalid_cookie_and_garbage),
 	    cmocka_unit_test(test_delete_both_ways),
