@@ -124,6 +124,27 @@ bad:
 	return NULL;
 }
 
+ips_res
+ike_dn_parse(const char *text, uint8_t *der, size_t max, size_t *len)
+{
+	X509_NAME *n = parse_dn(text);
+	uint8_t *out = NULL;
+	int k;
+
+	ERR_clear_error();
+	ENSURE(n != NULL, CONFIG);
+	k = i2d_X509_NAME(n, &out);
+	X509_NAME_free(n);
+	if (k <= 0 || (size_t)k > max) {
+		OPENSSL_free(out);
+		return k <= 0 ? IPS_ERR(NOMEM) : IPS_ERR(TOOBIG);
+	}
+	memcpy(der, out, (size_t)k);
+	OPENSSL_free(out);
+	*len = (size_t)k;
+	return IPS_OK;
+}
+
 /* Our certificate and the intermediates after it in the same file. */
 static ips_res
 load_certs(struct ike_cred *c, const char *path, char *errbuf, size_t errlen)

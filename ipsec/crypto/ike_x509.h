@@ -67,6 +67,15 @@ enum ike_peer_id_kind {
 	IKE_PEER_ID_IP, /* ID_IPV4_ADDR/ID_IPV6_ADDR (raw bytes): iPAddress */
 };
 
+/*
+ * A distinguished name as an operator writes it, "O=example, CN=gw" (first
+ * RDN first, a backslash escapes a comma), in DER: into der, at most max
+ * bytes, *len set.  IPS_E_CONFIG if it is not a DN, IPS_E_TOOBIG if the
+ * DER would not fit.
+ */
+IPS_MUST_USE ips_res ike_dn_parse(
+    const char *text, uint8_t *der, size_t max, size_t *len);
+
 /* A DER distinguished name as "O=x, CN=y" (first RDN first, escaped as
  * RFC 4514 says); "" if it does not parse.  buf is always terminated. */
 void ike_dn_text(const uint8_t *der, size_t len, char *buf, size_t buflen);

@@ -23,6 +23,7 @@
 
 #include <yaml.h>
 
+#include "crypto/ike_x509.h"
 #include "policy_int.h"
 #include "policy_walk.h"
 
@@ -888,7 +889,17 @@ au_crl_check(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 au_peer_id(struct pctx *c, yaml_node_t *v, void *o)
 {
-	return pw_get_name(c, v, "peer-id", &((struct pol_auth *)o)->peer_id);
+	const char **id = &((struct pol_auth *)o)->peer_id;
+	uint8_t der[1024];
+	size_t len;
+
+	GUARD(pw_get_name(c, v, "peer-id", id));
+	if (!ips_ok(ike_dn_parse(*id, der, sizeof(der), &len)))
+		return pw_fail(c, v,
+		    "peer-id '%s' is not a distinguished name like "
+		    "\"O=example, CN=gateway\"",
+		    *id);
+	return IPS_OK;
 }
 
 /* Keys that only a certificate method takes. */
