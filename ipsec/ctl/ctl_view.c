@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -403,21 +404,39 @@ spi_text(struct arena *a, uint32_t spi)
 }
 
 /* One row per pair: an outbound SA and the inbound one it pairs with. */
+static int
+by_spi(const void *a, const void *b)
+{
+	uint32_t x = (*(const struct sad_info *const *)a)->spi;
+	uint32_t y = (*(const struct sad_info *const *)b)->spi;
+
+	return x < y ? -1 : x > y;
+}
+
 static bool
 view_qmsas(
     const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
 {
 	Ipsm__QmSaView *v = arena_alloc(a, sizeof(*v));
-	size_t n = 0;
+	const struct sad_info **ins;
+	size_t n = 0, nin = 0;
 
 	if (v == NULL)
 		return false;
 	ipsm__qm_sa_view__init(v);
 	v->sas = arena_calloc(a, src->nqmsas ? src->nqmsas : 1, sizeof(void *));
-	if (v->sas == NULL)
+	ins = arena_calloc(a, src->nqmsas ? src->nqmsas : 1, sizeof(*ins));
+	if (v->sas == NULL || ins == NULL)
 		return false;
+	/* Inbound SAs by SPI, so pairing is O(n log n) for a big SAD. */
+	for (size_t i = 0; i < src->nqmsas; i++)
+		if (src->qmsas[i].dir == SAD_INBOUND)
+			ins[nin++] = &src->qmsas[i];
+	qsort(ins, nin, sizeof(*ins), by_spi);
 	for (size_t i = 0; i < src->nqmsas; i++) {
 		const struct sad_info *o = &src->qmsas[i], *in = NULL;
+		const struct sad_info key = {.spi = o->pair_spi}, *kp = &key,
+				      **hit;
 		const struct sad_params *p = &o->p;
 		Ipsm__QmSa *q;
 		char pb[8], eb[32];
@@ -426,10 +445,8 @@ view_qmsas(
 
 		if (o->dir != SAD_OUTBOUND || o->state != SAD_MATURE)
 			continue;
-		for (size_t k = 0; k < src->nqmsas; k++)
-			if (src->qmsas[k].dir == SAD_INBOUND &&
-			    src->qmsas[k].spi == o->pair_spi)
-				in = &src->qmsas[k];
+		hit = bsearch(&kp, ins, nin, sizeof(*ins), by_spi);
+		in = hit != NULL ? *hit : NULL;
 		if ((q = arena_alloc(a, sizeof(*q))) == NULL)
 			return false;
 		ipsm__qm_sa__init(q);
