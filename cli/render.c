@@ -619,6 +619,7 @@ render_qmsas(const Ipsm__QmSaView *v, enum render_format fmt, FILE *f)
 			    json_integer((json_int_t)q->replay_drops));
 			json_object_set_new(o, "icv_failures",
 			    json_integer((json_int_t)q->icv_failures));
+			json_object_set_new(o, "soft", json_boolean(q->soft));
 			json_array_append_new(a, o);
 		}
 		return emit_json(json_pack("{s:o}", "quick_mode_sas", a), f);

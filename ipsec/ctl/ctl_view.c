@@ -424,7 +424,7 @@ view_qmsas(
 	if (v == NULL)
 		return false;
 	ipsm__qm_sa_view__init(v);
-	v->sas = arena_calloc(a, src->nqmsas ? src->nqmsas : 1, sizeof(void *));
+	v->sas = arena_calloc(a, src->nqmsas + src->nsofts + 1, sizeof(void *));
 	ins = arena_calloc(a, src->nqmsas ? src->nqmsas : 1, sizeof(*ins));
 	if (v->sas == NULL || ins == NULL)
 		return false;
@@ -481,6 +481,36 @@ view_qmsas(
 			q->replay_drops = in->replay_drops;
 			q->icv_failures = in->icv_failures;
 		}
+		v->sas[n++] = q;
+	}
+	for (size_t i = 0; i < src->nsofts; i++) {
+		const struct sad_soft *s = &src->softs[i];
+		struct ike_endpoint tpeer = {s->remote, 0};
+		char pb[8];
+		Ipsm__QmSa *q = arena_alloc(a, sizeof(*q));
+
+		if (q == NULL)
+			return false;
+		ipsm__qm_sa__init(q);
+		q->soft = true;
+		q->rule = dup(a, s->rule);
+		q->me = aspec_text(a, &s->src);
+		q->peer = aspec_text(a, &s->dst);
+		q->protocol = dup(a, pol_proto_name(s->proto, pb, sizeof(pb)));
+		q->my_port = s->sport;
+		q->peer_port = s->dport;
+		q->mode = dup(a, "soft (clear)");
+		q->tunnel_me = dup(a, "");
+		q->tunnel_peer = endpoint_text(a, &tpeer);
+		q->ipsec_protocol = dup(a, "none");
+		q->inbound_spi = dup(a, "");
+		q->outbound_spi = dup(a, "");
+		q->encryption = dup(a, "");
+		q->integrity = dup(a, "None");
+		q->lifetime_s = s->expires_ms > src->now_ms
+		    ? (uint32_t)((s->expires_ms - src->now_ms) / 1000)
+		    : 0;
+		q->age_s = (src->now_ms - s->created_ms) / 1000;
 		v->sas[n++] = q;
 	}
 	v->n_sas = n;

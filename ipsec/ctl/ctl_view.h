@@ -31,6 +31,8 @@ struct ctl_view_src {
 	size_t nmmsas;
 	const struct sad_info *qmsas; /* every IPsec SA, both directions */
 	size_t nqmsas;
+	const struct sad_soft *softs; /* soft associations (clear text) */
+	size_t nsofts;
 	uint64_t now_ms; /* the clock SA ages are measured against */
 };
 

@@ -400,8 +400,14 @@ engine_view_src(const struct engine *e, struct ctl_view_src *src,
 
 		src->mmsas = sas;
 		src->nmmsas = sas != NULL ? ike_sa_list(e->ike, sas, n) : 0;
+		size_t ns = sad_soft_list(sad, NULL, 0);
+		struct sad_soft *softs =
+		    arena_calloc(a, ns ? ns : 1, sizeof(*softs));
+
 		src->qmsas = rows;
 		src->nqmsas = rows != NULL ? sad_list(sad, rows, q) : 0;
+		src->softs = softs;
+		src->nsofts = softs != NULL ? sad_soft_list(sad, softs, ns) : 0;
 	}
 	src->policy = e->cur.policy;
 	src->filters = e->cur.filters;

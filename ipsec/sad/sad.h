@@ -133,7 +133,8 @@ size_t sad_soft_replace(
     struct sad *sad, const char *rule, const struct ips_addr *remote);
 /* Drop soft SAs whose time is up. */
 void sad_soft_expire(struct sad *sad, uint64_t now_ms);
-/* Up to max soft SAs, oldest first; returns how many there are. */
+/* Up to max soft SAs, oldest first (out may be NULL when max is 0);
+ * returns how many there are. */
 size_t sad_soft_list(const struct sad *sad, struct sad_soft *out, size_t max);
 
 #endif

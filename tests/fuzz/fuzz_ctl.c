@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ctl/ctl_frame.h"
@@ -42,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ips_addr a;
 	struct ike_sa_info sa;
 	struct sad_info rows[2];
+	struct sad_soft soft;
 
 	if (h == NULL || !ips_addr_parse("192.0.2.1", &a) ||
 	    !ips_ok(hostenv_add(h, HOSTENV_LOCAL, &a)) ||
@@ -73,8 +75,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rows[1] = rows[0];
 	rows[1].spi = 0x5678;
 	rows[1].dir = SAD_INBOUND;
+	/* and one soft association */
+	memset(&soft, 0, sizeof(soft));
+	soft.remote = a;
+	soft.src = soft.dst = ips_aspec_host(&a);
+	snprintf(soft.rule, sizeof(soft.rule), "r");
+	soft.expires_ms = 9000;
 	src = (struct ctl_view_src){
-	    p, fs, h, &mm, &qm, 1, 2, &sa, 1, rows, 2, 5000};
+	    p, fs, h, &mm, &qm, 1, 2, &sa, 1, rows, 2, &soft, 1, 5000};
 	rbuf_init(&rb, data, size);
 	while (ips_ok(ctl_frame_parse(&rb, &payload))) {
 		Ipsm__Request *req =
