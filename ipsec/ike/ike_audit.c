@@ -195,6 +195,10 @@ qm_params(const struct sad_params *p, char *buf, size_t len)
 	if (p->proto == ISAKMP_PROTO_AH)
 		snprintf(buf, len, "AH %s %s", ike_ipsec_auth_text(p->auth),
 		    ike_encap_text(p->encap));
+	else if (p->auth == 0) /* AEAD: integrity is the cipher's own */
+		snprintf(buf, len, "ESP %s %s",
+		    ike_esp_encr_text(p->transform, p->keybits, eb, sizeof(eb)),
+		    ike_encap_text(p->encap));
 	else
 		snprintf(buf, len, "ESP %s %s %s",
 		    ike_esp_encr_text(p->transform, p->keybits, eb, sizeof(eb)),

@@ -76,7 +76,8 @@ test_qmsas(void **state)
 		assert_false(q->soft);
 		/* each pair's inbound bytes found by its SPI */
 		assert_int_equal(q->bytes_in, q->bytes_out + 100);
-		assert_string_equal(q->inbound_spi, i ? "00008000" : "00002000");
+		assert_string_equal(
+		    q->inbound_spi, i ? "00008000" : "00002000");
 	}
 	assert_true(resp.qmsas->sas[2]->soft);
 	assert_string_equal(resp.qmsas->sas[2]->rule, "fallback");
