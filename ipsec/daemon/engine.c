@@ -205,9 +205,7 @@ engine_reload(struct engine *e, char *errbuf, size_t errlen)
 	struct loaded l;
 
 	GUARD(load(e->policy_path, e->host, &l, errbuf, errlen));
-	/* XXX(issue 3): SAs copy what they need of their rule, so a reload
-	 * leaves them running; re-checking them against the new policy is
-	 * still to come. */
+	/* The engine ends the SAs whose rule left (ike_set_policy). */
 	loaded_free(&e->cur);
 	e->cur = l;
 	e->loaded_at = time(NULL);

@@ -153,6 +153,29 @@ void
 ike_set_policy(struct ike *ike, const struct ike_policy_view *pv)
 {
 	ike->pv = *pv;
+	/*
+	 * SAs copy what they need of their rule, so a reload leaves them
+	 * running.  Those whose rule is gone, or no longer negotiates, end
+	 * now, their peers told: the operator took that protection away.
+	 */
+	qm_drop_orphans(ike);
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		const struct pol_rule *r = ike_rule_named(ike, sa->rule);
+
+		if (sa->state == IKE_SA_DEAD || sa->rule[0] == '\0' ||
+		    (r != NULL &&
+			r->filter_action->action == POL_ACTION_NEGOTIATE))
+			continue;
+		ips_log(IPS_LOG_NOTICE,
+		    "ike: %s: rule left the policy: "
+		    "deleting its ISAKMP SA",
+		    sa->rule);
+		if (sa->state == IKE_SA_ESTABLISHED &&
+		    !ips_ok(info_send_delete(sa)))
+			ips_log(IPS_LOG_WARNING, "ike: cannot send DELETE");
+		sa->end_why = "its rule left the policy";
+		ike_sa_set_state(sa, IKE_SA_DEAD);
+	}
 }
 
 struct ike_sa *

@@ -251,6 +251,9 @@ void qm_peer_deleted(
     struct ike_sa *sa, uint8_t proto, const uint8_t *spis, uint16_t n);
 /* Tell the peer, then remove, every IPsec SA pair with it. */
 void qm_delete_all(struct ike_sa *sa);
+/* End, telling their peers, the SA pairs whose rule the current policy
+ * no longer has or no longer negotiates (after a reload). */
+void qm_drop_orphans(struct ike *ike);
 /* Remove every IPsec SA pair with the SA's peer, telling no one (the
  * peer has forgotten them: INITIAL-CONTACT). */
 void qm_forget_peer(struct ike_sa *sa);

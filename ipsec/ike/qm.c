@@ -1157,6 +1157,32 @@ sa_to(struct ike *ike, const struct sad_params *p)
 	return best;
 }
 
+void
+qm_drop_orphans(struct ike *ike)
+{
+	struct sad *sad = ike->sad;
+	size_t n = sad_count(sad);
+	struct sad_info *rows = calloc(n ? n : 1, sizeof(*rows));
+
+	if (rows == NULL)
+		return;
+	sad_list(sad, rows, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct sad_info *o = &rows[i];
+		const struct pol_rule *r = ike_rule_named(ike, o->p.rule);
+		struct ike_sa *sa;
+
+		if (o->dir != SAD_OUTBOUND || o->state != SAD_MATURE ||
+		    (r != NULL &&
+			r->filter_action->action == POL_ACTION_NEGOTIATE))
+			continue;
+		if ((sa = sa_to(ike, &o->p)) != NULL)
+			send_delete(sa, o->p.proto, o->pair_spi);
+		pair_end(ike, sa, o, "its rule left the policy");
+	}
+	free(rows);
+}
+
 struct spi_bytes {
 	uint32_t spi;
 	uint64_t bytes;

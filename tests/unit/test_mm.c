@@ -327,6 +327,53 @@ test_delete_both_ways(void **state)
 	teardown(NULL);
 }
 
+/* A reload that removes a rule ends its SAs, the peer told (DELETE for
+ * the pair, then for the ISAKMP SA); a reload that keeps it does not. */
+static void
+test_reload_drops_removed_rule(void **state)
+{
+	static const char open_only[] =
+	    "policy: { name: open }\n"
+	    "filter-lists:\n"
+	    "  - { name: all, filters: [ { source: me, destination: any } ] }\n"
+	    "filter-actions:\n"
+	    "  - { name: pass, action: permit }\n"
+	    "rules:\n"
+	    "  - { name: open, filter-list: all, filter-action: pass }\n";
+	struct ike_policy_view pv;
+	struct policy_error err;
+	struct policy *p;
+	struct flt_set *fs;
+
+	(void)state;
+	establish();
+	/* the same policy again: nothing ends */
+	pv = (struct ike_policy_view){
+	    net.a.policy, net.a.secrets, net.a.filters, net.a.host, NULL};
+	ike_set_policy(net.a.ike, &pv);
+	assert_int_equal(net.n, 0);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 2);
+	/* a policy without the rule */
+	assert_true(ips_ok(policy_load_buffer(
+	    "open.yaml", open_only, sizeof(open_only) - 1, &p, &err)));
+	assert_true(ips_ok(flt_set_build(p, net.a.host, &fs)));
+	pv.policy = p;
+	pv.filters = fs;
+	ike_set_policy(net.a.ike, &pv);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 0);
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_DEAD);
+	assert_string_equal(net.a.last_reason, "its rule left the policy");
+	/* D(ESP) then D(ISAKMP) --> */
+	assert_int_equal(net.n, 2);
+	pump();
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 0);
+	assert_int_equal(only_sa(&net.b)->state, IKE_SA_DEAD);
+	/* the engine must not outlive the policy it was given */
+	teardown(NULL);
+	flt_set_free(fs);
+	policy_free(p);
+}
+
 /* HDR*, HASH(1), N(R-U-THERE, seq) -->
  * <-- HDR*, HASH(1), N(R-U-THERE-ACK, seq) */
 static void
@@ -979,6 +1026,7 @@ main(void)
 	    cmocka_unit_test(test_wrong_psk),
 	    cmocka_unit_test(test_no_proposal),
 	    cmocka_unit_test(test_audit_flood_is_bounded),
+	    cmocka_unit_test(test_reload_drops_removed_rule),
 	    cmocka_unit_test(test_lost_reply_is_retransmitted),
 	    cmocka_unit_test(test_invalid_cookie_and_garbage),
 	    cmocka_unit_test(test_delete_both_ways),
