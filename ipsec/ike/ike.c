@@ -97,7 +97,12 @@ ike_new(const struct ike_ops *ops, void *ctx, struct stats *st)
 		ike->ctx = ctx;
 		ike->stats = st;
 		ike->half_open_max = IKE_HALF_OPEN_MAX;
-		if ((ike->sad = sad_new(st)) == NULL) {
+		ike->nbuckets = 64;
+		ike->by_cky = calloc(ike->nbuckets, sizeof(*ike->by_cky));
+		if (ike->by_cky == NULL ||
+		    !ips_ok(ike_random(&ike->cky_key, sizeof(ike->cky_key))) ||
+		    (ike->sad = sad_new(st)) == NULL) {
+			free(ike->by_cky);
 			free(ike);
 			return NULL;
 		}
@@ -129,6 +134,7 @@ ike_free(struct ike *ike)
 		sa_free(sa);
 	}
 	acq_free_all(ike);
+	free(ike->by_cky);
 	sad_free(ike->sad);
 	free(ike);
 }
@@ -178,23 +184,84 @@ ike_set_policy(struct ike *ike, const struct ike_policy_view *pv)
 	}
 }
 
+/* An initiator cookie's bucket: keyed, so a peer that picks its cookies
+ * cannot pile its SAs into one chain. */
+static size_t
+cky_bucket(const struct ike *ike, const uint8_t c[static 8])
+{
+	uint64_t v;
+
+	memcpy(&v, c, 8);
+	v ^= ike->cky_key;
+	v *= 0x9e3779b97f4a7c15ull;
+	v ^= v >> 31;
+	v *= 0xbf58476d1ce4e5b9ull;
+	v ^= v >> 29;
+	return (size_t)(v & (ike->nbuckets - 1));
+}
+
+/* Double the buckets when chains would grow past two on average; on
+ * failure the old table stays (longer chains, still correct). */
+static void
+cky_grow(struct ike *ike)
+{
+	size_t n = ike->nbuckets * 2;
+	struct ike_sa **b;
+
+	if (ike->nsas <= 2 * ike->nbuckets ||
+	    (b = calloc(n, sizeof(*b))) == NULL)
+		return;
+	free(ike->by_cky);
+	ike->by_cky = b;
+	ike->nbuckets = n;
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		size_t k = cky_bucket(ike, sa->cky_i);
+
+		sa->cnext = b[k];
+		b[k] = sa;
+	}
+}
+
+static void
+cky_unlink(struct ike *ike, struct ike_sa *sa)
+{
+	struct ike_sa **pp = &ike->by_cky[cky_bucket(ike, sa->cky_i)];
+
+	while (*pp != NULL && *pp != sa)
+		pp = &(*pp)->cnext;
+	if (*pp == sa)
+		*pp = sa->cnext;
+}
+
 struct ike_sa *
 ike_sa_new(struct ike *ike, enum ike_role role,
-    const struct ike_endpoint *local, const struct ike_endpoint *remote)
+    const struct ike_endpoint *local, const struct ike_endpoint *remote,
+    const uint8_t *cky_i)
 {
 	struct ike_sa *sa = calloc(1, sizeof(*sa));
+	size_t k;
 
 	if (sa == NULL)
 		return NULL;
+	if (cky_i != NULL)
+		memcpy(sa->cky_i, cky_i, 8);
+	else if (!ips_ok(ike_random(sa->cky_i, 8))) {
+		free(sa);
+		return NULL;
+	}
 	sa->ike = ike;
 	sa->role = role;
 	sa->state = IKE_SA_NSTATES;
 	sa->local = *local;
 	sa->remote = *remote;
 	sa->created_ms = ike->ops->now_ms(ike->ctx);
+	cky_grow(ike); /* before linking: it re-indexes the list */
 	sa->next = ike->sas;
 	ike->sas = sa;
 	ike->nsas++;
+	k = cky_bucket(ike, sa->cky_i);
+	sa->cnext = ike->by_cky[k];
+	ike->by_cky[k] = sa;
 	return sa;
 }
 
@@ -306,7 +373,8 @@ ike_sa_initiate(struct ike *ike, const struct pol_rule *r,
 	ENSURE(r->filter_action->action == POL_ACTION_NEGOTIATE &&
 		r->ike_policy != NULL,
 	    INVAL);
-	ENSURE((sa = ike_sa_new(ike, IKE_INITIATOR, local, remote)) != NULL,
+	ENSURE(
+	    (sa = ike_sa_new(ike, IKE_INITIATOR, local, remote, NULL)) != NULL,
 	    NOMEM);
 	snprintf(sa->rule, sizeof(sa->rule), "%s", r->name);
 	for (size_t i = 0; i < r->nauth; i++)
@@ -353,7 +421,8 @@ static struct ike_sa *
 lookup(struct ike *ike, const struct isakmp_hdr *h,
     const struct ike_endpoint *remote)
 {
-	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+	for (struct ike_sa *sa = ike->by_cky[cky_bucket(ike, h->icookie)];
+	     sa != NULL; sa = sa->cnext) {
 		if (sa->state == IKE_SA_DEAD ||
 		    memcmp(sa->cky_i, h->icookie, 8) != 0)
 			continue;
@@ -433,7 +502,8 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 	}
 	if (h.exchange == ISAKMP_EXCH_IDPROT && zero_cookie(h.rcookie)) {
 		/* A first Main Mode message: new, or our MM2 was lost. */
-		for (sa = ike->sas; sa != NULL; sa = sa->next)
+		for (sa = ike->by_cky[cky_bucket(ike, h.icookie)]; sa != NULL;
+		     sa = sa->cnext)
 			if (sa->role == IKE_RESPONDER &&
 			    sa->state != IKE_SA_DEAD &&
 			    memcmp(sa->cky_i, h.icookie, 8) == 0 &&
@@ -634,6 +704,7 @@ ike_tick(struct ike *ike)
 		if (sa->state == IKE_SA_DEAD) {
 			*pp = sa->next;
 			ike->nsas--;
+			cky_unlink(ike, sa);
 			sa_free(sa);
 			continue;
 		}

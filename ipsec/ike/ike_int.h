@@ -102,6 +102,7 @@ struct ike_acq {
 struct ike_sa {
 	struct ike *ike;
 	struct ike_sa *next;
+	struct ike_sa *cnext; /* next in its initiator-cookie bucket */
 	enum ike_role role;
 	enum ike_sa_state state; /* changed only by ike_sa_set_state() */
 	uint8_t cky_i[ISAKMP_COOKIE_LEN], cky_r[ISAKMP_COOKIE_LEN];
@@ -172,6 +173,11 @@ struct ike {
 	struct ike_policy_view pv;
 	struct ike_sa *sas;
 	size_t nsas;
+	/* The ISADB indexed by initiator cookie (a keyed hash: responders'
+	 * cookies are the peer's choice), so a message finds its SA in O(1). */
+	struct ike_sa **by_cky;
+	size_t nbuckets; /* a power of two */
+	uint64_t cky_key;
 	struct sad *sad; /* owned */
 	size_t half_open_max; /* responder SAs before MM6 */
 	uint64_t half_open_logged; /* rate limit for the warning */
@@ -312,9 +318,11 @@ void acq_free_all(struct ike *ike);
 IPS_MUST_USE ips_res qm_for_acquire(
     struct ike_sa *sa, const struct pol_rule *r, const struct ike_acq *a);
 
-/* Allocate and link a new SA (cookies, state and offers left to the
- * caller); NULL if out of memory. */
+/* Allocate, link and index a new SA under the initiator cookie cky_i
+ * (NULL: a fresh random one, we initiate); the responder cookie, state and
+ * offers are left to the caller.  NULL if out of memory. */
 struct ike_sa *ike_sa_new(struct ike *ike, enum ike_role role,
-    const struct ike_endpoint *local, const struct ike_endpoint *remote);
+    const struct ike_endpoint *local, const struct ike_endpoint *remote,
+    const uint8_t *cky_i);
 
 #endif

@@ -519,8 +519,7 @@ mm_initiate(struct ike_sa *sa)
 	size_t off;
 	ips_res r;
 
-	GUARD(ike_random(sa->cky_i, 8));
-	ike_sa_set_state(sa, IKE_SA_MM_I1);
+	ike_sa_set_state(sa, IKE_SA_MM_I1); /* cookie: from ike_sa_new */
 	r = begin(sa, &wb, &b);
 	if (ips_ok(r))
 		r = isakmp_build_open(&b, ISAKMP_PL_SA);
@@ -781,9 +780,9 @@ mm_respond(struct ike *ike, const struct ike_endpoint *local,
 		stats_on_invalid_packet(ike->stats);
 		return;
 	}
-	if ((sa = ike_sa_new(ike, IKE_RESPONDER, local, remote)) == NULL)
+	if ((sa = ike_sa_new(ike, IKE_RESPONDER, local, remote, h->icookie)) ==
+	    NULL)
 		return;
-	memcpy(sa->cky_i, h->icookie, 8);
 	ike_sa_set_state(sa, IKE_SA_MM_R1);
 	r = ike_random(sa->cky_r, 8);
 	{
