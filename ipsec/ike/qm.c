@@ -1249,16 +1249,8 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 		if (hard) {
 			ips_log(IPS_LOG_INFO, "ike: %s: SA %08x expired",
 			    p->rule, o->spi);
-			if (sa != NULL) {
-				uint8_t body[12] = {
-				    0, 0, 0, IPSEC_DOI, p->proto, 4, 0, 1};
-
-				spi_bytes(o->pair_spi, body + 8);
-				if (!ips_ok(info_send(
-					sa, ISAKMP_PL_D, body, sizeof(body))))
-					ips_log(IPS_LOG_WARNING,
-					    "ike: cannot send DELETE");
-			}
+			if (sa != NULL)
+				send_delete(sa, p->proto, o->pair_spi);
 			pair_end(ike, sa, o, "lifetime expired");
 			continue;
 		}
