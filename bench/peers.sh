@@ -105,8 +105,18 @@ ours() { # group pfs -> "handshakes/s"
 	pids+=($!)
 	wait_for "$d/a.sock" 10
 	wait_for "$d/b.sock" 10
+	# PERF=FILE profiles the responder over the negotiations alone
+	# (PERF_G="--call-graph dwarf" for stacks through libcrypto).
+	local perf=
+	if [ -n "${PERF:-}" ]; then
+		perf record ${PERF_G:--g} -o "$PERF-$1-$2" -p "${pids[-1]}" \
+			>/dev/null 2>&1 &
+		perf=$!
+		sleep 0.5
+	fi
 	out=$("$build/bench/ctl_burst" "$d/a.sock" peer "$n" 120) ||
 		die "ours ($1/$2): only $out; see $d"
+	[ -z "$perf" ] || { kill -INT "$perf"; wait "$perf" || true; }
 	stop_all
 	# handshakes seconds failures
 	awk -v o="$out" 'BEGIN { split(o, f, " ");
@@ -263,11 +273,17 @@ echo "DH (keygen + derive), I/O (the nine datagrams, no crypto), and both."
 echo
 printf "%-15s %8s %8s %8s %8s %8s %9s %9s %9s\n" group ours charon \
 	"DH" "I/O" "DH+I/O" "ours/ch" "DH/ours" "both/ours"
-for c in "14 none MODP-2048" "14 14 MODP-2048+PFS" "19 none ECP-256" \
-	"19 19 ECP-256+PFS"; do
-	set -- $c
+# CASES="19:none 19:19" picks cases; ANCHOR=no skips the charons (for
+# profiling ours; the ratio columns then read against 1).
+cases=${CASES:-14:none 14:14 19:none 19:19}
+for c in $cases; do
+	g=${c%%:*} p=${c##*:}
+	name=$([ "$g" = 14 ] && echo MODP-2048 || echo ECP-256)
+	[ "$p" = none ] || name=$name+PFS
+	set -- "$g" "$p" "$name"
 	o=$(ours "$1" "$2")
-	ch=$(charons "$1" "$2")
+	ch=1
+	[ "${ANCHOR:-yes}" = no ] || ch=$(charons "$1" "$2")
 	f=$(floor "$1" "$2")
 	io=$(io_floor "$1")
 	awk -v name="$3" -v o="${o##* }" -v c="$ch" -v f="$f" -v io="$io" \

@@ -12,10 +12,18 @@
 
 #define IO_MAX_DGRAM 65536
 #define NSOCKS 4 /* {500, 4500} x {v4, v6} */
+/*
+ * Socket buffers sized for a burst: a hub whose peers all reconnect at once
+ * (after an outage, or a reload) gets hundreds of first messages in one
+ * go, and the kernel's default 208 KiB drops most of them; each drop costs
+ * a 2 s retransmission.  4 MiB holds a few thousand Main Mode messages.
+ */
+#define IO_SOCKBUF (4 << 20)
 
 struct io_sock {
 	uv_poll_t poll;
 	int fd;
+	uint32_t drops; /* the kernel's SO_RXQ_OVFL count, last seen */
 	int af;
 	uint16_t port;
 	bool natt;
@@ -52,14 +60,29 @@ to_endpoint(const struct sockaddr_storage *ss, struct ike_endpoint *ep)
 	}
 }
 
-/* Read the destination address of a datagram from its control data. */
+/*
+ * Read the destination address of a datagram from its control data, and
+ * the kernel's count of datagrams it dropped on this socket for want of
+ * buffer space (SO_RXQ_OVFL): each is a receive that failed.
+ */
 static bool
-local_of(struct msghdr *mh, int af, uint16_t port, struct ike_endpoint *ep)
+local_of(struct io_sock *s, struct msghdr *mh, struct ike_endpoint *ep)
 {
+	bool found = false;
+	int af = s->af;
+
 	memset(ep, 0, sizeof(*ep));
-	ep->port = port;
+	ep->port = s->port;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL;
 	     c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t drops;
+
+			memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+			for (; s->drops != drops; s->drops++)
+				stats_on_ike_receive_error(s->io->stats);
+		}
 		if (af == AF_INET && c->cmsg_level == IPPROTO_IP &&
 		    c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
@@ -67,7 +90,7 @@ local_of(struct msghdr *mh, int af, uint16_t port, struct ike_endpoint *ep)
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			ep->addr.af = AF_INET;
 			memcpy(ep->addr.b, &pi.ipi_addr, 4);
-			return true;
+			found = true;
 		}
 		if (af == AF_INET6 && c->cmsg_level == IPPROTO_IPV6 &&
 		    c->cmsg_type == IPV6_PKTINFO) {
@@ -76,10 +99,10 @@ local_of(struct msghdr *mh, int af, uint16_t port, struct ike_endpoint *ep)
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			ep->addr.af = AF_INET6;
 			memcpy(ep->addr.b, &pi.ipi6_addr, 16);
-			return true;
+			found = true;
 		}
 	}
-	return false;
+	return found;
 }
 
 static void
@@ -115,7 +138,7 @@ on_readable(uv_poll_t *p, int status, int events)
 			return;
 		}
 		if ((mh.msg_flags & MSG_TRUNC) ||
-		    !local_of(&mh, s->af, s->port, &local)) {
+		    !local_of(s, &mh, &local)) {
 			stats_on_ike_receive_error(io->stats);
 			continue;
 		}
@@ -155,6 +178,16 @@ open_sock(struct ike_io *io, int af, uint16_t port, bool natt, uv_loop_t *loop,
 		return af == AF_INET6 ? 1 : -1; /* no IPv6: fine */
 	memset(&ss, 0, sizeof(ss));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	/* Past net.core.rmem_max when we may (root), else up to it. */
+	for (int o = 0; o < 2; o++) {
+		int sz = IO_SOCKBUF;
+		int force = o == 0 ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
+		int plain = o == 0 ? SO_RCVBUF : SO_SNDBUF;
+
+		if (setsockopt(fd, SOL_SOCKET, force, &sz, sizeof(sz)) != 0)
+			setsockopt(fd, SOL_SOCKET, plain, &sz, sizeof(sz));
+	}
 	if (af == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
