@@ -26,6 +26,16 @@
 #define IKE_BLOCK_MAX 16 /* AES */
 #define IKE_KEY_MAX 32 /* AES-256 */
 
+/*
+ * The algorithms fetched once, for an engine's lifetime: every function
+ * below that computes takes it.  One thread at a time (the PRF reuses a
+ * context per digest).
+ */
+struct ike_crypto;
+
+IPS_MUST_USE ips_res ike_crypto_new(struct ike_crypto **out);
+void ike_crypto_free(struct ike_crypto *cx);
+
 /* Hash algorithms, by the RFC 2409 App A Hash-Algorithm value. */
 enum ike_hash_alg {
 	IKE_HASH_ALG_SHA1 = 2,
@@ -44,11 +54,12 @@ struct ike_chunk {
 };
 
 /* out = hash(parts...), ike_hash_len(alg) bytes. */
-IPS_MUST_USE ips_res ike_hash(
-    unsigned alg, const struct ike_chunk *parts, size_t nparts, uint8_t *out);
-/* out = HMAC-alg(key, parts...), the PRF of RFC 2409 (no PRF attribute). */
-IPS_MUST_USE ips_res ike_prf(unsigned alg, const void *key, size_t klen,
+IPS_MUST_USE ips_res ike_hash(struct ike_crypto *cx, unsigned alg,
     const struct ike_chunk *parts, size_t nparts, uint8_t *out);
+/* out = HMAC-alg(key, parts...), the PRF of RFC 2409 (no PRF attribute). */
+IPS_MUST_USE ips_res ike_prf(struct ike_crypto *cx, unsigned alg,
+    const void *key, size_t klen, const struct ike_chunk *parts, size_t nparts,
+    uint8_t *out);
 
 /* Ciphers, by the RFC 2409 App A Encryption-Algorithm value. */
 enum ike_cipher_alg {
@@ -65,16 +76,18 @@ size_t ike_cipher_keylen(unsigned alg, unsigned keybits);
  * CBC without padding (IKE pads itself): len must be a multiple of the
  * block.  in and out may be the same buffer.
  */
-IPS_MUST_USE ips_res ike_cbc(unsigned alg, bool encrypt, const uint8_t *key,
-    size_t klen, const uint8_t *iv, const uint8_t *in, size_t len,
-    uint8_t *out);
+IPS_MUST_USE ips_res ike_cbc(struct ike_crypto *cx, unsigned alg, bool encrypt,
+    const uint8_t *key, size_t klen, const uint8_t *iv, const uint8_t *in,
+    size_t len, uint8_t *out);
 
 struct ike_dh;
 
 /* The public value length of a group, or 0 if we do not implement it. */
 size_t ike_dh_public_len(unsigned group);
-/* A fresh key pair for a group. */
-IPS_MUST_USE ips_res ike_dh_new(unsigned group, struct ike_dh **out);
+/* A fresh key pair for a group; it borrows the group's parameters from
+ * cx, which must outlive it. */
+IPS_MUST_USE ips_res ike_dh_new(
+    struct ike_crypto *cx, unsigned group, struct ike_dh **out);
 void ike_dh_free(struct ike_dh *dh);
 unsigned ike_dh_group(const struct ike_dh *dh);
 /* Our public value (ike_dh_public_len bytes). */

@@ -7,18 +7,19 @@
 #define NCHUNK(a) (sizeof(a) / sizeof((a)[0]))
 
 ips_res
-ike_skeyid_psk(unsigned prf, const uint8_t *psk, size_t psklen,
-    const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
-    uint8_t *skeyid)
+ike_skeyid_psk(struct ike_crypto *cx, unsigned prf, const uint8_t *psk,
+    size_t psklen, const uint8_t *ni, size_t nilen, const uint8_t *nr,
+    size_t nrlen, uint8_t *skeyid)
 {
 	const struct ike_chunk in[] = {{ni, nilen}, {nr, nrlen}};
 
-	return ike_prf(prf, psk, psklen, in, NCHUNK(in), skeyid);
+	return ike_prf(cx, prf, psk, psklen, in, NCHUNK(in), skeyid);
 }
 
 ips_res
-ike_skeyid_sig(unsigned prf, const uint8_t *ni, size_t nilen, const uint8_t *nr,
-    size_t nrlen, const uint8_t *gxy, size_t gxylen, uint8_t *skeyid)
+ike_skeyid_sig(struct ike_crypto *cx, unsigned prf, const uint8_t *ni,
+    size_t nilen, const uint8_t *nr, size_t nrlen, const uint8_t *gxy,
+    size_t gxylen, uint8_t *skeyid)
 {
 	uint8_t key[2 * 256];
 	const struct ike_chunk in[] = {{gxy, gxylen}};
@@ -27,15 +28,15 @@ ike_skeyid_sig(unsigned prf, const uint8_t *ni, size_t nilen, const uint8_t *nr,
 	ENSURE(nilen <= 256 && nrlen <= 256, INVAL);
 	memcpy(key, ni, nilen);
 	memcpy(key + nilen, nr, nrlen);
-	r = ike_prf(prf, key, nilen + nrlen, in, NCHUNK(in), skeyid);
+	r = ike_prf(cx, prf, key, nilen + nrlen, in, NCHUNK(in), skeyid);
 	OPENSSL_cleanse(key, sizeof(key));
 	return r;
 }
 
 ips_res
-ike_skeyid_derive(unsigned prf, const uint8_t *skeyid, const uint8_t *gxy,
-    size_t gxylen, const uint8_t cky_i[static 8], const uint8_t cky_r[static 8],
-    struct ike_skeyids *out)
+ike_skeyid_derive(struct ike_crypto *cx, unsigned prf, const uint8_t *skeyid,
+    const uint8_t *gxy, size_t gxylen, const uint8_t cky_i[static 8],
+    const uint8_t cky_r[static 8], struct ike_skeyids *out)
 {
 	static const uint8_t zero = 0, one = 1, two = 2;
 	size_t len = ike_hash_len(prf);
@@ -48,19 +49,19 @@ ike_skeyid_derive(unsigned prf, const uint8_t *skeyid, const uint8_t *gxy,
 		const struct ike_chunk d[] = {
 		    {gxy, gxylen}, {cky_i, 8}, {cky_r, 8}, {&zero, 1}};
 
-		r = ike_prf(prf, skeyid, len, d, NCHUNK(d), t.d);
+		r = ike_prf(cx, prf, skeyid, len, d, NCHUNK(d), t.d);
 	}
 	if (ips_ok(r)) {
 		const struct ike_chunk a[] = {{t.d, len}, {gxy, gxylen},
 		    {cky_i, 8}, {cky_r, 8}, {&one, 1}};
 
-		r = ike_prf(prf, skeyid, len, a, NCHUNK(a), t.a);
+		r = ike_prf(cx, prf, skeyid, len, a, NCHUNK(a), t.a);
 	}
 	if (ips_ok(r)) {
 		const struct ike_chunk e[] = {{t.a, len}, {gxy, gxylen},
 		    {cky_i, 8}, {cky_r, 8}, {&two, 1}};
 
-		r = ike_prf(prf, skeyid, len, e, NCHUNK(e), t.e);
+		r = ike_prf(cx, prf, skeyid, len, e, NCHUNK(e), t.e);
 	}
 	if (ips_ok(r))
 		*out = t;
@@ -69,8 +70,8 @@ ike_skeyid_derive(unsigned prf, const uint8_t *skeyid, const uint8_t *gxy,
 }
 
 ips_res
-ike_enc_key(
-    unsigned prf, const struct ike_skeyids *s, size_t keylen, uint8_t *key)
+ike_enc_key(struct ike_crypto *cx, unsigned prf, const struct ike_skeyids *s,
+    size_t keylen, uint8_t *key)
 {
 	static const uint8_t zero = 0;
 	uint8_t k[IKE_HASH_MAX];
@@ -86,7 +87,7 @@ ike_enc_key(
 	{
 		const struct ike_chunk in[] = {{&zero, 1}};
 
-		r = ike_prf(prf, s->e, s->len, in, 1, k);
+		r = ike_prf(cx, prf, s->e, s->len, in, 1, k);
 	}
 	while (ips_ok(r)) {
 		size_t n = keylen - have < s->len ? keylen - have : s->len;
@@ -96,28 +97,28 @@ ike_enc_key(
 		have += n;
 		if (have == keylen)
 			break;
-		r = ike_prf(prf, s->e, s->len, in, 1, k);
+		r = ike_prf(cx, prf, s->e, s->len, in, 1, k);
 	}
 	OPENSSL_cleanse(k, sizeof(k));
 	return r;
 }
 
 ips_res
-ike_iv_phase1(unsigned hash, const uint8_t *gxi, size_t gxilen,
-    const uint8_t *gxr, size_t gxrlen, size_t block, uint8_t *iv)
+ike_iv_phase1(struct ike_crypto *cx, unsigned hash, const uint8_t *gxi,
+    size_t gxilen, const uint8_t *gxr, size_t gxrlen, size_t block, uint8_t *iv)
 {
 	const struct ike_chunk in[] = {{gxi, gxilen}, {gxr, gxrlen}};
 	uint8_t h[IKE_HASH_MAX];
 
 	ENSURE(block <= ike_hash_len(hash), INVAL);
-	GUARD(ike_hash(hash, in, NCHUNK(in), h));
+	GUARD(ike_hash(cx, hash, in, NCHUNK(in), h));
 	memcpy(iv, h, block);
 	return IPS_OK;
 }
 
 ips_res
-ike_iv_phase2(unsigned hash, const uint8_t *last, size_t block, uint32_t msgid,
-    uint8_t *iv)
+ike_iv_phase2(struct ike_crypto *cx, unsigned hash, const uint8_t *last,
+    size_t block, uint32_t msgid, uint8_t *iv)
 {
 	const uint8_t mid[4] = {(uint8_t)(msgid >> 24), (uint8_t)(msgid >> 16),
 	    (uint8_t)(msgid >> 8), (uint8_t)msgid};
@@ -125,14 +126,14 @@ ike_iv_phase2(unsigned hash, const uint8_t *last, size_t block, uint32_t msgid,
 	uint8_t h[IKE_HASH_MAX];
 
 	ENSURE(block <= ike_hash_len(hash), INVAL);
-	GUARD(ike_hash(hash, in, NCHUNK(in), h));
+	GUARD(ike_hash(cx, hash, in, NCHUNK(in), h));
 	memcpy(iv, h, block);
 	return IPS_OK;
 }
 
 ips_res
-ike_hash_auth(unsigned prf, const uint8_t *skeyid, size_t slen,
-    const uint8_t *gx_own, const uint8_t *gx_peer, size_t gxlen,
+ike_hash_auth(struct ike_crypto *cx, unsigned prf, const uint8_t *skeyid,
+    size_t slen, const uint8_t *gx_own, const uint8_t *gx_peer, size_t gxlen,
     const uint8_t cky_own[static 8], const uint8_t cky_peer[static 8],
     const uint8_t *sai_b, size_t salen, const uint8_t *id_b, size_t idlen,
     uint8_t *out)
@@ -140,14 +141,14 @@ ike_hash_auth(unsigned prf, const uint8_t *skeyid, size_t slen,
 	const struct ike_chunk in[] = {{gx_own, gxlen}, {gx_peer, gxlen},
 	    {cky_own, 8}, {cky_peer, 8}, {sai_b, salen}, {id_b, idlen}};
 
-	return ike_prf(prf, skeyid, slen, in, NCHUNK(in), out);
+	return ike_prf(cx, prf, skeyid, slen, in, NCHUNK(in), out);
 }
 
 ips_res
-ike_keymat(unsigned prf, const struct ike_skeyids *s, const uint8_t *gqm,
-    size_t gqmlen, uint8_t proto, const uint8_t spi[static 4],
-    const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen,
-    size_t need, uint8_t *out)
+ike_keymat(struct ike_crypto *cx, unsigned prf, const struct ike_skeyids *s,
+    const uint8_t *gqm, size_t gqmlen, uint8_t proto,
+    const uint8_t spi[static 4], const uint8_t *ni, size_t nilen,
+    const uint8_t *nr, size_t nrlen, size_t need, uint8_t *out)
 {
 	uint8_t k[IKE_HASH_MAX];
 	size_t have = 0;
@@ -161,7 +162,7 @@ ike_keymat(unsigned prf, const struct ike_skeyids *s, const uint8_t *gqm,
 		    {nr, nrlen}};
 		size_t n;
 
-		r = ike_prf(prf, s->d, s->len, in, NCHUNK(in), k);
+		r = ike_prf(cx, prf, s->d, s->len, in, NCHUNK(in), k);
 		n = need - have < s->len ? need - have : s->len;
 		if (ips_ok(r))
 			memcpy(out + have, k, n);

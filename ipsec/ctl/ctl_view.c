@@ -360,18 +360,14 @@ view_mmsas(
 	for (size_t i = 0; i < src->nmmsas; i++) {
 		const struct ike_sa_info *s = &src->mmsas[i];
 		Ipsm__MmSa *m = arena_alloc(a, sizeof(*m));
-		char ck[40], eb[32];
+		char ck[IKE_COOKIES_TEXT], eb[32];
 
 		if (m == NULL)
 			return false;
 		ipsm__mm_sa__init(m);
 		m->me = endpoint_text(a, &s->local);
 		m->peer = endpoint_text(a, &s->remote);
-		for (int k = 0; k < 8; k++)
-			snprintf(ck + 2 * k, 3, "%02x", s->cky_i[k]);
-		ck[16] = ':';
-		for (int k = 0; k < 8; k++)
-			snprintf(ck + 17 + 2 * k, 3, "%02x", s->cky_r[k]);
+		ike_cookies_text(s->cky_i, s->cky_r, ck);
 		m->cookies = dup(a, ck);
 		m->role = dup(a, s->initiator ? "initiator" : "responder");
 		m->state = dup(a, ike_sa_state_name(s->state));

@@ -14,6 +14,22 @@
 
 #define IKE_HALF_OPEN_MS 30000 /* a responder waits this long for MM3/MM5 */
 
+void
+ike_cookies_text(const uint8_t cky_i[static 8], const uint8_t cky_r[static 8],
+    char out[static IKE_COOKIES_TEXT])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int k = 0; k < 8; k++) {
+		out[2 * k] = hex[cky_i[k] >> 4];
+		out[2 * k + 1] = hex[cky_i[k] & 15];
+		out[17 + 2 * k] = hex[cky_r[k] >> 4];
+		out[17 + 2 * k + 1] = hex[cky_r[k] & 15];
+	}
+	out[16] = ':';
+	out[33] = '\0';
+}
+
 const char *
 ike_sa_state_name(enum ike_sa_state s)
 {
@@ -101,7 +117,9 @@ ike_new(const struct ike_ops *ops, void *ctx, struct stats *st)
 		ike->by_cky = calloc(ike->nbuckets, sizeof(*ike->by_cky));
 		if (ike->by_cky == NULL ||
 		    !ips_ok(ike_random(&ike->cky_key, sizeof(ike->cky_key))) ||
-		    (ike->sad = sad_new(st)) == NULL) {
+		    (ike->sad = sad_new(st)) == NULL ||
+		    !ips_ok(ike_crypto_new(&ike->cx))) {
+			sad_free(ike->sad);
 			free(ike->by_cky);
 			free(ike);
 			return NULL;
@@ -136,6 +154,7 @@ ike_free(struct ike *ike)
 	acq_free_all(ike);
 	free(ike->by_cky);
 	sad_free(ike->sad);
+	ike_crypto_free(ike->cx);
 	free(ike);
 }
 
@@ -444,7 +463,7 @@ retransmitted(struct ike_sa *sa, const uint8_t *msg, size_t len,
 {
 	const struct ike_chunk in[] = {{msg, len}};
 
-	if (!ips_ok(ike_hash(IKE_HASH_ALG_SHA256, in, 1, digest)))
+	if (!ips_ok(ike_hash(sa->ike->cx, IKE_HASH_ALG_SHA256, in, 1, digest)))
 		return false;
 	if (!sa->have_in || !ike_ct_equal(digest, sa->in_digest, 32))
 		return false;

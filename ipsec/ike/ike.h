@@ -110,6 +110,11 @@ enum ike_sa_state {
 };
 
 const char *ike_sa_state_name(enum ike_sa_state s);
+/* An ISAKMP SA's cookies as IP Security Monitor shows them:
+ * "CKY-I:CKY-R" in hex (IKE_COOKIES_TEXT bytes with the NUL). */
+#define IKE_COOKIES_TEXT 34
+void ike_cookies_text(const uint8_t cky_i[static 8],
+    const uint8_t cky_r[static 8], char out[static IKE_COOKIES_TEXT]);
 
 /* One row of the Main Mode SA view. */
 struct ike_sa_info {

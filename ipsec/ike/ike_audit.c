@@ -62,7 +62,7 @@ failure_point(enum ips_err e)
 
 /* What every event of an ISAKMP SA says. */
 struct sa_text {
-	char ident[256], cookies[40], params[96];
+	char ident[256], cookies[IKE_COOKIES_TEXT], params[96];
 };
 
 static void
@@ -81,11 +81,7 @@ from_sa(const struct ike_sa *sa, unsigned id, const char *mode,
 	ev->remote_port = sa->remote.port;
 	ike_peer_identity_text(sa, t->ident, sizeof(t->ident));
 	ev->peer_identity = t->ident;
-	for (int k = 0; k < 8; k++) {
-		snprintf(t->cookies + 2 * k, 3, "%02x", sa->cky_i[k]);
-		snprintf(t->cookies + 17 + 2 * k, 3, "%02x", sa->cky_r[k]);
-	}
-	t->cookies[16] = ':';
+	ike_cookies_text(sa->cky_i, sa->cky_r, t->cookies);
 	ev->cookies = t->cookies;
 	t->params[0] = '\0';
 	if (sa->chosen.encr != 0)

@@ -20,7 +20,7 @@ ike_crypt_encrypt(struct ike_sa *sa, struct wbuf *wb, uint8_t *iv)
 		memset(p, 0, pad);
 	}
 	body += pad;
-	GUARD(ike_cbc(sa->chosen.encr, true, sa->ka, sa->kalen, iv,
+	GUARD(ike_cbc(sa->ike->cx, sa->chosen.encr, true, sa->ka, sa->kalen, iv,
 	    wb->p + ISAKMP_HDR_LEN, body, wb->p + ISAKMP_HDR_LEN));
 	memcpy(iv, wb->p + wb->len - sa->block, sa->block);
 	wb->p[19] |= ISAKMP_FLAG_E;
@@ -33,8 +33,8 @@ ike_crypt_decrypt(const struct ike_sa *sa, const uint8_t *iv,
 {
 	ENSURE(sa->keyed && len > 0 && len % sa->block == 0, IKE_DECRYPT);
 	memcpy(next_iv, body + len - sa->block, sa->block);
-	if (!ips_ok(ike_cbc(
-		sa->chosen.encr, false, sa->ka, sa->kalen, iv, body, len, out)))
+	if (!ips_ok(ike_cbc(sa->ike->cx, sa->chosen.encr, false, sa->ka,
+		sa->kalen, iv, body, len, out)))
 		BAIL(IKE_DECRYPT);
 	return IPS_OK;
 }

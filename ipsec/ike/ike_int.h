@@ -179,6 +179,7 @@ struct ike {
 	size_t nbuckets; /* a power of two */
 	uint64_t cky_key;
 	struct sad *sad; /* owned */
+	struct ike_crypto *cx; /* owned: algorithms fetched once */
 	size_t half_open_max; /* responder SAs before MM6 */
 	uint64_t half_open_logged; /* rate limit for the warning */
 	struct ike_acq *acqs;

@@ -137,8 +137,7 @@ on_readable(uv_poll_t *p, int status, int events)
 				stats_on_ike_receive_error(io->stats);
 			return;
 		}
-		if ((mh.msg_flags & MSG_TRUNC) ||
-		    !local_of(s, &mh, &local)) {
+		if ((mh.msg_flags & MSG_TRUNC) || !local_of(s, &mh, &local)) {
 			stats_on_ike_receive_error(io->stats);
 			continue;
 		}

@@ -24,7 +24,8 @@ info_hash(const struct ike_sa *sa, uint32_t msgid, const uint8_t *after,
 	    (uint8_t)(msgid >> 8), (uint8_t)msgid};
 	const struct ike_chunk in[] = {{mid, 4}, {after, len}};
 
-	return ike_prf(sa->chosen.hash, sa->sk.a, sa->sk.len, in, 2, out);
+	return ike_prf(
+	    sa->ike->cx, sa->chosen.hash, sa->sk.a, sa->sk.len, in, 2, out);
 }
 
 ips_res
@@ -67,8 +68,8 @@ info_send(struct ike_sa *sa, uint8_t type, const void *body, size_t blen)
 		r = info_hash(sa, h.msgid, wb.p + after, wb.len - after, hash);
 	if (ips_ok(r)) {
 		memcpy(wb.p + hoff, hash, hlen);
-		r = ike_iv_phase2(
-		    sa->chosen.hash, sa->iv, sa->block, h.msgid, iv);
+		r = ike_iv_phase2(sa->ike->cx, sa->chosen.hash, sa->iv,
+		    sa->block, h.msgid, iv);
 	}
 	if (ips_ok(r))
 		r = ike_crypt_encrypt(sa, &wb, iv);
@@ -186,8 +187,8 @@ info_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	/* Unprotected once keys exist: RFC 2409 5.7 requires the hash. */
 	if (!(h->flags & ISAKMP_FLAG_E) || h->msgid == 0 || blen == 0 ||
 	    blen % sa->block != 0 || blen > IKE_MSG_MAX ||
-	    !ips_ok(ike_iv_phase2(
-		sa->chosen.hash, sa->iv, sa->block, h->msgid, iv)) ||
+	    !ips_ok(ike_iv_phase2(sa->ike->cx, sa->chosen.hash, sa->iv,
+		sa->block, h->msgid, iv)) ||
 	    !ips_ok(ike_crypt_decrypt(
 		sa, iv, msg + ISAKMP_HDR_LEN, blen, plain, next))) {
 		stats_on_invalid_packet(sa->ike->stats);

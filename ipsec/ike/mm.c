@@ -165,7 +165,7 @@ natd_hash(const struct ike_sa *sa, const struct ike_endpoint *ep, uint8_t *out)
 	const struct ike_chunk in[] = {{sa->cky_i, 8}, {sa->cky_r, 8},
 	    {ep->addr.b, ips_addr_bits(ep->addr.af) / 8}, {port, 2}};
 
-	return ike_hash(sa->chosen.hash, in, 4, out);
+	return ike_hash(sa->ike->cx, sa->chosen.hash, in, 4, out);
 }
 
 /* The destination's NAT-D first, then ours (RFC 3947 3.2). */
@@ -256,21 +256,22 @@ compute_keys(struct ike_sa *sa, const uint8_t *peer_gx)
 	r = ike_dh_derive(sa->dh, peer_gx, sa->gxlen, gxy, &gxylen);
 	/* RFC 2409 5: SKEYID from the PSK, or (signatures) from g^xy */
 	if (ips_ok(r) && sig)
-		r = ike_skeyid_sig(sa->chosen.hash, sa->ni, sa->nilen, sa->nr,
-		    sa->nrlen, gxy, gxylen, sa->skeyid);
+		r = ike_skeyid_sig(sa->ike->cx, sa->chosen.hash, sa->ni,
+		    sa->nilen, sa->nr, sa->nrlen, gxy, gxylen, sa->skeyid);
 	else if (ips_ok(r))
-		r = ike_skeyid_psk(sa->chosen.hash, psk, psklen, sa->ni,
-		    sa->nilen, sa->nr, sa->nrlen, sa->skeyid);
+		r = ike_skeyid_psk(sa->ike->cx, sa->chosen.hash, psk, psklen,
+		    sa->ni, sa->nilen, sa->nr, sa->nrlen, sa->skeyid);
 	if (ips_ok(r))
-		r = ike_skeyid_derive(sa->chosen.hash, sa->skeyid, gxy, gxylen,
-		    sa->cky_i, sa->cky_r, &sa->sk);
+		r = ike_skeyid_derive(sa->ike->cx, sa->chosen.hash, sa->skeyid,
+		    gxy, gxylen, sa->cky_i, sa->cky_r, &sa->sk);
 	sa->kalen = ike_cipher_keylen(sa->chosen.encr, sa->chosen.keybits);
 	sa->block = ike_cipher_block(sa->chosen.encr);
 	if (ips_ok(r))
-		r = ike_enc_key(sa->chosen.hash, &sa->sk, sa->kalen, sa->ka);
+		r = ike_enc_key(
+		    sa->ike->cx, sa->chosen.hash, &sa->sk, sa->kalen, sa->ka);
 	if (ips_ok(r))
-		r = ike_iv_phase1(sa->chosen.hash, sa->gx_i, sa->gxlen,
-		    sa->gx_r, sa->gxlen, sa->block, sa->iv);
+		r = ike_iv_phase1(sa->ike->cx, sa->chosen.hash, sa->gx_i,
+		    sa->gxlen, sa->gx_r, sa->gxlen, sa->block, sa->iv);
 	OPENSSL_cleanse(gxy, sizeof(gxy));
 	sa->keyed = ips_ok(r);
 	/* The DH private key has done its work. */
@@ -317,9 +318,9 @@ auth_hash(const struct ike_sa *sa, bool of_initiator, const uint8_t *id,
 	const uint8_t *c_own = of_initiator ? sa->cky_i : sa->cky_r;
 	const uint8_t *c_peer = of_initiator ? sa->cky_r : sa->cky_i;
 
-	return ike_hash_auth(sa->chosen.hash, sa->skeyid, sa->sk.len, gx_own,
-	    gx_peer, sa->gxlen, c_own, c_peer, sa->sai_b, sa->sai_len, id,
-	    idlen, out);
+	return ike_hash_auth(sa->ike->cx, sa->chosen.hash, sa->skeyid,
+	    sa->sk.len, gx_own, gx_peer, sa->gxlen, c_own, c_peer, sa->sai_b,
+	    sa->sai_len, id, idlen, out);
 }
 
 /*
@@ -477,7 +478,7 @@ send_ke(struct ike_sa *sa, bool natt)
 
 	sa->gxlen = ike_dh_public_len(sa->chosen.group);
 	*nlen = IKE_NONCE_LEN;
-	GUARD(ike_dh_new(sa->chosen.group, &sa->dh));
+	GUARD(ike_dh_new(sa->ike->cx, sa->chosen.group, &sa->dh));
 	GUARD(ike_dh_public(sa->dh, gx, sa->gxlen));
 	GUARD(ike_random(nonce, *nlen));
 	r = begin(sa, &wb, &b);
@@ -790,7 +791,8 @@ mm_respond(struct ike *ike, const struct ike_endpoint *local,
 		const struct ike_chunk in[] = {{msg, len}};
 
 		if (ips_ok(r))
-			r = ike_hash(IKE_HASH_ALG_SHA256, in, 1, sa->in_digest);
+			r = ike_hash(sa->ike->cx, IKE_HASH_ALG_SHA256, in, 1,
+			    sa->in_digest);
 		sa->have_in = ips_ok(r);
 	}
 	if (ips_ok(r) && rule == NULL)

@@ -312,7 +312,8 @@ qm_hash12(const struct ike_sa *sa, uint32_t msgid, const uint8_t *ni,
 	    {mid, 4}, {ni, ni ? nilen : 0}, {after, len}};
 
 	mid_bytes(msgid, mid);
-	return ike_prf(sa->chosen.hash, sa->sk.a, sa->sk.len, in, 3, out);
+	return ike_prf(
+	    sa->ike->cx, sa->chosen.hash, sa->sk.a, sa->sk.len, in, 3, out);
 }
 
 static ips_res
@@ -324,7 +325,8 @@ qm_hash3(const struct ike_sa *sa, const struct ike_qm *qm, uint8_t *out)
 	    {&zero, 1}, {mid, 4}, {qm->ni, qm->nilen}, {qm->nr, qm->nrlen}};
 
 	mid_bytes(qm->msgid, mid);
-	return ike_prf(sa->chosen.hash, sa->sk.a, sa->sk.len, in, 4, out);
+	return ike_prf(
+	    sa->ike->cx, sa->chosen.hash, sa->sk.a, sa->sk.len, in, 4, out);
 }
 
 static void
@@ -369,14 +371,14 @@ qm_install(struct ike_sa *sa, struct ike_qm *qm)
 
 	ENSURE(need <= SAD_KEY_MAX, INVAL);
 	spi_bytes(qm->spi_in, s);
-	r = ike_keymat(sa->chosen.hash, &sa->sk, qm->gqm, qm->gqmlen,
-	    qm->chosen.proto, s, qm->ni, qm->nilen, qm->nr, qm->nrlen, need,
-	    kin);
+	r = ike_keymat(sa->ike->cx, sa->chosen.hash, &sa->sk, qm->gqm,
+	    qm->gqmlen, qm->chosen.proto, s, qm->ni, qm->nilen, qm->nr,
+	    qm->nrlen, need, kin);
 	spi_bytes(qm->spi_out, s);
 	if (ips_ok(r))
-		r = ike_keymat(sa->chosen.hash, &sa->sk, qm->gqm, qm->gqmlen,
-		    qm->chosen.proto, s, qm->ni, qm->nilen, qm->nr, qm->nrlen,
-		    need, kout);
+		r = ike_keymat(sa->ike->cx, sa->chosen.hash, &sa->sk, qm->gqm,
+		    qm->gqmlen, qm->chosen.proto, s, qm->ni, qm->nilen, qm->nr,
+		    qm->nrlen, need, kout);
 	memset(&p, 0, sizeof(p));
 	p.proto = qm->chosen.proto;
 	p.encap = qm->chosen.encap;
@@ -568,8 +570,8 @@ new_qm(struct ike_sa *sa, bool initiator, uint32_t msgid, struct ike_qm **out)
 	qm->initiator = initiator;
 	qm->msgid = msgid;
 	/* RFC 2409 App B: a new exchange's IV from the last phase 1 block */
-	if (!ips_ok(ike_iv_phase2(
-		sa->chosen.hash, sa->iv, sa->block, msgid, qm->iv))) {
+	if (!ips_ok(ike_iv_phase2(sa->ike->cx, sa->chosen.hash, sa->iv,
+		sa->block, msgid, qm->iv))) {
 		free(qm);
 		BAIL(INVAL);
 	}
@@ -581,10 +583,10 @@ new_qm(struct ike_sa *sa, bool initiator, uint32_t msgid, struct ike_qm **out)
 
 /* PFS: our KE now, g(qm)^xy once the peer's is known. */
 static ips_res
-pfs_keygen(struct ike_qm *qm, unsigned group)
+pfs_keygen(struct ike_sa *sa, struct ike_qm *qm, unsigned group)
 {
 	qm->gxlen = ike_dh_public_len(group);
-	GUARD(ike_dh_new(group, &qm->dh));
+	GUARD(ike_dh_new(sa->ike->cx, group, &qm->dh));
 	return ike_dh_public(qm->dh, qm->gx, qm->gxlen);
 }
 
@@ -639,7 +641,7 @@ qm_start(struct ike_sa *sa, const struct pol_rule *r,
 	if (ips_ok(res))
 		res = ike_random(qm->ni, qm->nilen);
 	if (ips_ok(res) && np->pfs_group != 0)
-		res = pfs_keygen(qm, np->pfs_group);
+		res = pfs_keygen(sa, qm, np->pfs_group);
 	if (ips_ok(res))
 		res = qm_send_12(sa, qm);
 	if (!ips_ok(res))
@@ -816,7 +818,7 @@ r_qm1(struct ike_sa *sa, struct ike_qm *qm, const struct isakmp_chain *c)
 	qm->nrlen = IKE_NONCE_LEN;
 	GUARD(ike_random(qm->nr, qm->nrlen));
 	if (qm->chosen.group != 0) {
-		GUARD(pfs_keygen(qm, qm->chosen.group));
+		GUARD(pfs_keygen(sa, qm, qm->chosen.group));
 		GUARD(pfs_derive(qm, ke));
 	}
 	qm->state = QM_R1;
@@ -886,7 +888,7 @@ qm_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	bool fresh = qm == NULL;
 	ips_res r;
 
-	if (!ips_ok(ike_hash(IKE_HASH_ALG_SHA256, din, 1, digest)))
+	if (!ips_ok(ike_hash(sa->ike->cx, IKE_HASH_ALG_SHA256, din, 1, digest)))
 		return;
 	if (qm != NULL && qm->have_in &&
 	    ike_ct_equal(digest, qm->in_digest, 32)) {
@@ -905,8 +907,8 @@ qm_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	}
 	if (!fresh)
 		memcpy(iv, qm->iv, sa->block);
-	else if (!ips_ok(ike_iv_phase2(
-		     sa->chosen.hash, sa->iv, sa->block, h->msgid, iv))) {
+	else if (!ips_ok(ike_iv_phase2(sa->ike->cx, sa->chosen.hash, sa->iv,
+		     sa->block, h->msgid, iv))) {
 		stats_on_invalid_packet(sa->ike->stats);
 		return;
 	}

@@ -16,6 +16,9 @@
 #include "crypto/ike_crypto.h"
 #include "crypto/ike_keys.h"
 
+/* The algorithm cache every test computes with (group setup). */
+static struct ike_crypto *cx;
+
 static size_t
 unhex(const char *h, uint8_t *out)
 {
@@ -61,11 +64,12 @@ test_hmac_vectors(void **state)
 		size_t n = unhex(v[i].mac, want);
 
 		assert_int_equal(n, ike_hash_len(v[i].alg));
-		assert_true(ips_ok(ike_prf(v[i].alg, "Jefe", 4, data, 2, out)));
+		assert_true(
+		    ips_ok(ike_prf(cx, v[i].alg, "Jefe", 4, data, 2, out)));
 		assert_memory_equal(out, want, n);
 	}
 	assert_int_equal(
-	    ike_prf(1 /* MD5 */, "k", 1, data, 2, out).err, IPS_E_INVAL);
+	    ike_prf(cx, 1 /* MD5 */, "k", 1, data, 2, out).err, IPS_E_INVAL);
 }
 
 static void
@@ -82,18 +86,18 @@ test_aes_cbc_vector(void **state)
 	unhex(
 	    "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2",
 	    want);
-	assert_true(
-	    ips_ok(ike_cbc(IKE_CIPHER_AES_CBC, true, key, 16, iv, pt, 32, ct)));
+	assert_true(ips_ok(
+	    ike_cbc(cx, IKE_CIPHER_AES_CBC, true, key, 16, iv, pt, 32, ct)));
 	assert_memory_equal(ct, want, 32);
 	assert_true(ips_ok(
-	    ike_cbc(IKE_CIPHER_AES_CBC, false, key, 16, iv, ct, 32, back)));
+	    ike_cbc(cx, IKE_CIPHER_AES_CBC, false, key, 16, iv, ct, 32, back)));
 	assert_memory_equal(back, pt, 32);
 	/* In place, and only whole blocks. */
-	assert_true(ips_ok(
-	    ike_cbc(IKE_CIPHER_AES_CBC, true, key, 16, iv, back, 32, back)));
+	assert_true(ips_ok(ike_cbc(
+	    cx, IKE_CIPHER_AES_CBC, true, key, 16, iv, back, 32, back)));
 	assert_memory_equal(back, want, 32);
 	assert_int_equal(
-	    ike_cbc(IKE_CIPHER_AES_CBC, true, key, 16, iv, pt, 17, ct).err,
+	    ike_cbc(cx, IKE_CIPHER_AES_CBC, true, key, 16, iv, pt, 17, ct).err,
 	    IPS_E_INVAL);
 	assert_int_equal(ike_cipher_keylen(IKE_CIPHER_AES_CBC, 0), 0);
 	assert_int_equal(ike_cipher_keylen(IKE_CIPHER_AES_CBC, 256), 32);
@@ -113,8 +117,8 @@ test_dh_groups(void **state)
 		uint8_t sa[IKE_DH_MAX], sb[IKE_DH_MAX];
 		size_t n = ike_dh_public_len(groups[g]), la, lb;
 
-		assert_true(ips_ok(ike_dh_new(groups[g], &a)));
-		assert_true(ips_ok(ike_dh_new(groups[g], &b)));
+		assert_true(ips_ok(ike_dh_new(cx, groups[g], &a)));
+		assert_true(ips_ok(ike_dh_new(cx, groups[g], &b)));
 		assert_true(ips_ok(ike_dh_public(a, pa, n)));
 		assert_true(ips_ok(ike_dh_public(b, pb, n)));
 		assert_memory_not_equal(pa, pb, n);
@@ -158,41 +162,41 @@ test_key_schedule(void **state)
 
 	(void)state;
 	assert_true(ips_ok(ike_skeyid_psk(
-	    prf, (const uint8_t *)"psk", 3, ni, 16, nr, 16, skeyid)));
+	    cx, prf, (const uint8_t *)"psk", 3, ni, 16, nr, 16, skeyid)));
 	{
 		const struct ike_chunk in[] = {{ni, 16}, {nr, 16}};
 
-		assert_true(ips_ok(ike_prf(prf, "psk", 3, in, 2, x)));
+		assert_true(ips_ok(ike_prf(cx, prf, "psk", 3, in, 2, x)));
 		assert_memory_equal(skeyid, x, 20);
 	}
 	assert_true(
-	    ips_ok(ike_skeyid_derive(prf, skeyid, gxy, 256, ci, cr, &s)));
+	    ips_ok(ike_skeyid_derive(cx, prf, skeyid, gxy, 256, ci, cr, &s)));
 	assert_int_equal(s.len, 20);
 	{
 		const struct ike_chunk in[] = {
 		    {s.a, 20}, {gxy, 256}, {ci, 8}, {cr, 8}, {"\x02", 1}};
 
-		assert_true(ips_ok(ike_prf(prf, skeyid, 20, in, 5, x)));
+		assert_true(ips_ok(ike_prf(cx, prf, skeyid, 20, in, 5, x)));
 		assert_memory_equal(s.e, x, 20);
 	}
 	/* AES-256 needs 32 bytes from a 20-byte SKEYID_e: K1 | K2[0..12) */
-	assert_true(ips_ok(ike_enc_key(prf, &s, 32, key)));
+	assert_true(ips_ok(ike_enc_key(cx, prf, &s, 32, key)));
 	{
 		const struct ike_chunk k1in[] = {{&zero, 1}};
 		uint8_t k1[20], k2[20];
 		const struct ike_chunk k2in[] = {{k1, 20}};
 
-		assert_true(ips_ok(ike_prf(prf, s.e, 20, k1in, 1, k1)));
-		assert_true(ips_ok(ike_prf(prf, s.e, 20, k2in, 1, k2)));
+		assert_true(ips_ok(ike_prf(cx, prf, s.e, 20, k1in, 1, k1)));
+		assert_true(ips_ok(ike_prf(cx, prf, s.e, 20, k2in, 1, k2)));
 		assert_memory_equal(key, k1, 20);
 		assert_memory_equal(key + 20, k2, 12);
 	}
 	/* AES-128 takes SKEYID_e's first 16 bytes as they are. */
-	assert_true(ips_ok(ike_enc_key(prf, &s, 16, key)));
+	assert_true(ips_ok(ike_enc_key(cx, prf, &s, 16, key)));
 	assert_memory_equal(key, s.e, 16);
 	/* KEYMAT, no PFS, 36 bytes: K1 | K2[0..16) */
-	assert_true(ips_ok(
-	    ike_keymat(prf, &s, NULL, 0, proto, spi, ni, 16, nr, 16, 36, km)));
+	assert_true(ips_ok(ike_keymat(
+	    cx, prf, &s, NULL, 0, proto, spi, ni, 16, nr, 16, 36, km)));
 	{
 		const struct ike_chunk k1in[] = {
 		    {&proto, 1}, {spi, 4}, {ni, 16}, {nr, 16}};
@@ -200,8 +204,8 @@ test_key_schedule(void **state)
 		const struct ike_chunk k2in[] = {
 		    {k1, 20}, {&proto, 1}, {spi, 4}, {ni, 16}, {nr, 16}};
 
-		assert_true(ips_ok(ike_prf(prf, s.d, 20, k1in, 4, k1)));
-		assert_true(ips_ok(ike_prf(prf, s.d, 20, k2in, 5, k2)));
+		assert_true(ips_ok(ike_prf(cx, prf, s.d, 20, k1in, 4, k1)));
+		assert_true(ips_ok(ike_prf(cx, prf, s.d, 20, k2in, 5, k2)));
 		assert_memory_equal(km, k1, 20);
 		assert_memory_equal(km + 20, k2, 16);
 	}
@@ -213,8 +217,8 @@ test_key_schedule(void **state)
 		    {last, 16}, {"\x12\x34\x56\x78", 4}};
 
 		assert_true(ips_ok(ike_iv_phase2(
-		    IKE_HASH_ALG_SHA1, last, 16, 0x12345678, iv)));
-		assert_true(ips_ok(ike_hash(IKE_HASH_ALG_SHA1, in, 2, h)));
+		    cx, IKE_HASH_ALG_SHA1, last, 16, 0x12345678, iv)));
+		assert_true(ips_ok(ike_hash(cx, IKE_HASH_ALG_SHA1, in, 2, h)));
 		assert_memory_equal(iv, h, 16);
 	}
 }
@@ -232,6 +236,21 @@ test_ct_equal_and_random(void **state)
 	assert_false(ike_ct_equal(a, b, 32));
 }
 
+static int
+cx_setup(void **state)
+{
+	(void)state;
+	return ips_ok(ike_crypto_new(&cx)) ? 0 : -1;
+}
+
+static int
+cx_teardown(void **state)
+{
+	(void)state;
+	ike_crypto_free(cx);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -243,5 +262,5 @@ main(void)
 	    cmocka_unit_test(test_ct_equal_and_random),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, cx_setup, cx_teardown);
 }

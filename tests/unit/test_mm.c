@@ -271,8 +271,8 @@ test_stray_main_mode_keeps_iv(void **state)
 		uint8_t plain[16] = {0};
 
 		memcpy(plain, id, sizeof(id));
-		assert_true(ips_ok(ike_cbc(b->chosen.encr, true, b->ka,
-		    b->kalen, iv, plain, 16, msg + ISAKMP_HDR_LEN)));
+		assert_true(ips_ok(ike_cbc(b->ike->cx, b->chosen.encr, true,
+		    b->ka, b->kalen, iv, plain, 16, msg + ISAKMP_HDR_LEN)));
 	}
 	ike_input(net.b.ike, &net.b.ep, &net.a.ep, msg, sizeof(msg));
 	assert_int_equal(MM_STAT(&net.b, invalid_packets_received), 1);
@@ -536,8 +536,8 @@ forge_without(uint8_t drop)
 	bool dropped = false;
 
 	assert_non_null(qm);
-	assert_true(ips_ok(ike_cbc(sa->chosen.encr, false, sa->ka, sa->kalen,
-	    qm->iv, d->msg + ISAKMP_HDR_LEN, blen, plain)));
+	assert_true(ips_ok(ike_cbc(sa->ike->cx, sa->chosen.encr, false, sa->ka,
+	    sa->kalen, qm->iv, d->msg + ISAKMP_HDR_LEN, blen, plain)));
 	/* copy the payload chain, leaving out the dropped payload */
 	while (type != 0) {
 		uint8_t next = plain[off];
@@ -563,13 +563,13 @@ forge_without(uint8_t drop)
 		const struct ike_chunk in[] = {{mid, 4}, {qm->ni, qm->nilen},
 		    {out + hoff + hlen, o - hoff - hlen}};
 
-		assert_true(ips_ok(ike_prf(
-		    sa->chosen.hash, sa->sk.a, sa->sk.len, in, 3, out + hoff)));
+		assert_true(ips_ok(ike_prf(sa->ike->cx, sa->chosen.hash,
+		    sa->sk.a, sa->sk.len, in, 3, out + hoff)));
 	}
 	while (o % sa->block != 0)
 		out[o++] = 0;
-	assert_true(ips_ok(ike_cbc(sa->chosen.encr, true, sa->ka, sa->kalen,
-	    qm->iv, out, o, d->msg + ISAKMP_HDR_LEN)));
+	assert_true(ips_ok(ike_cbc(sa->ike->cx, sa->chosen.encr, true, sa->ka,
+	    sa->kalen, qm->iv, out, o, d->msg + ISAKMP_HDR_LEN)));
 	d->len = ISAKMP_HDR_LEN + o;
 	d->msg[24] = (uint8_t)(d->len >> 24);
 	d->msg[25] = (uint8_t)(d->len >> 16);
