@@ -47,6 +47,7 @@
 	X(IKE_BAD_HASH, "hash or signature does not verify", 23) \
 	X(IKE_DECRYPT, "message does not decrypt", 16) \
 	X(IKE_STATE, "message not expected in this state", 0) \
+	X(IKE_SA_GONE, "its ISAKMP SA ended while it ran", 0) \
 	X(IKE_NO_POLICY, "no policy for this peer", 14) \
 	X(IKE_NO_SECRET, "no pre-shared key for this peer", 24) \
 	X(IKE_CERT_UNTRUSTED, \

@@ -84,7 +84,7 @@ ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
 	if (from == IKE_SA_ESTABLISHED && to == IKE_SA_DEAD)
 		ike_audit_mm_end(sa, sa->end_why ? sa->end_why : "deleted");
 	if (to == IKE_SA_DEAD)
-		qm_free_all(sa); /* their larval SPIs go back */
+		qm_abandon_all(sa); /* their larval SPIs go back */
 	if (to == IKE_SA_DEAD && from != IKE_SA_ESTABLISHED)
 		acq_mm_down(sa);
 	if (to == IKE_SA_ESTABLISHED || to == IKE_SA_DEAD)
@@ -490,18 +490,37 @@ note_undecryptable(struct ike_sa *sa, const struct isakmp_hdr *h)
 }
 
 /* The peer refused our Main Mode with a notify in the clear. */
-static void
-refused_by_peer(struct ike_sa *sa, uint16_t type)
+/*
+ * The peer refused our Main Mode with an error notify: before keys exist
+ * in the clear (RFC 2408 5.5), after them under the phase 1 keys (a
+ * protected Informational).  A refusal of our proof (INVALID_HASH,
+ * AUTHENTICATION_FAILED, INVALID_SIGNATURE) is an authentication failure
+ * (docs/COUNTERS.md); the negotiation ends now rather than at the
+ * retransmission limit.
+ */
+void
+ike_mm_refused(struct ike_sa *sa, uint16_t type)
 {
 	const char *name = isakmp_notify_name(type);
+	bool auth = type == ISAKMP_N_INVALID_HASH_INFORMATION ||
+	    type == ISAKMP_N_AUTHENTICATION_FAILED ||
+	    type == ISAKMP_N_INVALID_SIGNATURE;
 	char why[96];
 
 	snprintf(why, sizeof(why), "refused by the peer: %s",
 	    name != NULL ? name : "unknown notify");
+	ips_log(IPS_LOG_NOTICE, "ike: %s: peer refused Main Mode: %s", sa->rule,
+	    name != NULL ? name : "?");
+	stats_on_negotiation_failed(sa->ike->stats,
+	    type == ISAKMP_N_NO_PROPOSAL_CHOSEN ? STATS_NEG_NO_PROPOSAL
+		: auth				? STATS_NEG_AUTH
+						: STATS_NEG_OTHER);
 	ike_audit_mm_fail(sa,
 	    type == ISAKMP_N_NO_PROPOSAL_CHOSEN ? IPS_ERR(IKE_NO_PROPOSAL)
+		: auth				? IPS_ERR(IKE_BAD_HASH)
 						: IPS_ERR(IKE_STATE),
 	    why, NULL);
+	ike_sa_set_state(sa, IKE_SA_DEAD);
 }
 
 void
@@ -617,20 +636,8 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 			struct isakmp_notify n;
 
 			if (pl != NULL && ips_ok(isakmp_notify_parse(pl, &n)) &&
-			    n.type < 16384) {
-				ips_log(IPS_LOG_NOTICE,
-				    "ike: peer refused Main "
-				    "Mode: %s",
-				    isakmp_notify_name(n.type)
-					? isakmp_notify_name(n.type)
-					: "?");
-				stats_on_negotiation_failed(ike->stats,
-				    n.type == ISAKMP_N_NO_PROPOSAL_CHOSEN
-					? STATS_NEG_NO_PROPOSAL
-					: STATS_NEG_OTHER);
-				refused_by_peer(sa, n.type);
-				ike_sa_set_state(sa, IKE_SA_DEAD);
-			}
+			    n.type < 16384)
+				ike_mm_refused(sa, n.type);
 		}
 		break;
 	default:

@@ -195,6 +195,10 @@ struct ike {
  * and keeps the statistics that follow from it. */
 void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to);
 
+/* The peer refused our Main Mode with error notify type: counted,
+ * audited, and the SA ends. */
+void ike_mm_refused(struct ike_sa *sa, uint16_t type);
+
 /* Send a complete message from sa, keeping it for retransmission when
  * expect_reply (we are waiting for the peer). */
 void ike_sa_send(
@@ -249,10 +253,13 @@ void qm_start_for_rule(struct ike_sa *sa);
 void qm_lifetimes(struct ike *ike, uint64_t now);
 /* Retransmit or time out this SA's exchanges. */
 void qm_tick(struct ike_sa *sa, uint64_t now);
-/* End every exchange of the SA (the SA is going). */
+/* The SA ended: each exchange still open fails (counted, audited, its
+ * SPI released). */
+void qm_abandon_all(struct ike_sa *sa);
+/* Free every exchange quietly (the engine is going). */
 void qm_free_all(struct ike_sa *sa);
 /* A peer's notify refused our Quick Mode. */
-void qm_refused(struct ike_sa *sa, uint16_t type);
+void qm_refused(struct ike_sa *sa, const struct isakmp_notify *n);
 /* The peer deleted IPsec SAs it knows by these (its inbound) SPIs. */
 void qm_peer_deleted(
     struct ike_sa *sa, uint8_t proto, const uint8_t *spis, uint16_t n);

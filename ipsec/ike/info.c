@@ -166,7 +166,13 @@ on_notify(struct ike_sa *sa, const struct isakmp_payload *pl)
 	}
 	if (n.type < 16384 &&
 	    (n.proto == ISAKMP_PROTO_ESP || n.proto == ISAKMP_PROTO_AH))
-		qm_refused(sa, n.type);
+		qm_refused(sa, &n);
+	else if (n.type < 16384 && sa->state != IKE_SA_ESTABLISHED &&
+	    sa->state != IKE_SA_DEAD) {
+		/* our Main Mode, refused once the keys existed (MM5) */
+		ike_mm_refused(sa, n.type);
+		return;
+	}
 	ips_log(IPS_LOG_INFO, "ike: %s: peer notifies %s (%u)", sa->rule,
 	    isakmp_notify_name(n.type) ? isakmp_notify_name(n.type) : "?",
 	    n.type);

@@ -72,14 +72,18 @@ qm_fail(struct ike_sa *sa, struct ike_qm *qm, ips_res r, bool tell)
 		: r.err == IPS_E_IKE_ID	      ? STATS_NEG_INVALID_ID
 		: r.err == IPS_E_IKE_BAD_HASH ? STATS_NEG_AUTH
 		: r.err == IPS_E_IKE_TIMEOUT  ? STATS_NEG_TIMEOUT
+		: r.err == IPS_E_IKE_SA_GONE  ? STATS_NEG_PEER_DELETE
 					      : STATS_NEG_OTHER);
 	ike_audit_qm_fail(
 	    sa, qm, r, r.err == IPS_E_IKE_NO_PROPOSAL ? &qm->mismatch : NULL);
 	if (tell && ips_err_notify(r.err) != 0) {
-		/* As charon sends it: protocol ESP, a zero SPI. */
+		/* Protocol ESP and the initiator's SPI, so that it can tell
+		 * which of its exchanges failed (zero if not yet read). */
 		uint8_t body[12] = {0, 0, 0, IPSEC_DOI, ISAKMP_PROTO_ESP, 4,
 		    (uint8_t)(ips_err_notify(r.err) >> 8),
-		    (uint8_t)ips_err_notify(r.err)};
+		    (uint8_t)ips_err_notify(r.err),
+		    (uint8_t)(qm->spi_out >> 24), (uint8_t)(qm->spi_out >> 16),
+		    (uint8_t)(qm->spi_out >> 8), (uint8_t)qm->spi_out};
 
 		if (!ips_ok(info_send(sa, ISAKMP_PL_N, body, sizeof(body))))
 			ips_log(IPS_LOG_WARNING, "ike: cannot send notify");
@@ -91,6 +95,22 @@ qm_fail(struct ike_sa *sa, struct ike_qm *qm, ips_res r, bool tell)
 		acq_qm_end(sa->ike, qm->acq_id, false);
 	qm_unlink(sa, qm);
 	qm_free(qm);
+}
+
+void
+qm_abandon_all(struct ike_sa *sa)
+{
+	while (sa->qms != NULL) {
+		struct ike_qm *qm = sa->qms;
+
+		if (qm->state == QM_I_DONE) {
+			/* completed: only kept to answer a repeated QM2 */
+			sa->qms = qm->next;
+			qm_free(qm);
+		} else {
+			qm_fail(sa, qm, IPS_ERR(IKE_SA_GONE), false);
+		}
+	}
 }
 
 void
@@ -1029,21 +1049,37 @@ qm_tick(struct ike_sa *sa, uint64_t now)
 	}
 }
 
+/*
+ * The peer refused a Quick Mode of ours.  The notify's SPI, when it has
+ * one, is the SPI we proposed (our inbound one): that exchange alone
+ * fails.  A zero SPI (charon refusing before it read our proposal) names
+ * none: the oldest open exchange is taken, since a peer answers in order;
+ * any others fail on their own, so none is counted twice.
+ */
 void
-qm_refused(struct ike_sa *sa, uint16_t type)
+qm_refused(struct ike_sa *sa, const struct isakmp_notify *n)
 {
-	struct ike_qm *qm, *next;
+	struct ike_qm *qm, *pick = NULL;
+	uint32_t spi = 0;
 
-	/* The notify names no exchange: it answers the ones we started. */
-	for (qm = sa->qms; qm != NULL; qm = next) {
-		next = qm->next;
-		if (qm->initiator && qm->state == QM_I1)
-			qm_fail(sa, qm,
-			    type == ISAKMP_N_INVALID_ID_INFORMATION
-				? IPS_ERR(IKE_ID)
-				: IPS_ERR(IKE_NO_PROPOSAL),
-			    false);
+	if (n->spi_size == 4)
+		spi = (uint32_t)n->spi[0] << 24 | (uint32_t)n->spi[1] << 16 |
+		    (uint32_t)n->spi[2] << 8 | n->spi[3];
+	for (qm = sa->qms; qm != NULL; qm = qm->next)
+		if (qm->initiator && qm->state == QM_I1 &&
+		    (spi == 0 || qm->spi_in == spi))
+			pick = qm; /* newest first: the last match is oldest */
+	if (pick == NULL) {
+		ips_log(IPS_LOG_INFO,
+		    "ike: %s: refusal for no Quick Mode of ours (SPI %08x)",
+		    sa->rule, spi);
+		return;
 	}
+	qm_fail(sa, pick,
+	    n->type == ISAKMP_N_INVALID_ID_INFORMATION
+		? IPS_ERR(IKE_ID)
+		: IPS_ERR(IKE_NO_PROPOSAL),
+	    false);
 }
 
 /*

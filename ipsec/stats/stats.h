@@ -78,7 +78,8 @@ enum stats_neg_failure {
 	STATS_NEG_AUTH, /* identity authentication failed */
 	STATS_NEG_INVALID_ID, /* ID or selectors not acceptable */
 	STATS_NEG_TIMEOUT, /* peer stopped answering */
-	STATS_NEG_PEER_DELETE, /* peer deleted it while negotiating */
+	STATS_NEG_PEER_DELETE, /* its ISAKMP SA ended (a DELETE, DPD,
+				  expiry, shutdown) while it ran */
 	STATS_NEG_OTHER,
 };
 
