@@ -306,7 +306,7 @@ ike_sa_send(
 	sa->tries = 0;
 	if (expect_reply)
 		sa->retx_at = now +
-		    (sa->role == IKE_INITIATOR ? IKE_RETX_FIRST_MS
+		    (sa->role == IKE_INITIATOR ? ike_retx_delay_ms(0)
 					       : IKE_HALF_OPEN_MS);
 }
 
@@ -480,16 +480,18 @@ retransmitted(struct ike_sa *sa, const uint8_t *msg, size_t len,
  * cookies sent garbage.  Only this case is remembered, so that a timeout
  * can say which it most likely was.
  */
-static void
-note_undecryptable(struct ike_sa *sa, const struct isakmp_hdr *h)
+void
+ike_note_undecryptable(struct ike_sa *sa, uint8_t exchange)
 {
-	if (sa->keyed && h->exchange == ISAKMP_EXCH_IDPROT &&
+	/* MM5/MM6, or the Informational a peer sends when it cannot read
+	 * our MM5 (charon's PAYLOAD_MALFORMED), under its own keys */
+	if (sa->keyed &&
+	    (exchange == ISAKMP_EXCH_IDPROT || exchange == ISAKMP_EXCH_INFO) &&
 	    sa->chosen.auth == IKE_AUTH_PSK &&
 	    (sa->state == IKE_SA_MM_R2 || sa->state == IKE_SA_MM_I3))
 		sa->undecryptable = true;
 }
 
-/* The peer refused our Main Mode with a notify in the clear. */
 /*
  * The peer refused our Main Mode with an error notify: before keys exist
  * in the clear (RFC 2408 5.5), after them under the phase 1 keys (a
@@ -598,13 +600,13 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 		    !ips_ok(ike_crypt_decrypt(sa, sa->iv, msg + ISAKMP_HDR_LEN,
 			blen, plain, next_iv))) {
 			stats_on_invalid_packet(ike->stats);
-			note_undecryptable(sa, &h);
+			ike_note_undecryptable(sa, h.exchange);
 			return;
 		}
 		rbuf_init(&rb, plain, blen);
 		if (!ips_ok(isakmp_chain_parse(&rb, h.next, true, &c))) {
 			stats_on_invalid_packet(ike->stats);
-			note_undecryptable(sa, &h);
+			ike_note_undecryptable(sa, h.exchange);
 			OPENSSL_cleanse(plain, blen);
 			return;
 		}
@@ -750,8 +752,8 @@ ike_tick(struct ike *ike)
 				if (ike->ops->send(ike->ctx, &sa->local,
 					&sa->remote, sa->out, sa->out_len) != 0)
 					stats_on_ike_send_error(ike->stats);
-				sa->retx_at = now +
-				    ((uint64_t)IKE_RETX_FIRST_MS << sa->tries);
+				sa->retx_at =
+				    now + ike_retx_delay_ms(sa->tries);
 			}
 		}
 		pp = &sa->next;

@@ -14,7 +14,30 @@
 #define IKE_NONCE_LEN 32
 #define IKE_MSG_MAX 8192 /* no MM/QM message we build comes close */
 #define IKE_RETX_FIRST_MS 2000 /* then doubling, RFC 2408 leaves it to us */
+#define IKE_RETX_MAX_MS 16000 /* where the doubling stops */
 #define IKE_RETX_TRIES 5
+
+/* The wait after a message's send number tries (0: the first send):
+ * 2, 4, 8, 16, 16, 16 s, so an exchange gives up about a minute after it
+ * began (62 s). */
+static inline uint64_t
+ike_retx_delay_ms(unsigned tries)
+{
+	uint64_t d = (uint64_t)IKE_RETX_FIRST_MS << (tries < 16 ? tries : 16);
+
+	return d < IKE_RETX_MAX_MS ? d : IKE_RETX_MAX_MS;
+}
+
+/* From the first send to giving up. */
+static inline uint64_t
+ike_retx_span_ms(void)
+{
+	uint64_t t = 0;
+
+	for (unsigned k = 0; k <= IKE_RETX_TRIES; k++)
+		t += ike_retx_delay_ms(k);
+	return t;
+}
 /* Quick Modes a peer may have open with us at once, per ISAKMP SA, and
  * how many of its message IDs we remember against replays. */
 #define IKE_MAX_RESPONDER_QMS 16
@@ -195,6 +218,10 @@ struct ike {
  * and keeps the statistics that follow from it. */
 void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to);
 
+/* A protected message of the exchange that did not decrypt: during
+ * Main Mode with a pre-shared key, the evidence that the keys differ,
+ * reported if Main Mode then times out. */
+void ike_note_undecryptable(struct ike_sa *sa, uint8_t exchange);
 /* The peer refused our Main Mode with error notify type: counted,
  * audited, and the SA ends. */
 void ike_mm_refused(struct ike_sa *sa, uint16_t type);

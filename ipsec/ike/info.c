@@ -196,18 +196,14 @@ info_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	    !ips_ok(ike_iv_phase2(sa->ike->cx, sa->chosen.hash, sa->iv,
 		sa->block, h->msgid, iv)) ||
 	    !ips_ok(ike_crypt_decrypt(
-		sa, iv, msg + ISAKMP_HDR_LEN, blen, plain, next))) {
-		stats_on_invalid_packet(sa->ike->stats);
-		return;
-	}
+		sa, iv, msg + ISAKMP_HDR_LEN, blen, plain, next)))
+		goto invalid;
 	rbuf_init(&rb, plain, blen);
 	hlen = ike_hash_len(sa->chosen.hash);
 	if (!ips_ok(isakmp_chain_parse(&rb, h->next, true, &c)) || c.n < 2 ||
 	    (hp = &c.pl[0])->type != ISAKMP_PL_HASH ||
-	    rbuf_left(&hp->body) != hlen) {
-		stats_on_invalid_packet(sa->ike->stats);
-		return;
-	}
+	    rbuf_left(&hp->body) != hlen)
+		goto invalid;
 	/* What HASH(1) covers: from the end of the HASH payload to the end
 	 * of the last payload, padding excluded.  (Payload views have their
 	 * own base, so this is pointer arithmetic on the decrypted body.) */
@@ -215,10 +211,8 @@ info_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	end = plain + blen - c.padding;
 	if (!ips_ok(
 		info_hash(sa, h->msgid, after, (size_t)(end - after), want)) ||
-	    !ike_ct_equal(hp->body.p, want, hlen)) {
-		stats_on_invalid_packet(sa->ike->stats);
-		return;
-	}
+	    !ike_ct_equal(hp->body.p, want, hlen))
+		goto invalid;
 	ike_sa_heard(sa);
 	for (size_t i = 1; i < c.n && sa->state != IKE_SA_DEAD; i++) {
 		if (c.pl[i].type == ISAKMP_PL_D)
@@ -226,6 +220,11 @@ info_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 		else if (c.pl[i].type == ISAKMP_PL_N)
 			on_notify(sa, &c.pl[i]);
 	}
+	return;
+invalid:
+	/* unreadable or unproven: garbage under keys that differ, or forged */
+	stats_on_invalid_packet(sa->ike->stats);
+	ike_note_undecryptable(sa, h->exchange);
 }
 
 void

@@ -25,10 +25,9 @@
 #include "base/log.h"
 #include "ike_int.h"
 
-#define QM_RETX_FIRST_MS IKE_RETX_FIRST_MS
 /* The initiator keeps a finished exchange through the responder's whole
- * retransmission schedule of QM2 (RETX_FIRST doubling, RETX_TRIES). */
-#define QM_LINGER_MS ((uint64_t)QM_RETX_FIRST_MS << (IKE_RETX_TRIES + 1))
+ * retransmission schedule of QM2. */
+#define QM_LINGER_MS ike_retx_span_ms()
 
 static void
 qm_free(struct ike_qm *qm)
@@ -485,7 +484,7 @@ qm_send(struct ike_sa *sa, struct ike_qm *qm, struct wbuf *wb, bool expect)
 	/* Both sides resend until answered: a lost QM3 shows up as a
 	 * repeated QM2, which the initiator answers from its copy. */
 	if (expect)
-		qm->retx_at = ike->ops->now_ms(ike->ctx) + QM_RETX_FIRST_MS;
+		qm->retx_at = ike->ops->now_ms(ike->ctx) + ike_retx_delay_ms(0);
 	return IPS_OK;
 }
 
@@ -1045,7 +1044,7 @@ qm_tick(struct ike_sa *sa, uint64_t now)
 		if (sa->ike->ops->send(sa->ike->ctx, &sa->local, &sa->remote,
 			qm->out, qm->out_len) != 0)
 			stats_on_ike_send_error(sa->ike->stats);
-		qm->retx_at = now + ((uint64_t)QM_RETX_FIRST_MS << qm->tries);
+		qm->retx_at = now + ike_retx_delay_ms(qm->tries);
 	}
 }
 

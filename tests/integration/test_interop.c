@@ -53,6 +53,14 @@ static const char our_policy[] =
     "    tunnel: 10.99.0.2\n"
     "    authentication: [ { method: psk, secret: b } ]\n";
 
+/* One algorithm set of scenario 1: what each side is given and what each
+ * must then show. */
+struct proposal_set {
+	const char *charon_ike, *our_mm; /* Main Mode */
+	const char *charon_esp, *our_qm; /* Quick Mode */
+	const char *charon_shows[2], *mm_shows[3], *qm_shows[3];
+};
+
 static const char *esp_proposals = "aes128gcm16";
 static const char *remote_ts = "10.98.1.0/24";
 static const char *reauth_time = "10800s", *child_rekey = "0s";
@@ -369,6 +377,262 @@ test_charon_initiates_child(void **state)
 	assert_int_equal(stat_of("active_sas"), 0);
 }
 
+/* Our policy with one Main Mode offer and one Quick Mode offer, applied. */
+static void
+our_offers(const char *mm_offer, const char *qm_policy)
+{
+	char path[600], *tmp, *pol;
+
+	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
+	tmp = tl_replace(our_policy,
+	    "      - { encryption: aes128, integrity: sha256, dh-group: 14 }\n"
+	    "      - { encryption: aes256, integrity: sha1, dh-group: ecp256 "
+	    "}\n",
+	    mm_offer);
+	pol = tl_replace(
+	    tmp, "{ name: qm, offers: [ { esp: aes128gcm16 } ] }", qm_policy);
+	tl_write_file(path, pol, 0644);
+	free(tmp);
+	free(pol);
+	free(cli("reload"));
+}
+
+/* Both sides agree on what was negotiated: charon's list-sas and ours. */
+static void
+both_show(const struct proposal_set *ps)
+{
+	char *out;
+
+	child_matches();
+	for (size_t k = 0; k < 2 && ps->charon_shows[k] != NULL; k++)
+		if (!charon_wait_sa(&lab.charon, ps->charon_shows[k], 100)) {
+			out = charon_swanctl(&lab.charon, "--list-sas", NULL);
+			fail_msg("charon does not show %s:\n%s",
+			    ps->charon_shows[k], out);
+		}
+	out = cli("show mmsas format=json");
+	for (size_t k = 0; k < 3; k++)
+		if (strstr(out, ps->mm_shows[k]) == NULL)
+			fail_msg(
+			    "show mmsas lacks %s:\n%s", ps->mm_shows[k], out);
+	free(out);
+	out = cli("show qmsas format=json");
+	for (size_t k = 0; k < 3; k++)
+		if (strstr(out, ps->qm_shows[k]) == NULL)
+			fail_msg(
+			    "show qmsas lacks %s:\n%s", ps->qm_shows[k], out);
+	free(out);
+}
+
+/*
+ * Scenario 1 over the algorithms of the issue, each set both ways
+ * (charon initiates Main and Quick Mode, then we do): every cipher,
+ * hash and group of phase 1 at least once, ESP with AES-CBC and HMAC-SHA1
+ * or HMAC-SHA-256, AES-GCM-256, and PFS over MODP and ECP groups.
+ */
+static void
+test_proposal_sets(void **state)
+{
+	static const struct proposal_set sets[] = {
+	    {"3des-sha1-modp1536",
+		"      - { encryption: 3des, integrity: sha1, dh-group: 5 }\n",
+		"aes128-sha1", "{ name: qm, offers: [ { esp: aes128-sha1 } ] }",
+		{"3DES_CBC/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1536",
+		    "ESP:AES_CBC-128/HMAC_SHA1_96"},
+		{"\"encryption\": \"3DES-CBC\"", "\"integrity\": \"SHA-1\"",
+		    "\"dh_group\": 5"},
+		{"\"encryption\": \"AES-CBC-128\"",
+		    "\"integrity\": \"HMAC-SHA1-96\"", "\"pfs_group\": 0"}},
+	    {"aes192-sha384-modp3072",
+		"      - { encryption: aes192, integrity: sha384, dh-group: "
+		"15 }\n",
+		"aes256-sha256-modp2048",
+		"{ name: qm, pfs-group: 14, offers: [ { esp: aes256-sha256 } "
+		"] }",
+		{"AES_CBC-192/HMAC_SHA2_384_192/PRF_HMAC_SHA2_384/MODP_3072",
+		    "ESP:AES_CBC-256/HMAC_SHA2_256_128/MODP_2048"},
+		{"\"encryption\": \"AES-CBC-192\"",
+		    "\"integrity\": \"SHA-384\"", "\"dh_group\": 15"},
+		{"\"encryption\": \"AES-CBC-256\"",
+		    "\"integrity\": \"HMAC-SHA-256-128\"",
+		    "\"pfs_group\": 14"}},
+	    {"aes256-sha512-ecp384",
+		"      - { encryption: aes256, integrity: sha512, dh-group: "
+		"20 }\n",
+		"aes256gcm16-ecp384",
+		"{ name: qm, pfs-group: 20, offers: [ { esp: aes256gcm16 } ] }",
+		{"AES_CBC-256/HMAC_SHA2_512_256/PRF_HMAC_SHA2_512/ECP_384",
+		    "ESP:AES_GCM_16-256/ECP_384"},
+		{"\"encryption\": \"AES-CBC-256\"",
+		    "\"integrity\": \"SHA-512\"", "\"dh_group\": 20"},
+		{"\"encryption\": \"AES-GCM-256\"", "\"pfs_group\": 20",
+		    "\"mode\": \"udp-tunnel\""}},
+	    {"aes128-sha256-ecp256",
+		"      - { encryption: aes128, integrity: sha256, dh-group: "
+		"19 }\n",
+		"aes128gcm16-ecp256",
+		"{ name: qm, pfs-group: 19, offers: [ { esp: aes128gcm16 } ] }",
+		{"AES_CBC-128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256",
+		    "ESP:AES_GCM_16-128/ECP_256"},
+		{"\"encryption\": \"AES-CBC-128\"",
+		    "\"integrity\": \"SHA-256\"", "\"dh_group\": 19"},
+		{"\"encryption\": \"AES-GCM-128\"", "\"pfs_group\": 19",
+		    "\"mode\": \"udp-tunnel\""}},
+	};
+	char *out;
+	int st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		const struct proposal_set *ps = &sets[i];
+		uint64_t mm0 = stat_of("ike_main_mode");
+		uint64_t qm0 = stat_of("ike_quick_mode");
+
+		our_offers(ps->our_mm, ps->our_qm);
+		esp_proposals = ps->charon_esp;
+		charon_conf(ps->charon_ike, PSK);
+		esp_proposals = "aes128gcm16";
+
+		/* charon initiates */
+		out = charon_swanctl(&lab.charon,
+		    "--initiate --child peer-child --timeout 15", &st);
+		if (st != 0)
+			fail_msg("%s: charon could not establish:\n%s",
+			    ps->charon_ike, out);
+		free(out);
+		assert_true(wait_ours("ESTABLISHED", "responder", 1, 5000));
+		both_show(ps);
+		free(charon_swanctl(
+		    &lab.charon, "--terminate --ike peer", NULL));
+		assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+
+		/* we initiate */
+		free(cli("initiate rule=to-b"));
+		assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+		both_show(ps);
+		free(charon_swanctl(
+		    &lab.charon, "--terminate --ike peer", NULL));
+		assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+		assert_int_equal(stat_of("ike_main_mode"), mm0 + 2);
+		assert_int_equal(stat_of("ike_quick_mode"), qm0 + 2);
+	}
+}
+
+/* Back to the policy the other scenarios expect. */
+static int
+restore_policy(void **state)
+{
+	char path[700];
+
+	(void)state;
+	esp_proposals = "aes128gcm16";
+	remote_ts = "10.98.1.0/24";
+	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
+	tl_write_file(path, our_policy, 0644);
+	free(cli("reload"));
+	return 0;
+}
+
+/* The newest audit event of ours has this id and mentions what. */
+static void
+last_event_is(unsigned id, const char *what)
+{
+	char path[600], want[32], *ev = NULL, *last;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/events.jsonl", lab.dir);
+	snprintf(want, sizeof(want), "\"id\":%u,", id);
+	for (int w = 0; w < 5000 && !found; w += 100) {
+		size_t n;
+
+		free(ev);
+		ev = tl_read_file(path, NULL);
+		n = ev != NULL ? strlen(ev) : 0;
+		while (n > 0 && ev[n - 1] == '\n')
+			ev[--n] = '\0';
+		last = n > 0 ? strrchr(ev, '\n') : NULL;
+		last = last != NULL ? last + 1 : ev;
+		found = last != NULL && strstr(last, want) != NULL &&
+		    strstr(last, what) != NULL;
+		if (!found)
+			usleep(100000);
+	}
+	if (!found)
+		fail_msg("the last audit event is not %u with '%s':\n%s", id,
+		    what, ev ? ev : "");
+	free(ev);
+}
+
+/*
+ * Scenario 4 the other way: our offers are what charon refuses.  Main
+ * Mode: charon answers MM1 with NO_PROPOSAL_CHOSEN; Quick Mode (ESP
+ * transform, then selectors): under the ISAKMP SA, which survives on
+ * both sides.  Each refusal is one Negotiation Failure of ours, with its
+ * audit event: 546 for a proposal, 547 for selectors.
+ */
+static void
+test_we_are_refused(void **state)
+{
+	uint64_t nf = stat_of("negotiation_failures");
+	uint64_t auth = stat_of("authentication_failures");
+	char *log;
+
+	(void)state;
+	charon_conf("aes128-sha256-modp1024", PSK);
+	free(cli("initiate rule=to-b"));
+	for (int w = 0; w < 10000 && stat_of("negotiation_failures") == nf;
+	     w += 100)
+		usleep(100000);
+	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	assert_int_equal(stat_of("authentication_failures"), auth);
+	assert_int_equal(our_sas("ESTABLISHED", NULL), 0);
+	last_event_is(546, "refused by the peer: NO_PROPOSAL_CHOSEN");
+	log = tl_read_file(lab.log, NULL);
+	assert_non_null(
+	    strstr(log, "peer refused Main Mode: NO_PROPOSAL_CHOSEN"));
+	free(log);
+
+	/* Quick Mode: charon wants AES-CBC-256/SHA-256, we offer GCM */
+	esp_proposals = "aes256-sha256";
+	charon_conf("aes128-sha256-modp2048", PSK);
+	esp_proposals = "aes128gcm16";
+	nf = stat_of("negotiation_failures");
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	for (int w = 0; w < 10000 && stat_of("negotiation_failures") == nf;
+	     w += 100)
+		usleep(100000);
+	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	assert_int_equal(stat_of("active_sas"), 0);
+	assert_int_equal(stat_of("pending_key_operations"), 0);
+	last_event_is(546, "no proposal chosen");
+	assert_int_equal(our_sas("ESTABLISHED", "initiator"), 1);
+	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED, IKEv1", 100));
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+
+	/* Quick Mode: selectors charon has no CHILD_SA for */
+	remote_ts = "10.97.0.0/16";
+	charon_conf("aes128-sha256-modp2048", PSK);
+	remote_ts = "10.98.1.0/24";
+	nf = stat_of("negotiation_failures");
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	for (int w = 0; w < 10000 && stat_of("negotiation_failures") == nf;
+	     w += 100)
+		usleep(100000);
+	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	assert_int_equal(stat_of("active_sas"), 0);
+	last_event_is(547, "invalid identification payload");
+	log = tl_read_file(lab.log, NULL);
+	assert_non_null(strstr(log, "peer notifies INVALID_ID_INFORMATION"));
+	free(log);
+	assert_int_equal(our_sas("ESTABLISHED", "initiator"), 1);
+	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED, IKEv1", 100));
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+}
+
 /* A Quick Mode proposal we do not accept: our NO_PROPOSAL_CHOSEN goes
  * under the ISAKMP SA, which survives on both sides. */
 static void
@@ -599,6 +863,8 @@ test_wrong_psk(void **state)
 	uint64_t auth = stat_of("authentication_failures");
 	bool seen = false;
 
+	uint64_t nf = stat_of("negotiation_failures");
+
 	(void)state;
 	charon_conf("aes128-sha256-modp2048", "not-the-right-psk");
 	free(charon_swanctl(
@@ -617,6 +883,11 @@ test_wrong_psk(void **state)
 	     w += 100)
 		usleep(100000);
 	assert_int_equal(stat_of("authentication_failures"), auth + 1);
+	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	/* one per MM5 charon sent: the first and its retransmissions
+	 * (retransmit_tries = 3), none of them readable */
+	assert_true(stat_of("invalid_packets_received") <= inv + 4);
+	assert_int_equal(stat_of("ike_main_mode"), est);
 	{
 		char path[600], *ev = NULL;
 		bool found = false;
@@ -639,6 +910,51 @@ test_wrong_psk(void **state)
 		free(ev);
 	}
 	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	/* charon may have started over before it gave up: let every
+	 * half-open SA of ours end here, not in the next scenario */
+	for (int w = 0; w < 35000 && stat_of("isadb_list_size") != 0; w += 500)
+		usleep(500000);
+	assert_int_equal(stat_of("isadb_list_size"), 0);
+}
+
+/*
+ * Wrong PSK, we initiate: charon cannot read our MM5 and says so with a
+ * PAYLOAD_MALFORMED under its own keys, which we cannot read either
+ * (Invalid Packets Received).  Neither side establishes; when our MM5
+ * retransmissions run out, the unreadable answers make it an
+ * authentication failure (545, the keys differ), not a silent peer.
+ */
+static void
+test_wrong_psk_we_initiate(void **state)
+{
+	uint64_t inv = stat_of("invalid_packets_received");
+	uint64_t nf = stat_of("negotiation_failures");
+	uint64_t auth = stat_of("authentication_failures");
+	uint64_t est = stat_of("ike_main_mode");
+	char *out;
+
+	(void)state;
+	charon_conf("aes128-sha256-modp2048", "not-the-right-psk");
+	free(cli("initiate rule=to-b"));
+	for (int w = 0; w < 10000 && stat_of("invalid_packets_received") == inv;
+	     w += 100)
+		usleep(100000);
+	assert_true(stat_of("invalid_packets_received") > inv);
+	out = charon_swanctl(&lab.charon, "--list-sas", NULL);
+	assert_null(strstr(out, "ESTABLISHED"));
+	free(out);
+	/* five retransmissions, 2 s doubling to 16 s: 62 s */
+	for (int w = 0; w < 75000 && stat_of("negotiation_failures") == nf;
+	     w += 500)
+		usleep(500000);
+	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	assert_int_equal(stat_of("authentication_failures"), auth + 1);
+	assert_int_equal(stat_of("ike_main_mode"), est);
+	assert_int_equal(our_sas("ESTABLISHED", NULL), 0);
+	last_event_is(545, "pre-shared keys differ");
+	out = charon_swanctl(&lab.charon, "--list-sas", NULL);
+	assert_null(strstr(out, "ESTABLISHED"));
+	free(out);
 }
 
 /*
@@ -656,7 +972,9 @@ test_rekeys(void **state)
 	uint64_t dl0 = stat_of("key_deletions");
 	uint64_t rk0 = stat_of("rekeys");
 	uint64_t inv0 = stat_of("invalid_packets_received");
+	uint64_t ka0 = stat_of("key_additions"), ku0 = stat_of("key_updates");
 	char path[600], *pol, *tmp, in0[9], out0[9], in1[9], out1[9];
+	char icky[17], rcky[17], want[64];
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
@@ -684,8 +1002,16 @@ test_rekeys(void **state)
 		usleep(500000);
 	}
 	assert_int_equal(stat_of("rekeys"), rk0 + 1);
-	assert_true(stat_of("key_deletions") >= dl0 + 2);
-	assert_true(stat_of("ike_main_mode") >= mm0 + 2);
+	/* two pairs installed (Key Additions outbound, Key Updates
+	 * inbound), the first deleted */
+	assert_int_equal(stat_of("key_additions"), ka0 + 2);
+	assert_int_equal(stat_of("key_updates"), ku0 + 2);
+	assert_int_equal(stat_of("key_deletions"), dl0 + 2);
+	assert_int_equal(stat_of("ike_main_mode"), mm0 + 2);
+	/* charon has the new ISAKMP SA, the one we have */
+	our_cookies(icky, rcky);
+	snprintf(want, sizeof(want), "%s_i %s_r*", icky, rcky);
+	assert_true(charon_wait_sa(&lab.charon, want, 2000));
 	assert_int_equal(stat_of("invalid_packets_received"), inv0);
 	assert_int_equal(stat_of("active_sas"), 2);
 	/* the new pair is the one charon has */
@@ -759,16 +1085,22 @@ main(void)
 	    cmocka_unit_test(test_we_initiate),
 	    cmocka_unit_test(test_charon_initiates),
 	    cmocka_unit_test(test_charon_initiates_child),
+	    cmocka_unit_test_teardown(test_proposal_sets, restore_policy),
+	    cmocka_unit_test_teardown(test_we_are_refused, restore_policy),
 	    cmocka_unit_test(test_quick_mode_mismatch),
 	    cmocka_unit_test(test_quick_mode_pfs),
 	    cmocka_unit_test(test_selector_mismatch),
 	    cmocka_unit_test_teardown(test_certificates, restore_psk),
 	    cmocka_unit_test(test_proposal_mismatch),
 	    cmocka_unit_test(test_wrong_psk),
+	    cmocka_unit_test(test_wrong_psk_we_initiate),
 	    cmocka_unit_test(test_rekeys),
 	    cmocka_unit_test(test_dead_peer),
 	    cmocka_unit_test(test_shutdown_deletes),
 	};
 
+	/* IPS_TEST_FILTER=test_rekeys runs that scenario alone */
+	if (getenv("IPS_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("IPS_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
