@@ -261,9 +261,14 @@ void mm_input(struct ike_sa *sa, const struct isakmp_hdr *h,
 /* Informational exchanges of an established SA (info.c). */
 void info_input(struct ike_sa *sa, const struct isakmp_hdr *h,
     const uint8_t *msg, size_t len);
-/* Send one protected payload (type, body) under a fresh message ID. */
-IPS_MUST_USE ips_res info_send(
-    struct ike_sa *sa, uint8_t type, const void *body, size_t blen);
+/* A protected Informational under a fresh message ID, carrying one
+ * Notify (RFC 2408 3.14; DOI IPsec) ... */
+IPS_MUST_USE ips_res info_send_notify(struct ike_sa *sa, uint8_t proto,
+    const void *spi, uint8_t spi_size, uint16_t type, const void *data,
+    size_t dlen);
+/* ... or one Delete of n SPIs of spi_size bytes each (RFC 2408 3.15). */
+IPS_MUST_USE ips_res info_send_delete_spis(struct ike_sa *sa, uint8_t proto,
+    uint8_t spi_size, const void *spis, uint16_t n);
 /* Tell the peer we delete the ISAKMP SA. */
 IPS_MUST_USE ips_res info_send_delete(struct ike_sa *sa);
 /* Probe, or give up on, a silent peer (RFC 3706); from ike_tick. */

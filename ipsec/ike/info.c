@@ -20,16 +20,26 @@ static ips_res
 info_hash(const struct ike_sa *sa, uint32_t msgid, const uint8_t *after,
     size_t len, uint8_t *out)
 {
-	const uint8_t mid[4] = {(uint8_t)(msgid >> 24), (uint8_t)(msgid >> 16),
-	    (uint8_t)(msgid >> 8), (uint8_t)msgid};
+	uint8_t mid[4];
 	const struct ike_chunk in[] = {{mid, 4}, {after, len}};
 
+	wire_put_be32(mid, msgid);
 	return ike_prf(
 	    sa->ike->cx, sa->chosen.hash, sa->sk.a, sa->sk.len, in, 2, out);
 }
 
-ips_res
-info_send(struct ike_sa *sa, uint8_t type, const void *body, size_t blen)
+/* The one payload after HASH(1): a Notify or a Delete. */
+struct info_payload {
+	bool del;
+	uint8_t proto, spi_size;
+	const void *spi; /* Notify: its SPI; Delete: n SPIs */
+	uint16_t type_or_n; /* Notify: type; Delete: how many SPIs */
+	const void *data; /* Notify data */
+	size_t dlen;
+};
+
+static ips_res
+info_send(struct ike_sa *sa, const struct info_payload *pl)
 {
 	struct isakmp_builder b;
 	struct isakmp_hdr h;
@@ -61,7 +71,11 @@ info_send(struct ike_sa *sa, uint8_t type, const void *body, size_t blen)
 		r = isakmp_build_close(&b);
 	after = wb.len;
 	if (ips_ok(r))
-		r = isakmp_build_raw(&b, type, body, blen);
+		r = pl->del
+		    ? isakmp_build_delete(
+			  &b, pl->proto, pl->spi_size, pl->spi, pl->type_or_n)
+		    : isakmp_build_notify(&b, IPSEC_DOI, pl->proto, pl->spi,
+			  pl->spi_size, pl->type_or_n, pl->data, pl->dlen);
 	if (ips_ok(r))
 		r = isakmp_build_finish(&b);
 	if (ips_ok(r))
@@ -83,21 +97,41 @@ info_send(struct ike_sa *sa, uint8_t type, const void *body, size_t blen)
 }
 
 ips_res
+info_send_notify(struct ike_sa *sa, uint8_t proto, const void *spi,
+    uint8_t spi_size, uint16_t type, const void *data, size_t dlen)
+{
+	const struct info_payload pl = {
+	    false, proto, spi_size, spi, type, data, dlen};
+
+	return info_send(sa, &pl);
+}
+
+ips_res
+info_send_delete_spis(struct ike_sa *sa, uint8_t proto, uint8_t spi_size,
+    const void *spis, uint16_t n)
+{
+	const struct info_payload pl = {
+	    true, proto, spi_size, spis, n, NULL, 0};
+
+	return info_send(sa, &pl);
+}
+
+/* The SPI of an ISAKMP SA in a Notify or Delete: its cookie pair
+ * (RFC 2408 3.14, 3.15). */
+static void
+cookie_spi(const struct ike_sa *sa, uint8_t spi[16])
+{
+	memcpy(spi, sa->cky_i, 8);
+	memcpy(spi + 8, sa->cky_r, 8);
+}
+
+ips_res
 info_send_delete(struct ike_sa *sa)
 {
-	uint8_t body[8 + 16];
+	uint8_t spi[16];
 
-	/* RFC 2408 3.15: DOI, protocol ISAKMP, SPI size 16, one SPI: the
-	 * cookie pair. */
-	body[0] = body[1] = body[2] = 0;
-	body[3] = IPSEC_DOI;
-	body[4] = ISAKMP_PROTO_ISAKMP;
-	body[5] = 16;
-	body[6] = 0;
-	body[7] = 1;
-	memcpy(body + 8, sa->cky_i, 8);
-	memcpy(body + 16, sa->cky_r, 8);
-	return info_send(sa, ISAKMP_PL_D, body, sizeof(body));
+	cookie_spi(sa, spi);
+	return info_send_delete_spis(sa, ISAKMP_PROTO_ISAKMP, 16, spi, 1);
 }
 
 static void
@@ -136,9 +170,7 @@ on_notify(struct ike_sa *sa, const struct isakmp_payload *pl)
 	if (!ips_ok(isakmp_notify_parse(pl, &n)))
 		return;
 	if (n.type == ISAKMP_N_R_U_THERE_ACK && n.data_len == 4) {
-		uint32_t seq = (uint32_t)n.data[0] << 24 |
-		    (uint32_t)n.data[1] << 16 | (uint32_t)n.data[2] << 8 |
-		    n.data[3];
+		uint32_t seq = wire_get_be32(n.data);
 
 		/* Any probe of the current round answers it. */
 		if (sa->dpd_since != 0 &&
@@ -147,19 +179,12 @@ on_notify(struct ike_sa *sa, const struct isakmp_payload *pl)
 		return;
 	}
 	if (n.type == ISAKMP_N_R_U_THERE && n.data_len == 4) {
-		uint8_t body[8 + 16 + 4];
+		uint8_t spi[16];
 
 		/* RFC 3706 5: the ACK echoes the sequence number. */
-		body[0] = body[1] = body[2] = 0;
-		body[3] = IPSEC_DOI;
-		body[4] = ISAKMP_PROTO_ISAKMP;
-		body[5] = 16;
-		body[6] = (uint8_t)(ISAKMP_N_R_U_THERE_ACK >> 8);
-		body[7] = (uint8_t)ISAKMP_N_R_U_THERE_ACK;
-		memcpy(body + 8, sa->cky_i, 8);
-		memcpy(body + 16, sa->cky_r, 8);
-		memcpy(body + 24, n.data, 4);
-		if (!ips_ok(info_send(sa, ISAKMP_PL_N, body, sizeof(body))))
+		cookie_spi(sa, spi);
+		if (!ips_ok(info_send_notify(sa, ISAKMP_PROTO_ISAKMP, spi, 16,
+			ISAKMP_N_R_U_THERE_ACK, n.data, 4)))
 			ips_log(IPS_LOG_WARNING, "ike: %s: cannot answer DPD",
 			    sa->rule);
 		return;
@@ -249,22 +274,13 @@ ike_sa_heard(struct ike_sa *sa)
 static void
 send_r_u_there(struct ike_sa *sa)
 {
-	uint8_t body[8 + 16 + 4];
+	uint8_t spi[16], seq[4];
 
 	sa->dpd_seq++;
-	body[0] = body[1] = body[2] = 0;
-	body[3] = IPSEC_DOI;
-	body[4] = ISAKMP_PROTO_ISAKMP;
-	body[5] = 16;
-	body[6] = (uint8_t)(ISAKMP_N_R_U_THERE >> 8);
-	body[7] = (uint8_t)ISAKMP_N_R_U_THERE;
-	memcpy(body + 8, sa->cky_i, 8);
-	memcpy(body + 16, sa->cky_r, 8);
-	body[24] = (uint8_t)(sa->dpd_seq >> 24);
-	body[25] = (uint8_t)(sa->dpd_seq >> 16);
-	body[26] = (uint8_t)(sa->dpd_seq >> 8);
-	body[27] = (uint8_t)sa->dpd_seq;
-	if (!ips_ok(info_send(sa, ISAKMP_PL_N, body, sizeof(body))))
+	cookie_spi(sa, spi);
+	wire_put_be32(seq, sa->dpd_seq);
+	if (!ips_ok(info_send_notify(
+		sa, ISAKMP_PROTO_ISAKMP, spi, 16, ISAKMP_N_R_U_THERE, seq, 4)))
 		ips_log(IPS_LOG_WARNING, "ike: %s: cannot send R-U-THERE",
 		    sa->rule);
 }

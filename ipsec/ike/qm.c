@@ -76,15 +76,13 @@ qm_fail(struct ike_sa *sa, struct ike_qm *qm, ips_res r, bool tell)
 	ike_audit_qm_fail(
 	    sa, qm, r, r.err == IPS_E_IKE_NO_PROPOSAL ? &qm->mismatch : NULL);
 	if (tell && ips_err_notify(r.err) != 0) {
+		uint8_t spi[4];
+
 		/* Protocol ESP and the initiator's SPI, so that it can tell
 		 * which of its exchanges failed (zero if not yet read). */
-		uint8_t body[12] = {0, 0, 0, IPSEC_DOI, ISAKMP_PROTO_ESP, 4,
-		    (uint8_t)(ips_err_notify(r.err) >> 8),
-		    (uint8_t)ips_err_notify(r.err),
-		    (uint8_t)(qm->spi_out >> 24), (uint8_t)(qm->spi_out >> 16),
-		    (uint8_t)(qm->spi_out >> 8), (uint8_t)qm->spi_out};
-
-		if (!ips_ok(info_send(sa, ISAKMP_PL_N, body, sizeof(body))))
+		wire_put_be32(spi, qm->spi_out);
+		if (!ips_ok(info_send_notify(sa, ISAKMP_PROTO_ESP, spi, 4,
+			(uint16_t)ips_err_notify(r.err), NULL, 0)))
 			ips_log(IPS_LOG_WARNING, "ike: cannot send notify");
 	}
 	if (qm->spi_in != 0 &&
@@ -312,15 +310,6 @@ encap_for(const struct ike_sa *sa, bool tunnel)
 /* ---- hashes and keys ------------------------------------------------------
  */
 
-static void
-mid_bytes(uint32_t m, uint8_t out[static 4])
-{
-	out[0] = (uint8_t)(m >> 24);
-	out[1] = (uint8_t)(m >> 16);
-	out[2] = (uint8_t)(m >> 8);
-	out[3] = (uint8_t)m;
-}
-
 /* HASH(1) (ni NULL) or HASH(2) over what follows the HASH payload. */
 static ips_res
 qm_hash12(const struct ike_sa *sa, uint32_t msgid, const uint8_t *ni,
@@ -330,7 +319,7 @@ qm_hash12(const struct ike_sa *sa, uint32_t msgid, const uint8_t *ni,
 	const struct ike_chunk in[] = {
 	    {mid, 4}, {ni, ni ? nilen : 0}, {after, len}};
 
-	mid_bytes(msgid, mid);
+	wire_put_be32(mid, msgid);
 	return ike_prf(
 	    sa->ike->cx, sa->chosen.hash, sa->sk.a, sa->sk.len, in, 3, out);
 }
@@ -343,15 +332,9 @@ qm_hash3(const struct ike_sa *sa, const struct ike_qm *qm, uint8_t *out)
 	const struct ike_chunk in[] = {
 	    {&zero, 1}, {mid, 4}, {qm->ni, qm->nilen}, {qm->nr, qm->nrlen}};
 
-	mid_bytes(qm->msgid, mid);
+	wire_put_be32(mid, qm->msgid);
 	return ike_prf(
 	    sa->ike->cx, sa->chosen.hash, sa->sk.a, sa->sk.len, in, 4, out);
-}
-
-static void
-spi_bytes(uint32_t spi, uint8_t out[static 4])
-{
-	mid_bytes(spi, out);
 }
 
 /* A live outbound SA with p's peer and selectors. */
@@ -389,11 +372,11 @@ qm_install(struct ike_sa *sa, struct ike_qm *qm)
 	ips_res r;
 
 	ENSURE(need <= SAD_KEY_MAX, INVAL);
-	spi_bytes(qm->spi_in, s);
+	wire_put_be32(s, qm->spi_in);
 	r = ike_keymat(sa->ike->cx, sa->chosen.hash, &sa->sk, qm->gqm,
 	    qm->gqmlen, qm->chosen.proto, s, qm->ni, qm->nilen, qm->nr,
 	    qm->nrlen, need, kin);
-	spi_bytes(qm->spi_out, s);
+	wire_put_be32(s, qm->spi_out);
 	if (ips_ok(r))
 		r = ike_keymat(sa->ike->cx, sa->chosen.hash, &sa->sk, qm->gqm,
 		    qm->gqmlen, qm->chosen.proto, s, qm->ni, qm->nilen, qm->nr,
@@ -1010,10 +993,10 @@ qm_input(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 static void
 send_delete(struct ike_sa *sa, uint8_t proto, uint32_t spi)
 {
-	uint8_t body[12] = {0, 0, 0, IPSEC_DOI, proto, 4, 0, 1};
+	uint8_t b[4];
 
-	spi_bytes(spi, body + 8);
-	if (!ips_ok(info_send(sa, ISAKMP_PL_D, body, sizeof(body))))
+	wire_put_be32(b, spi);
+	if (!ips_ok(info_send_delete_spis(sa, proto, 4, b, 1)))
 		ips_log(IPS_LOG_WARNING, "ike: cannot send DELETE");
 }
 
@@ -1062,8 +1045,7 @@ qm_refused(struct ike_sa *sa, const struct isakmp_notify *n)
 	uint32_t spi = 0;
 
 	if (n->spi_size == 4)
-		spi = (uint32_t)n->spi[0] << 24 | (uint32_t)n->spi[1] << 16 |
-		    (uint32_t)n->spi[2] << 8 | n->spi[3];
+		spi = wire_get_be32(n->spi);
 	for (qm = sa->qms; qm != NULL; qm = qm->next)
 		if (qm->initiator && qm->state == QM_I1 &&
 		    (spi == 0 || qm->spi_in == spi))

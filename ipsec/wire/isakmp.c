@@ -446,18 +446,6 @@ isakmp_build_finish(struct isakmp_builder *b)
 }
 
 ips_res
-isakmp_build_id(struct isakmp_builder *b, uint8_t type, uint8_t proto,
-    uint16_t port, const void *data, size_t len)
-{
-	GUARD(isakmp_build_open(b, ISAKMP_PL_ID));
-	GUARD(wbuf_u8(b->wb, type));
-	GUARD(wbuf_u8(b->wb, proto));
-	GUARD(wbuf_u16(b->wb, port));
-	GUARD(wbuf_bytes(b->wb, data, len));
-	return isakmp_build_close(b);
-}
-
-ips_res
 isakmp_build_notify(struct isakmp_builder *b, uint32_t doi, uint8_t proto,
     const void *spi, uint8_t spi_size, uint16_t type, const void *data,
     size_t len)

@@ -195,8 +195,6 @@ IPS_MUST_USE ips_res isakmp_build_raw(
 /* Fix the header's length; the message is b->wb->p + b->start. */
 IPS_MUST_USE ips_res isakmp_build_finish(struct isakmp_builder *b);
 
-IPS_MUST_USE ips_res isakmp_build_id(struct isakmp_builder *b, uint8_t type,
-    uint8_t proto, uint16_t port, const void *data, size_t len);
 IPS_MUST_USE ips_res isakmp_build_notify(struct isakmp_builder *b, uint32_t doi,
     uint8_t proto, const void *spi, uint8_t spi_size, uint16_t type,
     const void *data, size_t len);

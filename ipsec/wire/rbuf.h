@@ -51,6 +51,26 @@ IPS_MUST_USE ips_res rbuf_skip(struct rbuf *rb, size_t n);
 IPS_MUST_USE ips_res rbuf_sub(struct rbuf *rb, size_t n, struct rbuf *child);
 
 /*
+ * A 32-bit big-endian field of a fixed-size array rather than a cursor:
+ * the message IDs and SPIs hashed into IKE's HASH and KEYMAT inputs.
+ */
+static inline void
+wire_put_be32(uint8_t out[static 4], uint32_t v)
+{
+	out[0] = (uint8_t)(v >> 24);
+	out[1] = (uint8_t)(v >> 16);
+	out[2] = (uint8_t)(v >> 8);
+	out[3] = (uint8_t)v;
+}
+
+static inline uint32_t
+wire_get_be32(const uint8_t in[static 4])
+{
+	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+	    (uint32_t)in[2] << 8 | in[3];
+}
+
+/*
  * A growable output buffer with a hard cap.  Writes past the cap fail with
  * IPS_E_TOOBIG and leave the buffer unchanged.
  */

@@ -330,6 +330,137 @@ test_attr_forms(void **state)
 	assert_int_equal(rb.off, 0);
 }
 
+/*
+ * Every ID type of RFC 2407 4.6.2.1 at its exact size, and one byte
+ * either side of it refused; names may be any length but empty.
+ */
+static void
+test_id_types(void **state)
+{
+	static const struct {
+		uint8_t type;
+		size_t len; /* 0: a name */
+	} types[] = {
+	    {ISAKMP_ID_IPV4_ADDR, 4},
+	    {ISAKMP_ID_IPV4_ADDR_SUBNET, 8},
+	    {ISAKMP_ID_IPV4_ADDR_RANGE, 8},
+	    {ISAKMP_ID_IPV6_ADDR, 16},
+	    {ISAKMP_ID_IPV6_ADDR_SUBNET, 32},
+	    {ISAKMP_ID_IPV6_ADDR_RANGE, 32},
+	    {ISAKMP_ID_FQDN, 0},
+	    {ISAKMP_ID_USER_FQDN, 0},
+	    {ISAKMP_ID_DER_ASN1_DN, 0},
+	};
+	uint8_t buf[4 + 40];
+	struct isakmp_payload pl;
+	struct isakmp_id id;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t n = types[i].len ? types[i].len : 11;
+
+		memset(buf, 0, sizeof(buf));
+		buf[0] = types[i].type;
+		buf[1] = 17;
+		buf[3] = 1; /* port 1 */
+		for (size_t k = 0; k < n; k++)
+			buf[4 + k] = (uint8_t)(0x30 + k);
+		pl = body(ISAKMP_PL_ID, buf, 4 + n);
+		assert_true(ips_ok(isakmp_id_parse(&pl, &id)));
+		assert_int_equal(id.type, types[i].type);
+		assert_int_equal(id.proto, 17);
+		assert_int_equal(id.port, 1);
+		assert_int_equal(id.len, n);
+		assert_memory_equal(id.data, buf + 4, n);
+		if (types[i].len != 0) {
+			pl = body(ISAKMP_PL_ID, buf, 4 + n - 1);
+			assert_int_equal(
+			    isakmp_id_parse(&pl, &id).err, IPS_E_IKE_ID);
+			pl = body(ISAKMP_PL_ID, buf, 4 + n + 1);
+			assert_int_equal(
+			    isakmp_id_parse(&pl, &id).err, IPS_E_IKE_ID);
+		} else {
+			pl = body(ISAKMP_PL_ID, buf, 4);
+			assert_int_equal(
+			    isakmp_id_parse(&pl, &id).err, IPS_E_IKE_ID);
+		}
+	}
+	pl = body(ISAKMP_PL_ID, buf, 3); /* no room for the port */
+	assert_int_equal(isakmp_id_parse(&pl, &id).err, IPS_E_IKE_ID);
+}
+
+/* CERT and CR: the encoding byte, then whatever follows (an empty CR asks
+ * for any certificate, RFC 2408 3.10). */
+static void
+test_cert_and_cr(void **state)
+{
+	uint8_t cert[] = {4 /* X.509 signature */, 0x30, 0x82, 0x01};
+	uint8_t cr[] = {4};
+	struct isakmp_payload pl;
+	struct isakmp_cert c;
+
+	(void)state;
+	pl = body(ISAKMP_PL_CERT, cert, sizeof(cert));
+	assert_true(ips_ok(isakmp_cert_parse(&pl, &c)));
+	assert_int_equal(c.encoding, 4);
+	assert_int_equal(c.len, 3);
+	assert_memory_equal(c.data, cert + 1, 3);
+	pl = body(ISAKMP_PL_CR, cr, sizeof(cr));
+	assert_true(ips_ok(isakmp_cert_parse(&pl, &c)));
+	assert_int_equal(c.len, 0);
+	pl = body(ISAKMP_PL_CR, cr, 0);
+	assert_int_equal(isakmp_cert_parse(&pl, &c).err, IPS_E_IKE_MALFORMED);
+}
+
+/* What isakmp_build_notify and _delete write, the parsers read back. */
+static void
+test_notify_delete_roundtrip(void **state)
+{
+	const uint8_t spi[4] = {0xde, 0xad, 0xbe, 0xef}, data[4] = {0, 0, 0, 7};
+	const uint8_t spis[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct isakmp_builder b;
+	struct isakmp_chain c;
+	struct isakmp_notify n;
+	struct isakmp_delete d;
+	struct isakmp_hdr h, back;
+	struct wbuf wb;
+	struct rbuf rb;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.icookie, icky, 8);
+	h.exchange = ISAKMP_EXCH_INFO;
+	h.msgid = 0x01020304;
+	wbuf_init(&wb, 512);
+	assert_true(ips_ok(isakmp_build_begin(&b, &wb, &h)));
+	assert_true(ips_ok(isakmp_build_notify(&b, IPSEC_DOI, ISAKMP_PROTO_ESP,
+	    spi, 4, ISAKMP_N_INVALID_ID_INFORMATION, data, 4)));
+	assert_true(
+	    ips_ok(isakmp_build_delete(&b, ISAKMP_PROTO_ESP, 4, spis, 2)));
+	assert_true(ips_ok(isakmp_build_finish(&b)));
+
+	rbuf_init(&rb, wb.p, wb.len);
+	assert_true(ips_ok(isakmp_hdr_parse(&rb, &back)));
+	assert_int_equal(back.msgid, 0x01020304);
+	assert_int_equal(back.len, wb.len);
+	assert_true(ips_ok(isakmp_chain_parse(&rb, back.next, false, &c)));
+	assert_int_equal(c.n, 2);
+	assert_true(ips_ok(isakmp_notify_parse(&c.pl[0], &n)));
+	assert_int_equal(n.doi, IPSEC_DOI);
+	assert_int_equal(n.proto, ISAKMP_PROTO_ESP);
+	assert_int_equal(n.type, ISAKMP_N_INVALID_ID_INFORMATION);
+	assert_int_equal(n.spi_size, 4);
+	assert_memory_equal(n.spi, spi, 4);
+	assert_int_equal(n.data_len, 4);
+	assert_memory_equal(n.data, data, 4);
+	assert_int_equal(wire_get_be32(n.spi), 0xdeadbeef);
+	assert_true(ips_ok(isakmp_delete_parse(&c.pl[1], &d)));
+	assert_int_equal(d.proto, ISAKMP_PROTO_ESP);
+	assert_int_equal(d.nspis, 2);
+	assert_memory_equal(d.spis, spis, 8);
+	wbuf_free(&wb);
+}
+
 static void
 test_id_notify_delete_nonce(void **state)
 {
@@ -409,6 +540,9 @@ main(void)
 	    cmocka_unit_test(test_sa_rules),
 	    cmocka_unit_test(test_attr_forms),
 	    cmocka_unit_test(test_id_notify_delete_nonce),
+	    cmocka_unit_test(test_id_types),
+	    cmocka_unit_test(test_cert_and_cr),
+	    cmocka_unit_test(test_notify_delete_roundtrip),
 	    cmocka_unit_test(test_error_notifies),
 	};
 

@@ -380,16 +380,15 @@ static void
 test_dpd_is_answered(void **state)
 {
 	struct ike_sa *a;
-	uint8_t body[28] = {0, 0, 0, IPSEC_DOI, ISAKMP_PROTO_ISAKMP, 16,
-	    ISAKMP_N_R_U_THERE >> 8, ISAKMP_N_R_U_THERE & 0xff};
+	uint8_t spi[16], seq[4] = {0, 0, 0, 42};
 
 	(void)state;
 	establish();
 	a = only_sa(&net.a);
-	memcpy(body + 8, a->cky_i, 8);
-	memcpy(body + 16, a->cky_r, 8);
-	body[27] = 42;
-	assert_true(ips_ok(info_send(a, ISAKMP_PL_N, body, sizeof(body))));
+	memcpy(spi, a->cky_i, 8);
+	memcpy(spi + 8, a->cky_r, 8);
+	assert_true(ips_ok(info_send_notify(
+	    a, ISAKMP_PROTO_ISAKMP, spi, 16, ISAKMP_N_R_U_THERE, seq, 4)));
 	deliver(false);
 	assert_int_equal(net.n, 1); /* the ACK */
 	deliver(false);

@@ -20,12 +20,11 @@
 static void
 b_notifies(uint16_t type, uint8_t proto, uint32_t spi)
 {
-	uint8_t body[12] = {0, 0, 0, IPSEC_DOI, proto, 4, (uint8_t)(type >> 8),
-	    (uint8_t)type, (uint8_t)(spi >> 24), (uint8_t)(spi >> 16),
-	    (uint8_t)(spi >> 8), (uint8_t)spi};
+	uint8_t b[4];
 
-	assert_true(ips_ok(
-	    info_send(only_sa(&net.b), ISAKMP_PL_N, body, sizeof(body))));
+	wire_put_be32(b, spi);
+	assert_true(ips_ok(info_send_notify(only_sa(&net.b), proto, b,
+	    proto == ISAKMP_PROTO_ISAKMP ? 0 : 4, type, NULL, 0)));
 }
 
 /*
