@@ -1,7 +1,8 @@
 /*
  * Two of our own daemons against each other, each in its own network
  * namespace, over the scenarios of the strongSwan test: Main Mode and
- * Quick Mode both ways, PFS, mismatches, wrong PSK, certificates, rekeys,
+ * Quick Mode both ways, PFS, mismatches (proposals and selectors, each
+ * side's count), wrong PSK (both sides' outcome), certificates, rekeys,
  * dead peer detection, deletes both ways.
  * Both sides are ours, so both sides' views are compared exactly.
  */
@@ -34,6 +35,7 @@ static struct {
 	const char *mm_extra; /* lines under the IKE policy's name */
 	const char *life; /* appended to both offers */
 	bool certs; /* certificates from lab.dir/pki instead of the PSK */
+	const char *b_remote; /* B's filter's remote network, if not A's */
 } lab;
 
 static const char policy_fmt[] =
@@ -60,6 +62,7 @@ configure(struct peer *p, bool is_a, const char *group, const char *pfs,
 {
 	char path[700], text[4096], auth[1024];
 	const char *life = lab.life ? lab.life : "";
+	const char *b_remote = lab.b_remote ? lab.b_remote : "10.98.1.0/24";
 	char me = is_a ? 'a' : 'b';
 
 	if (lab.certs)
@@ -72,7 +75,7 @@ configure(struct peer *p, bool is_a, const char *group, const char *pfs,
 	snprintf(text, sizeof(text), policy_fmt, is_a ? "site A" : "site B",
 	    lab.mm_extra ? lab.mm_extra : "", group, life, pfs, esp, life,
 	    is_a ? "10.98.1.0/24" : "10.98.2.0/24",
-	    is_a ? "10.98.2.0/24" : "10.98.1.0/24", is_a ? "to-b" : "to-a",
+	    is_a ? "10.98.2.0/24" : b_remote, is_a ? "to-b" : "to-a",
 	    is_a ? "10.99.0.2" : "10.99.0.1", auth);
 	snprintf(path, sizeof(path), "%s/policy.yaml", p->dir);
 	tl_write_file(path, text, 0644);
@@ -295,6 +298,31 @@ test_mismatches(void **state)
 	/* the failed phase 1 entry counts until the next tick reaps it */
 	assert_true(wait_stat(&lab.a, "isadb_list_size", 1, 2000));
 	assert_int_equal(stat_of(&lab.a, "active_sas"), 0);
+	/* phase 2: selectors B has no filter for; B refuses with
+	 * INVALID_ID_INFORMATION, A's Quick Mode ends on it (not on a
+	 * timeout), and the ISAKMP SA stays on both sides */
+	lab.b_remote = "10.97.0.0/16";
+	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
+	lab.b_remote = NULL;
+	free(cli(&lab.a, "initiate rule=to-b"));
+	assert_true(wait_stat(&lab.a, "negotiation_failures", na + 3, 5000));
+	assert_true(wait_stat(&lab.b, "negotiation_failures", nb + 3, 5000));
+	assert_int_equal(stat_of(&lab.a, "pending_key_operations"), 0);
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 0);
+	assert_int_equal(stat_of(&lab.b, "active_sas"), 0);
+	{
+		char *out = cli(&lab.a, "show mmsas format=json");
+
+		assert_non_null(strstr(out, "\"state\": \"ESTABLISHED\""));
+		free(out);
+		out = cli(&lab.b, "show mmsas format=json");
+		assert_non_null(strstr(out, "\"state\": \"ESTABLISHED\""));
+		free(out);
+		out = tl_read_file(lab.a.log, NULL);
+		assert_non_null(
+		    strstr(out, "peer notifies INVALID_ID_INFORMATION"));
+		free(out);
+	}
 	/* restart A to clear its ISAKMP SA */
 	tl_stop(lab.a.pid, SIGTERM);
 	lab.a.pid = 0;
@@ -306,11 +334,15 @@ test_mismatches(void **state)
 static void
 test_wrong_psk(void **state)
 {
-	uint64_t inv;
+	uint64_t inv, na, nb, aa, ma;
 
 	(void)state;
 	configure(&lab.b, false, "14", "none", "aes128gcm16", "other");
 	inv = stat_of(&lab.b, "invalid_packets_received");
+	na = stat_of(&lab.a, "negotiation_failures");
+	nb = stat_of(&lab.b, "negotiation_failures");
+	aa = stat_of(&lab.a, "authentication_failures");
+	ma = stat_of(&lab.a, "ike_main_mode");
 	free(cli(&lab.a, "initiate rule=to-b"));
 	/* B cannot read A's MM5: the wrong-PSK symptom */
 	assert_true(
@@ -332,6 +364,13 @@ test_wrong_psk(void **state)
 			fail_msg("no audit event 545 in:\n%s", ev ? ev : "");
 		free(ev);
 	}
+	assert_int_equal(stat_of(&lab.b, "negotiation_failures"), nb + 1);
+	/* A heard nothing it could read or not: its MM5 retransmissions
+	 * run out (62 s), a negotiation failure but no authentication
+	 * failure (silence proves nothing about the key) */
+	assert_true(wait_stat(&lab.a, "negotiation_failures", na + 1, 75000));
+	assert_int_equal(stat_of(&lab.a, "authentication_failures"), aa);
+	assert_int_equal(stat_of(&lab.a, "ike_main_mode"), ma);
 	tl_stop(lab.a.pid, SIGTERM);
 	lab.a.pid = 0;
 	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
