@@ -631,8 +631,10 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 	switch (h.exchange) {
 	case ISAKMP_EXCH_INFO:
 		/* An unprotected notify during Main Mode: before keys exist
-		 * it is all a peer can send (RFC 2408 5.5). */
-		if (!sa->keyed && sa->state != IKE_SA_ESTABLISHED) {
+		 * it is all a peer can send (RFC 2408 5.5).  Once they exist
+		 * an Informational must be protected and carry HASH(1)
+		 * (RFC 2409 5.7): one that is not proves nothing. */
+		if (!sa->keyed) {
 			const struct isakmp_payload *pl =
 			    isakmp_chain_find(&c, ISAKMP_PL_N, 0);
 			struct isakmp_notify n;
@@ -640,10 +642,14 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 			if (pl != NULL && ips_ok(isakmp_notify_parse(pl, &n)) &&
 			    n.type < 16384)
 				ike_mm_refused(sa, n.type);
+		} else {
+			stats_on_invalid_packet(ike->stats);
 		}
 		break;
 	default:
-		/* Quick Mode and protected Informationals: next step. */
+		/* an exchange we do not run (Aggressive Mode, ...) on an
+		 * SA of ours */
+		stats_on_invalid_packet(ike->stats);
 		break;
 	}
 }

@@ -154,6 +154,48 @@ test_quick_mode_abandoned_with_its_sa(void **state)
 	teardown(NULL);
 }
 
+/*
+ * Once keys exist an Informational must be protected (RFC 2409 5.7): an
+ * unprotected DELETE or refusal for an established SA, which anyone who
+ * saw the cookies could send, ends nothing and is an Invalid Packet.
+ */
+static void
+test_unprotected_informational_after_keys(void **state)
+{
+	struct ike_sa *b;
+	uint8_t msg[28 + 12 + 16];
+	struct ike_endpoint from;
+
+	(void)state;
+	establish();
+	b = only_sa(&net.b);
+	memset(msg, 0, sizeof(msg));
+	memcpy(msg, b->cky_i, 8);
+	memcpy(msg + 8, b->cky_r, 8);
+	msg[16] = ISAKMP_PL_D;
+	msg[17] = 0x10;
+	msg[18] = ISAKMP_EXCH_INFO;
+	msg[27] = sizeof(msg);
+	/* D: DOI, ISAKMP, SPI size 16, one SPI: the cookies */
+	msg[30] = 0;
+	msg[31] = 12 + 16;
+	msg[35] = IPSEC_DOI;
+	msg[36] = ISAKMP_PROTO_ISAKMP;
+	msg[37] = 16;
+	msg[39] = 1;
+	memcpy(msg + 40, b->cky_i, 8);
+	memcpy(msg + 48, b->cky_r, 8);
+	for (int msgid = 0; msgid < 2; msgid++) {
+		msg[23] = (uint8_t)msgid;
+		from = net.a.ep;
+		ike_input(net.b.ike, &net.b.ep, &from, msg, sizeof(msg));
+		assert_int_equal(b->state, IKE_SA_ESTABLISHED);
+		assert_int_equal(
+		    MM_STAT(&net.b, invalid_packets_received), msgid + 1);
+	}
+	teardown(NULL);
+}
+
 int
 main(void)
 {
@@ -161,6 +203,7 @@ main(void)
 	    cmocka_unit_test(test_main_mode_refused_after_keys),
 	    cmocka_unit_test(test_quick_mode_refusal_names_its_exchange),
 	    cmocka_unit_test(test_quick_mode_abandoned_with_its_sa),
+	    cmocka_unit_test(test_unprotected_informational_after_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
