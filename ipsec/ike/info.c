@@ -283,6 +283,9 @@ send_r_u_there(struct ike_sa *sa)
 		sa, ISAKMP_PROTO_ISAKMP, spi, 16, ISAKMP_N_R_U_THERE, seq, 4)))
 		ips_log(IPS_LOG_WARNING, "ike: %s: cannot send R-U-THERE",
 		    sa->rule);
+	else
+		ips_log(IPS_LOG_DEBUG, "ike: %s: R-U-THERE %u sent", sa->rule,
+		    (unsigned)sa->dpd_seq);
 }
 
 void

@@ -1047,6 +1047,14 @@ test_dead_peer(void **state)
 	lab.charon.pid = 0;
 	assert_true(wait_ours("ESTABLISHED", NULL, 0, 15000));
 	assert_int_equal(stat_of("active_sas"), 0);
+	{
+		char *log = tl_read_file(lab.log, NULL);
+
+		/* it probed before it gave up */
+		assert_non_null(strstr(log, "R-U-THERE"));
+		assert_non_null(strstr(log, "dead; deleting its SAs"));
+		free(log);
+	}
 	/* a new charon for what follows */
 	snprintf(path, sizeof(path), "%s/charon", lab.dir);
 	charon_start(&lab.charon, lab.ns_b, path);
@@ -1055,7 +1063,8 @@ test_dead_peer(void **state)
 	free(cli("reload"));
 }
 
-/* Our shutdown deletes the SA on charon's side at once. */
+/* Our shutdown deletes the ISAKMP SA and the CHILD_SA on charon's side at
+ * once. */
 static void
 test_shutdown_deletes(void **state)
 {
@@ -1066,12 +1075,14 @@ test_shutdown_deletes(void **state)
 	free(cli("initiate rule=to-b"));
 	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
 	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED", 5000));
+	child_matches();
 	assert_int_equal(tl_stop(lab.pid, SIGTERM), 0);
 	lab.pid = 0;
 	for (int w = 0; w < 5000 && !gone; w += 100) {
 		char *out = charon_swanctl(&lab.charon, "--list-sas", NULL);
 
-		gone = strstr(out, "ESTABLISHED") == NULL;
+		gone = strstr(out, "ESTABLISHED") == NULL &&
+		    strstr(out, "INSTALLED") == NULL;
 		free(out);
 		usleep(100000);
 	}
