@@ -570,6 +570,43 @@ last_event_is(unsigned id, const char *what)
  * both sides.  Each refusal is one Negotiation Failure of ours, with its
  * audit event: 546 for a proposal, 547 for selectors.
  */
+/* Wait until a statistic of ours is no longer from; its value then. */
+static uint64_t
+stat_moves(const char *key, uint64_t from, int timeout_ms)
+{
+	uint64_t v = from;
+
+	for (int w = 0; w < timeout_ms && (v = stat_of(key)) == from; w += 100)
+		usleep(100000);
+	return v;
+}
+
+/* We initiate; charon refuses our Quick Mode under the ISAKMP SA, which
+ * survives on both sides; one failure of ours, its audit event. */
+static void
+quick_mode_refused(unsigned event, const char *reason)
+{
+	uint64_t nf = stat_of("negotiation_failures");
+
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	assert_int_equal(stat_moves("negotiation_failures", nf, 10000), nf + 1);
+	assert_int_equal(stat_of("active_sas"), 0);
+	assert_int_equal(stat_of("pending_key_operations"), 0);
+	last_event_is(event, reason);
+	assert_int_equal(our_sas("ESTABLISHED", "initiator"), 1);
+	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED, IKEv1", 100));
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+}
+
+/*
+ * Scenario 4 the other way: our offers are what charon refuses.  Main
+ * Mode: charon answers MM1 with NO_PROPOSAL_CHOSEN; Quick Mode (ESP
+ * transform, then selectors): under the ISAKMP SA, which survives on
+ * both sides.  Each refusal is one Negotiation Failure of ours, with its
+ * audit event: 546 for a proposal, 547 for selectors.
+ */
 static void
 test_we_are_refused(void **state)
 {
@@ -580,57 +617,27 @@ test_we_are_refused(void **state)
 	(void)state;
 	charon_conf("aes128-sha256-modp1024", PSK);
 	free(cli("initiate rule=to-b"));
-	for (int w = 0; w < 10000 && stat_of("negotiation_failures") == nf;
-	     w += 100)
-		usleep(100000);
-	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	assert_int_equal(stat_moves("negotiation_failures", nf, 10000), nf + 1);
 	assert_int_equal(stat_of("authentication_failures"), auth);
 	assert_int_equal(our_sas("ESTABLISHED", NULL), 0);
 	last_event_is(546, "refused by the peer: NO_PROPOSAL_CHOSEN");
-	log = tl_read_file(lab.log, NULL);
-	assert_non_null(
-	    strstr(log, "peer refused Main Mode: NO_PROPOSAL_CHOSEN"));
-	free(log);
 
 	/* Quick Mode: charon wants AES-CBC-256/SHA-256, we offer GCM */
 	esp_proposals = "aes256-sha256";
 	charon_conf("aes128-sha256-modp2048", PSK);
 	esp_proposals = "aes128gcm16";
-	nf = stat_of("negotiation_failures");
-	free(cli("initiate rule=to-b"));
-	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
-	for (int w = 0; w < 10000 && stat_of("negotiation_failures") == nf;
-	     w += 100)
-		usleep(100000);
-	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
-	assert_int_equal(stat_of("active_sas"), 0);
-	assert_int_equal(stat_of("pending_key_operations"), 0);
-	last_event_is(546, "no proposal chosen");
-	assert_int_equal(our_sas("ESTABLISHED", "initiator"), 1);
-	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED, IKEv1", 100));
-	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
-	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
+	quick_mode_refused(546, "no proposal chosen");
 
 	/* Quick Mode: selectors charon has no CHILD_SA for */
 	remote_ts = "10.97.0.0/16";
 	charon_conf("aes128-sha256-modp2048", PSK);
 	remote_ts = "10.98.1.0/24";
-	nf = stat_of("negotiation_failures");
-	free(cli("initiate rule=to-b"));
-	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
-	for (int w = 0; w < 10000 && stat_of("negotiation_failures") == nf;
-	     w += 100)
-		usleep(100000);
-	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
-	assert_int_equal(stat_of("active_sas"), 0);
-	last_event_is(547, "invalid identification payload");
+	quick_mode_refused(547, "invalid identification payload");
 	log = tl_read_file(lab.log, NULL);
+	assert_non_null(
+	    strstr(log, "peer refused Main Mode: NO_PROPOSAL_CHOSEN"));
 	assert_non_null(strstr(log, "peer notifies INVALID_ID_INFORMATION"));
 	free(log);
-	assert_int_equal(our_sas("ESTABLISHED", "initiator"), 1);
-	assert_true(charon_wait_sa(&lab.charon, "ESTABLISHED, IKEv1", 100));
-	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
-	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
 }
 
 /* A Quick Mode proposal we do not accept: our NO_PROPOSAL_CHOSEN goes
@@ -936,18 +943,12 @@ test_wrong_psk_we_initiate(void **state)
 	(void)state;
 	charon_conf("aes128-sha256-modp2048", "not-the-right-psk");
 	free(cli("initiate rule=to-b"));
-	for (int w = 0; w < 10000 && stat_of("invalid_packets_received") == inv;
-	     w += 100)
-		usleep(100000);
-	assert_true(stat_of("invalid_packets_received") > inv);
+	assert_true(stat_moves("invalid_packets_received", inv, 10000) > inv);
 	out = charon_swanctl(&lab.charon, "--list-sas", NULL);
 	assert_null(strstr(out, "ESTABLISHED"));
 	free(out);
 	/* five retransmissions, 2 s doubling to 16 s: 62 s */
-	for (int w = 0; w < 75000 && stat_of("negotiation_failures") == nf;
-	     w += 500)
-		usleep(500000);
-	assert_int_equal(stat_of("negotiation_failures"), nf + 1);
+	assert_int_equal(stat_moves("negotiation_failures", nf, 75000), nf + 1);
 	assert_int_equal(stat_of("authentication_failures"), auth + 1);
 	assert_int_equal(stat_of("ike_main_mode"), est);
 	assert_int_equal(our_sas("ESTABLISHED", NULL), 0);

@@ -162,33 +162,33 @@ test_quick_mode_abandoned_with_its_sa(void **state)
 static void
 test_unprotected_informational_after_keys(void **state)
 {
-	struct ike_sa *b;
-	uint8_t msg[28 + 12 + 16];
+	struct isakmp_builder bld;
+	struct isakmp_hdr h;
 	struct ike_endpoint from;
+	struct ike_sa *b;
+	uint8_t spi[16];
+	struct wbuf wb;
 
 	(void)state;
 	establish();
 	b = only_sa(&net.b);
-	memset(msg, 0, sizeof(msg));
-	memcpy(msg, b->cky_i, 8);
-	memcpy(msg + 8, b->cky_r, 8);
-	msg[16] = ISAKMP_PL_D;
-	msg[17] = 0x10;
-	msg[18] = ISAKMP_EXCH_INFO;
-	msg[27] = sizeof(msg);
-	/* D: DOI, ISAKMP, SPI size 16, one SPI: the cookies */
-	msg[30] = 0;
-	msg[31] = 12 + 16;
-	msg[35] = IPSEC_DOI;
-	msg[36] = ISAKMP_PROTO_ISAKMP;
-	msg[37] = 16;
-	msg[39] = 1;
-	memcpy(msg + 40, b->cky_i, 8);
-	memcpy(msg + 48, b->cky_r, 8);
-	for (int msgid = 0; msgid < 2; msgid++) {
-		msg[23] = (uint8_t)msgid;
+	memcpy(spi, b->cky_i, 8);
+	memcpy(spi + 8, b->cky_r, 8);
+	for (uint32_t msgid = 0; msgid < 2; msgid++) {
+		/* HDR, D(ISAKMP, the cookies): no E flag, no HASH(1) */
+		memset(&h, 0, sizeof(h));
+		memcpy(h.icookie, b->cky_i, 8);
+		memcpy(h.rcookie, b->cky_r, 8);
+		h.exchange = ISAKMP_EXCH_INFO;
+		h.msgid = msgid;
+		wbuf_init(&wb, 256);
+		assert_true(ips_ok(isakmp_build_begin(&bld, &wb, &h)));
+		assert_true(ips_ok(isakmp_build_delete(
+		    &bld, ISAKMP_PROTO_ISAKMP, 16, spi, 1)));
+		assert_true(ips_ok(isakmp_build_finish(&bld)));
 		from = net.a.ep;
-		ike_input(net.b.ike, &net.b.ep, &from, msg, sizeof(msg));
+		ike_input(net.b.ike, &net.b.ep, &from, wb.p, wb.len);
+		wbuf_free(&wb);
 		assert_int_equal(b->state, IKE_SA_ESTABLISHED);
 		assert_int_equal(
 		    MM_STAT(&net.b, invalid_packets_received), msgid + 1);
