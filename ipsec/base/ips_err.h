@@ -56,6 +56,8 @@
 	    "certificate revoked (or, under a strict check, its revocation " \
 	    "status unknown)", \
 	    20) \
+	X(ESP_ICV, "integrity check value does not verify", 0) \
+	X(ESP_DECRYPT, "does not decrypt to a payload and trailer", 0) \
 	X(IKE_PEER_UNEXPECTED, \
 	    "certificate is not the peer this rule expects", 24)
 

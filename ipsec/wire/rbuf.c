@@ -81,11 +81,25 @@ wbuf_init(struct wbuf *wb, size_t max)
 	wb->len = 0;
 	wb->cap = 0;
 	wb->max = max;
+	wb->borrowed = false;
+}
+
+void
+wbuf_init_on(struct wbuf *wb, uint8_t *storage, size_t cap)
+{
+	wb->p = storage;
+	wb->len = 0;
+	wb->cap = wb->max = cap; /* so wbuf_reserve never grows it */
+	wb->borrowed = true;
 }
 
 void
 wbuf_free(struct wbuf *wb)
 {
+	if (wb->borrowed) {
+		wb->len = 0;
+		return;
+	}
 	if (wb->p != NULL) {
 		OPENSSL_cleanse(wb->p, wb->cap);
 		free(wb->p);

@@ -75,13 +75,17 @@ wire_get_be32(const uint8_t in[static 4])
  * IPS_E_TOOBIG and leave the buffer unchanged.
  */
 struct wbuf {
-	uint8_t *p; /* owned */
+	uint8_t *p; /* owned, unless borrowed */
 	size_t len;
 	size_t cap;
 	size_t max;
+	bool borrowed; /* the caller's storage: never grown nor freed */
 };
 
 void wbuf_init(struct wbuf *wb, size_t max);
+/* Over the caller's storage of cap bytes: for per-packet paths, which may
+ * not allocate.  Writes past cap fail like writes past max. */
+void wbuf_init_on(struct wbuf *wb, uint8_t *storage, size_t cap);
 /* Release the storage; wiping first, since a wbuf may have held keys. */
 void wbuf_free(struct wbuf *wb);
 IPS_MUST_USE ips_res wbuf_u8(struct wbuf *wb, uint8_t v);
