@@ -6,27 +6,41 @@
 #include <openssl/rand.h>
 
 #include "base/grow.h"
+#include "esp/esp.h"
+#include "esp/replay.h"
 #include "sad.h"
 #include "wire/ike_wire.h"
 
 /*
- * XXX(issue 4): a sorted array is enough for IKE's needs and the views;
- * the datapath's per-packet lookup by SPI will want a hash.
+ * The SAs are separately allocated, so the datapath may hold one for the
+ * length of a packet; an array lists them (unordered: a delete moves the
+ * last into the hole) and an open-addressing table finds one by direction
+ * and SPI in constant time, which is what every inbound packet needs.
  */
 struct sad_sa {
 	struct sad_info info;
 	uint8_t *key; /* SAD_KEY_MAX bytes in the key region */
 	size_t klen;
+	size_t at; /* its index in sad->v */
+	struct esp_sa *esp; /* ESP, once keyed: the packet crypto */
+	struct replay replay; /* inbound */
+	uint64_t seq; /* outbound: the last sequence number sent */
 };
+
+#define TOMB ((struct sad_sa *)&tomb_marker)
+static const char tomb_marker;
 
 struct sad {
 	struct stats *stats;
-	struct sad_sa *v;
+	struct sad_sa **v;
 	size_t n, cap;
+	struct sad_sa **tab; /* NULL empty, TOMB deleted */
+	size_t tcap, tused; /* a power of two; live + tombstones */
 	/* Keys: one region excluded from core dumps, a slot per SA. */
 	uint8_t *keys;
 	size_t key_slots;
-	uint8_t *slot_used;
+	size_t *free_slots; /* a stack of unused slot numbers */
+	size_t nfree;
 	struct sad_soft *soft; /* few: one per silent peer and filter */
 	size_t nsoft, softcap;
 };
@@ -44,10 +58,16 @@ sad_new(struct stats *st)
 static void
 wipe_slot(struct sad *sad, uint8_t *key)
 {
-	size_t i = (size_t)(key - sad->keys) / SAD_KEY_MAX;
-
 	OPENSSL_cleanse(key, SAD_KEY_MAX);
-	sad->slot_used[i] = 0;
+	sad->free_slots[sad->nfree++] = (size_t)(key - sad->keys) / SAD_KEY_MAX;
+}
+
+static void
+sa_free(struct sad_sa *sa)
+{
+	esp_sa_free(sa->esp);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
 }
 
 void
@@ -55,83 +75,164 @@ sad_free(struct sad *sad)
 {
 	if (sad == NULL)
 		return;
+	for (size_t i = 0; i < sad->n; i++)
+		sa_free(sad->v[i]);
 	if (sad->keys != NULL) {
 		OPENSSL_cleanse(sad->keys, sad->key_slots * SAD_KEY_MAX);
 		munmap(sad->keys, sad->key_slots * SAD_KEY_MAX);
 	}
-	free(sad->slot_used);
+	free(sad->free_slots);
 	free(sad->v);
+	free(sad->tab);
 	free(sad->soft);
 	free(sad);
 }
 
-/* A free key slot, growing the region (by remapping) when full. */
+/* A free key slot, growing the region (by remapping) when none is left. */
 static uint8_t *
 key_slot(struct sad *sad)
 {
-	size_t ncap;
-	uint8_t *nk, *nu;
+	size_t ncap, *nf;
+	uint8_t *nk;
 
-	for (size_t i = 0; i < sad->key_slots; i++)
-		if (!sad->slot_used[i]) {
-			sad->slot_used[i] = 1;
-			return sad->keys + i * SAD_KEY_MAX;
-		}
+	if (sad->nfree > 0)
+		return sad->keys + sad->free_slots[--sad->nfree] * SAD_KEY_MAX;
 	ncap = sad->key_slots ? sad->key_slots * 2 : 64;
 	nk = mmap(NULL, ncap * SAD_KEY_MAX, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (nk == MAP_FAILED)
 		return NULL;
 	(void)madvise(nk, ncap * SAD_KEY_MAX, MADV_DONTDUMP);
-	if ((nu = calloc(ncap, 1)) == NULL) {
+	if ((nf = realloc(sad->free_slots, ncap * sizeof(*nf))) == NULL) {
 		munmap(nk, ncap * SAD_KEY_MAX);
 		return NULL;
 	}
+	sad->free_slots = nf;
 	if (sad->keys != NULL) {
 		memcpy(nk, sad->keys, sad->key_slots * SAD_KEY_MAX);
-		memcpy(nu, sad->slot_used, sad->key_slots);
 		/* re-point every SA at the new region */
 		for (size_t i = 0; i < sad->n; i++)
-			if (sad->v[i].key != NULL)
-				sad->v[i].key =
-				    nk + (sad->v[i].key - sad->keys);
+			if (sad->v[i]->key != NULL)
+				sad->v[i]->key =
+				    nk + (sad->v[i]->key - sad->keys);
 		OPENSSL_cleanse(sad->keys, sad->key_slots * SAD_KEY_MAX);
 		munmap(sad->keys, sad->key_slots * SAD_KEY_MAX);
 	}
-	free(sad->slot_used);
+	/* the new slots, all free but the one handed out now */
+	for (size_t i = ncap; i-- > sad->key_slots + 1;)
+		sad->free_slots[sad->nfree++] = i;
 	sad->keys = nk;
-	sad->slot_used = nu;
-	nu[sad->key_slots] = 1;
 	nk += sad->key_slots * SAD_KEY_MAX;
 	sad->key_slots = ncap;
 	return nk;
 }
 
+/* ---- the index by direction and SPI -------------------------------------- */
+
+static size_t
+slot_of(const struct sad *sad, enum sad_dir dir, uint32_t spi)
+{
+	/* SPIs are random (ours) or the peer's choice: mix them anyway,
+	 * so a peer's sequential SPIs do not cluster */
+	uint64_t h = ((uint64_t)spi << 1 | (uint64_t)dir) * 0x9e3779b97f4a7c15u;
+
+	return (size_t)(h >> 32) & (sad->tcap - 1);
+}
+
 static struct sad_sa *
 find(const struct sad *sad, enum sad_dir dir, uint32_t spi)
 {
+	if (sad->tcap == 0)
+		return NULL;
+	for (size_t i = slot_of(sad, dir, spi);;
+	     i = (i + 1) & (sad->tcap - 1)) {
+		struct sad_sa *sa = sad->tab[i];
+
+		if (sa == NULL)
+			return NULL;
+		if (sa != TOMB && sa->info.spi == spi && sa->info.dir == dir)
+			return sa;
+	}
+}
+
+static void
+tab_put(struct sad *sad, struct sad_sa *sa)
+{
+	size_t i = slot_of(sad, sa->info.dir, sa->info.spi);
+
+	while (sad->tab[i] != NULL && sad->tab[i] != TOMB)
+		i = (i + 1) & (sad->tcap - 1);
+	if (sad->tab[i] == NULL)
+		sad->tused++;
+	sad->tab[i] = sa;
+}
+
+/* Room for one more entry at a load of at most a half, tombstones
+ * counted; rebuilt without them when it grows. */
+static bool
+tab_reserve(struct sad *sad)
+{
+	struct sad_sa **nt;
+	size_t ncap;
+
+	if (sad->tused + 1 <= sad->tcap / 2)
+		return true;
+	ncap = sad->tcap ? sad->tcap : 64;
+	while ((sad->n + 1) * 2 > ncap)
+		ncap *= 2;
+	if ((nt = calloc(ncap, sizeof(*nt))) == NULL)
+		return false;
+	free(sad->tab);
+	sad->tab = nt;
+	sad->tcap = ncap;
+	sad->tused = 0;
 	for (size_t i = 0; i < sad->n; i++)
-		if (sad->v[i].info.spi == spi && sad->v[i].info.dir == dir)
-			return &sad->v[i];
-	return NULL;
+		tab_put(sad, sad->v[i]);
+	return true;
+}
+
+static void
+tab_remove(struct sad *sad, const struct sad_sa *sa)
+{
+	for (size_t i = slot_of(sad, sa->info.dir, sa->info.spi);;
+	     i = (i + 1) & (sad->tcap - 1))
+		if (sad->tab[i] == sa) {
+			sad->tab[i] = TOMB;
+			return;
+		}
 }
 
 static struct sad_sa *
 add(struct sad *sad, enum sad_dir dir, uint32_t spi)
 {
+	struct sad_sa *sa;
+
 	if (sad->n == sad->cap) {
 		size_t ncap = sad->cap ? sad->cap * 2 : 16;
-		struct sad_sa *nv = realloc(sad->v, ncap * sizeof(*nv));
+		struct sad_sa **nv = realloc(sad->v, ncap * sizeof(*nv));
 
 		if (nv == NULL)
 			return NULL;
 		sad->v = nv;
 		sad->cap = ncap;
 	}
-	memset(&sad->v[sad->n], 0, sizeof(sad->v[0]));
-	sad->v[sad->n].info.spi = spi;
-	sad->v[sad->n].info.dir = dir;
-	return &sad->v[sad->n++];
+	if (!tab_reserve(sad) || (sa = calloc(1, sizeof(*sa))) == NULL)
+		return NULL;
+	sa->info.spi = spi;
+	sa->info.dir = dir;
+	sa->at = sad->n;
+	sad->v[sad->n++] = sa;
+	tab_put(sad, sa);
+	return sa;
+}
+
+/* Out of the index and the list; the caller frees it. */
+static void
+unlink_sa(struct sad *sad, struct sad_sa *sa)
+{
+	tab_remove(sad, sa);
+	sad->v[sa->at] = sad->v[--sad->n];
+	sad->v[sa->at]->at = sa->at;
 }
 
 ips_res
@@ -159,13 +260,32 @@ sad_get_spi(struct sad *sad, uint32_t *spi, uint64_t now_ms)
 	return IPS_OK;
 }
 
+/* The packet crypto of an ESP SA, made once, here (AH: issue 4's next
+ * step). */
+static ips_res
+esp_for(struct sad_sa *sa, const struct sad_params *p, const uint8_t *key,
+    size_t klen)
+{
+	const struct esp_alg alg = {p->transform, p->keybits, p->auth, false};
+
+	if (p->proto != ISAKMP_PROTO_ESP)
+		return IPS_OK;
+	GUARD(esp_sa_new(&alg, sa->info.dir == SAD_OUTBOUND, sa->info.spi, key,
+	    klen, &sa->esp));
+	return replay_init(&sa->replay, REPLAY_DEFAULT, false);
+}
+
 static ips_res
 key_sa(struct sad *sad, struct sad_sa *sa, const struct sad_params *p,
     const uint8_t *key, size_t klen, uint32_t pair_spi, uint64_t now_ms)
 {
 	ENSURE(klen <= SAD_KEY_MAX, INVAL);
-	if (sa->key == NULL && (sa->key = key_slot(sad)) == NULL)
+	GUARD(esp_for(sa, p, key, klen));
+	if (sa->key == NULL && (sa->key = key_slot(sad)) == NULL) {
+		esp_sa_free(sa->esp);
+		sa->esp = NULL;
 		BAIL(NOMEM);
+	}
 	memcpy(sa->key, key, klen);
 	sa->klen = klen;
 	sa->info.p = *p;
@@ -192,15 +312,17 @@ ips_res
 sad_add_outbound(struct sad *sad, uint32_t spi, const struct sad_params *p,
     const uint8_t *key, size_t klen, uint32_t pair_spi, uint64_t now_ms)
 {
-	struct sad_sa *sa;
+	struct sad_sa *sa = NULL;
 	ips_res r;
 
 	if (find(sad, SAD_OUTBOUND, spi) != NULL)
 		r = IPS_ERR(EXISTS);
 	else if ((sa = add(sad, SAD_OUTBOUND, spi)) == NULL)
 		r = IPS_ERR(NOMEM);
-	else if (!ips_ok(r = key_sa(sad, sa, p, key, klen, pair_spi, now_ms)))
-		sad->n--; /* undo add() */
+	else if (!ips_ok(r = key_sa(sad, sa, p, key, klen, pair_spi, now_ms))) {
+		unlink_sa(sad, sa); /* undo add() */
+		sa_free(sa);
+	}
 	stats_on_sa_install(sad->stats, STATS_OUTBOUND, ips_ok(r));
 	return r;
 }
@@ -209,16 +331,14 @@ ips_res
 sad_delete(struct sad *sad, enum sad_dir dir, uint32_t spi)
 {
 	struct sad_sa *sa = find(sad, dir, spi);
-	size_t i;
 
 	ENSURE(sa != NULL, NOTFOUND);
 	if (sa->info.state == SAD_MATURE)
 		stats_on_sa_deleted(sad->stats);
 	if (sa->key != NULL)
 		wipe_slot(sad, sa->key);
-	i = (size_t)(sa - sad->v);
-	memmove(&sad->v[i], &sad->v[i + 1], (sad->n - i - 1) * sizeof(*sa));
-	sad->n--;
+	unlink_sa(sad, sa);
+	sa_free(sa);
 	return IPS_OK;
 }
 
@@ -234,7 +354,7 @@ sad_active(const struct sad *sad)
 	size_t k = 0;
 
 	for (size_t i = 0; i < sad->n; i++)
-		k += sad->v[i].info.state == SAD_MATURE;
+		k += sad->v[i]->info.state == SAD_MATURE;
 	return k;
 }
 
@@ -245,7 +365,7 @@ sad_tunnels(const struct sad *sad)
 
 	/* A pair is counted once, at its outbound half. */
 	for (size_t i = 0; i < sad->n; i++) {
-		const struct sad_info *s = &sad->v[i].info;
+		const struct sad_info *s = &sad->v[i]->info;
 
 		k += s->state == SAD_MATURE && s->dir == SAD_OUTBOUND &&
 		    (s->p.encap == IPSEC_ENCAP_TUNNEL ||
@@ -265,7 +385,7 @@ size_t
 sad_list(const struct sad *sad, struct sad_info *out, size_t max)
 {
 	for (size_t i = 0; i < sad->n && i < max; i++)
-		out[i] = sad->v[i].info;
+		out[i] = sad->v[i]->info;
 	return sad->n;
 }
 
@@ -319,7 +439,7 @@ sad_any(const struct sad *sad,
     bool (*fn)(const struct sad_info *row, const void *arg), const void *arg)
 {
 	for (size_t i = 0; i < sad->n; i++)
-		if (fn(&sad->v[i].info, arg))
+		if (fn(&sad->v[i]->info, arg))
 			return true;
 	return false;
 }

@@ -82,7 +82,7 @@ size_t sad_count(const struct sad *sad);
 size_t sad_active(const struct sad *sad);
 size_t sad_tunnels(const struct sad *sad);
 size_t sad_larval(const struct sad *sad);
-/* Up to max rows, by SPI; returns how many there are. */
+/* Up to max rows, in no particular order; returns how many there are. */
 size_t sad_list(const struct sad *sad, struct sad_info *out, size_t max);
 /*
  * The datapath protected (outbound) or accepted (inbound) one packet of

@@ -615,7 +615,7 @@ test_delete_names_own_sas_only(void **state)
 	struct sad *sad;
 	struct sad_params other;
 	struct sad_info rows[4], got;
-	static const uint8_t key[16], stranger[4] = {0, 0, 0x12, 0x34};
+	static const uint8_t key[20], stranger[4] = {0, 0, 0x12, 0x34};
 	uint8_t mine[4];
 	uint32_t out_spi = 0;
 
