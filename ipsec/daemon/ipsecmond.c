@@ -1,7 +1,8 @@
 /*
  * ipsecmond: the ipsecmon daemon.  One libuv loop runs everything: the
- * control socket, policy reloads (SIGHUP), host address changes and, as
- * later issues land, IKE, the ESP datapath and the AgentX subagent.
+ * control socket, policy reloads (SIGHUP), host address changes, IKE on
+ * UDP 500/4500, the ESP datapath between a TUN device and UDP 4500, and
+ * (as later issues land) the AgentX subagent.
  * It stays in the foreground; a service manager supervises it.
  */
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <uv.h>
@@ -21,12 +23,16 @@
 #include "ctl/ctl_server.h"
 #include "ctl/ctl_view.h"
 #include "engine.h"
+#include "esp/datapath.h"
+#include "esp/tun.h"
 #include "ike/ike_io.h"
 #include "spd/hostwatch.h"
 #include "wire/ike_wire.h"
 
 #define DEFAULT_POLICY "/etc/ipsecmon/policy.yaml"
 #define DEFAULT_EVENTS "/var/log/ipsecmon/events.jsonl"
+#define DEFAULT_TUN "ipsm0"
+#define TUN_BATCH 64 /* packets read per wake-up, so IKE is not starved */
 #define EVENTS_MAX_BYTES (10u << 20) /* then rotated, */
 #define EVENTS_KEEP 5 /* keeping this many old files */
 #define HOST_QUIET_MS 200
@@ -41,6 +47,10 @@ struct daemon {
 	struct audit_log *audit;
 	uv_timer_t tick;
 	uv_signal_t sighup, sigterm, sigint;
+	struct dp *dp; /* NULL without a TUN device */
+	int tun_fd;
+	uv_poll_t tun_poll;
+	uint8_t tun_buf[DP_MTU + 256];
 };
 
 static int
@@ -89,6 +99,118 @@ on_ike(void *ctx, const struct ike_endpoint *local,
 	struct daemon *d = ctx;
 
 	ike_input(engine_ike(d->engine), local, remote, msg, len);
+}
+
+/* ---- the datapath: TUN on one side, ESP-in-UDP on the other ---- */
+
+static int
+dp_send_udp(void *ctx, const struct ips_addr *local, uint16_t lport,
+    const struct ips_addr *remote, uint16_t rport, const uint8_t *pkt,
+    size_t len)
+{
+	struct daemon *d = ctx;
+	const struct ike_endpoint l = {*local, lport}, r = {*remote, rport};
+
+	return d->io != NULL ? ike_io_send_esp(d->io, &l, &r, pkt, len)
+			     : -ENOTCONN;
+}
+
+static int
+dp_deliver(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+
+	return write(d->tun_fd, pkt, len) == (ssize_t)len ? 0 : -errno;
+}
+
+static void
+dp_acquire(void *ctx, const struct dp_flow *f)
+{
+	struct daemon *d = ctx;
+	const struct ike_packet p = {
+	    f->src, f->dst, f->proto, f->sport, f->dport};
+
+	ips_res r = ike_acquire(engine_ike(d->engine), &p);
+
+	/* NOTFOUND: no negotiate filter covers it; nothing to negotiate */
+	if (!ips_ok(r) && r.err != IPS_E_NOTFOUND)
+		ips_log(
+		    IPS_LOG_WARNING, "acquire failed: %s", ips_strerror(r.err));
+}
+
+static uint64_t
+dp_now(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return uv_now(&d->loop);
+}
+
+static const struct dp_ops daemon_dp_ops = {
+    dp_send_udp, dp_deliver, dp_acquire, dp_now};
+
+static void
+on_esp(void *ctx, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
+{
+	struct daemon *d = ctx;
+
+	(void)local;
+	(void)remote;
+	if (d->dp != NULL)
+		dp_inbound_udp(d->dp, msg, len);
+}
+
+static void
+on_tun(uv_poll_t *p, int status, int events)
+{
+	struct daemon *d = p->data;
+
+	(void)events;
+	if (status < 0)
+		return;
+	for (int i = 0; i < TUN_BATCH; i++) {
+		ssize_t n = read(d->tun_fd, d->tun_buf, sizeof(d->tun_buf));
+
+		if (n <= 0)
+			return;
+		dp_outbound(d->dp, d->tun_buf, (size_t)n);
+	}
+}
+
+/* The TUN device and the datapath over it; without one, IKE still runs
+ * (a monitor of negotiations), and the log says so. */
+static void
+datapath_start(struct daemon *d, const char *tun)
+{
+	char err[256];
+
+	d->tun_fd = -1;
+	if (strcmp(tun, "none") == 0)
+		return;
+	if (!ips_ok(tun_open(tun, DP_MTU, &d->tun_fd, err, sizeof(err)))) {
+		ips_log(IPS_LOG_WARNING, "no ESP datapath: %s", err);
+		return;
+	}
+	if ((d->dp = dp_new(
+		 ike_sad(engine_ike(d->engine)), &daemon_dp_ops, d)) == NULL) {
+		ips_log(IPS_LOG_WARNING, "no ESP datapath: out of memory");
+		close(d->tun_fd);
+		d->tun_fd = -1;
+		return;
+	}
+	uv_poll_init(&d->loop, &d->tun_poll, d->tun_fd);
+	d->tun_poll.data = d;
+	uv_poll_start(&d->tun_poll, UV_READABLE, on_tun);
+	ips_log(IPS_LOG_INFO, "ESP datapath on %s (mtu %u)", tun, DP_MTU);
+}
+
+static void
+datapath_stop(struct daemon *d)
+{
+	if (d->dp == NULL)
+		return;
+	uv_close((uv_handle_t *)&d->tun_poll, NULL);
 }
 
 static void
@@ -228,6 +350,7 @@ on_signal(uv_signal_t *s, int signum)
 	d->hw = NULL;
 	ike_io_stop(d->io);
 	d->io = NULL;
+	datapath_stop(d);
 	uv_close((uv_handle_t *)&d->tick, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -246,6 +369,8 @@ usage(FILE *f)
 	    "0660)\n"
 	    "  -e, --events FILE     audit event log, JSON lines "
 	    "(default " DEFAULT_EVENTS ")\n"
+	    "  -t, --tun NAME        the TUN device of the ESP datapath "
+	    "(default " DEFAULT_TUN "; none: IKE only)\n"
 	    "  -c, --check           validate the policy and secrets, then "
 	    "exit\n"
 	    "      --syslog          log to syslog instead of stderr\n"
@@ -276,6 +401,7 @@ main(int argc, char **argv)
 	    {"socket", required_argument, NULL, 's'},
 	    {"socket-mode", required_argument, NULL, 'm'},
 	    {"events", required_argument, NULL, 'e'},
+	    {"tun", required_argument, NULL, 't'},
 	    {"ike-port", required_argument, NULL, 'I'},
 	    {"natt-port", required_argument, NULL, 'N'},
 	    {"check", no_argument, NULL, 'c'},
@@ -285,7 +411,7 @@ main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *policy = DEFAULT_POLICY, *sock = CTL_DEFAULT_SOCKET;
-	const char *events = DEFAULT_EVENTS;
+	const char *events = DEFAULT_EVENTS, *tun = DEFAULT_TUN;
 	unsigned long mode = 0660, ike_port = IKE_PORT,
 		      natt_port = IKE_NATT_PORT;
 	bool check = false, use_syslog = false, verbose = false;
@@ -301,10 +427,14 @@ main(int argc, char **argv)
 		fprintf(stderr,
 		    "ipsecmond: no secure heap; private keys may "
 		    "appear in core dumps\n");
-	while ((c = getopt_long(argc, argv, "p:s:m:e:cvh", opts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "p:s:m:e:t:cvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			events = optarg;
+			break;
+		case 't':
+			tun = optarg;
 			break;
 		case 'p':
 			policy = optarg;
@@ -396,7 +526,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (!ips_ok(ike_io_start(&d.loop, (uint16_t)ike_port,
-		(uint16_t)natt_port, on_ike, NULL, &d, engine_stats(d.engine),
+		(uint16_t)natt_port, on_ike, on_esp, &d, engine_stats(d.engine),
 		&d.io, err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
 		ctl_server_close(d.ctl);
@@ -406,6 +536,7 @@ main(int argc, char **argv)
 		audit_log_close(d.audit);
 		return 1;
 	}
+	datapath_start(&d, tun);
 	uv_timer_init(&d.loop, &d.tick);
 	d.tick.data = &d;
 	uv_timer_start(&d.tick, on_tick, IKE_TICK_MS, IKE_TICK_MS);
@@ -430,6 +561,9 @@ main(int argc, char **argv)
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 
 	uv_loop_close(&d.loop);
+	dp_free(d.dp);
+	if (d.tun_fd >= 0)
+		close(d.tun_fd);
 	engine_free(d.engine);
 	audit_log_close(d.audit);
 	ips_log(IPS_LOG_NOTICE, "stopped");

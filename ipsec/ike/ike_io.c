@@ -254,9 +254,14 @@ ike_io_start(uv_loop_t *loop, uint16_t port, uint16_t natt_port,
 	return IPS_OK;
 }
 
-int
-ike_io_send(struct ike_io *io, const struct ike_endpoint *local,
-    const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
+/*
+ * One datagram from local to remote on the socket of local's port: with
+ * the 4-byte non-ESP marker in front when it is IKE on the NAT-T port
+ * (RFC 3948 2.2), without it when it is ESP.
+ */
+static int
+send_dgram(struct ike_io *io, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, bool esp, const uint8_t *msg, size_t len)
 {
 	static const uint8_t marker[4];
 	struct sockaddr_storage to;
@@ -270,6 +275,8 @@ ike_io_send(struct ike_io *io, const struct ike_endpoint *local,
 	struct io_sock *s = NULL;
 	bool natt = local->port == io->natt_port;
 
+	if (esp && !natt)
+		return -EINVAL; /* ESP in UDP is on the NAT-T port alone */
 	for (size_t i = 0; i < io->nsocks; i++)
 		if (io->socks[i].af == remote->addr.af &&
 		    io->socks[i].natt == natt)
@@ -281,8 +288,8 @@ ike_io_send(struct ike_io *io, const struct ike_endpoint *local,
 	memset(&mh, 0, sizeof(mh));
 	iov[0] = (struct iovec){(void *)marker, 4};
 	iov[1] = (struct iovec){(void *)msg, len};
-	mh.msg_iov = natt ? iov : iov + 1;
-	mh.msg_iovlen = natt ? 2 : 1;
+	mh.msg_iov = natt && !esp ? iov : iov + 1;
+	mh.msg_iovlen = natt && !esp ? 2 : 1;
 	mh.msg_name = &to;
 	mh.msg_control = cmsg.buf;
 	if (remote->addr.af == AF_INET) {
@@ -321,6 +328,20 @@ ike_io_send(struct ike_io *io, const struct ike_endpoint *local,
 	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
 		return -errno;
 	return 0;
+}
+
+int
+ike_io_send(struct ike_io *io, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
+{
+	return send_dgram(io, local, remote, false, msg, len);
+}
+
+int
+ike_io_send_esp(struct ike_io *io, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *pkt, size_t len)
+{
+	return send_dgram(io, local, remote, true, pkt, len);
 }
 
 static void

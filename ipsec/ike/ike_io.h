@@ -36,6 +36,9 @@ IPS_MUST_USE ips_res ike_io_start(uv_loop_t *loop, uint16_t port,
  * port the non-ESP marker is added.  0 or a negative errno. */
 int ike_io_send(struct ike_io *io, const struct ike_endpoint *local,
     const struct ike_endpoint *remote, const uint8_t *msg, size_t len);
+/* An ESP packet in UDP (RFC 3948): from the NAT-T port, no marker. */
+int ike_io_send_esp(struct ike_io *io, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *pkt, size_t len);
 /* Close the sockets; memory goes with the libuv close callbacks. */
 void ike_io_stop(struct ike_io *io);
 

@@ -420,6 +420,15 @@ sad_key(const struct sad *sad, enum sad_dir dir, uint32_t spi, size_t *klen)
 	return sa->key;
 }
 
+/* The one place an SA's traffic counters move. */
+static void
+count(struct sad_sa *sa, size_t len, uint64_t now_ms)
+{
+	sa->info.bytes += len;
+	sa->info.packets++;
+	sa->info.last_use_ms = now_ms;
+}
+
 bool
 sad_on_packet(struct sad *sad, enum sad_dir dir, uint32_t spi, size_t len,
     uint64_t now_ms)
@@ -428,10 +437,115 @@ sad_on_packet(struct sad *sad, enum sad_dir dir, uint32_t spi, size_t len,
 
 	if (sa == NULL || sa->info.state != SAD_MATURE)
 		return false;
-	sa->info.bytes += len;
-	sa->info.packets++;
-	sa->info.last_use_ms = now_ms;
+	count(sa, len, now_ms);
 	return true;
+}
+
+/* ---- ESP packets (the datapath, esp/datapath.c) ----------------------- */
+
+static struct stats_sa_kind
+kind_of(const struct sad_sa *sa)
+{
+	const struct sad_params *p = &sa->info.p;
+	struct stats_sa_kind k = {esp_encrypts(sa->esp), true,
+	    p->encap == IPSEC_ENCAP_TUNNEL ||
+		p->encap == IPSEC_ENCAP_UDP_TUNNEL ||
+		p->encap == IPSEC_ENCAP_UDP_TUNNEL_DRAFT,
+	    false};
+
+	return k;
+}
+
+enum sad_rx
+sad_esp_open(struct sad *sad, const uint8_t *pkt, size_t len, struct wbuf *out,
+    uint8_t *next_header, struct sad_info *row, uint64_t now_ms)
+{
+	struct stats_sa_kind k;
+	struct sad_sa *sa;
+	uint32_t spi, lo;
+	uint64_t seq;
+	size_t start = out->len;
+	ips_res r;
+
+	if (!ips_ok(esp_peek(pkt, len, &spi, &lo)))
+		return SAD_RX_SHORT;
+	sa = find(sad, SAD_INBOUND, spi);
+	if (sa == NULL || sa->esp == NULL) {
+		stats_on_bad_spi(sad->stats);
+		return SAD_RX_BAD_SPI;
+	}
+	/* RFC 4303 3.4.3: the window first (cheap), recorded only once
+	 * the ICV has verified */
+	seq = replay_infer(&sa->replay, lo);
+	if (!replay_check(&sa->replay, seq)) {
+		sa->info.replay_drops++;
+		stats_on_replay(sad->stats);
+		return SAD_RX_REPLAY;
+	}
+	r = esp_open(sa->esp, seq, pkt, len, out, next_header);
+	if (r.err == IPS_E_ESP_ICV) {
+		sa->info.icv_failures++;
+		stats_on_icv_failed(sad->stats);
+		return SAD_RX_ICV;
+	}
+	if (!ips_ok(r)) {
+		stats_on_decrypt_failed(sad->stats);
+		return r.err == IPS_E_SHORT ? SAD_RX_SHORT : SAD_RX_DECRYPT;
+	}
+	replay_accept(&sa->replay, seq);
+	count(sa, out->len - start, now_ms);
+	k = kind_of(sa);
+	stats_on_packet(sad->stats, STATS_INBOUND, &k, out->len - start);
+	*row = sa->info;
+	return SAD_RX_OK;
+}
+
+ips_res
+sad_esp_seal(struct sad *sad, uint32_t spi, uint8_t next_header,
+    const uint8_t *payload, size_t len, struct wbuf *out, uint64_t now_ms)
+{
+	struct sad_sa *sa = find(sad, SAD_OUTBOUND, spi);
+	struct stats_sa_kind k;
+
+	ENSURE(sa != NULL && sa->esp != NULL, NOTFOUND);
+	/* RFC 4303 3.3.3: the counter never cycles; the SA must be
+	 * replaced first (IKE rekeys long before, on volume) */
+	ENSURE(sa->seq < UINT32_MAX, TOOBIG);
+	GUARD(esp_seal(sa->esp, sa->seq + 1, next_header, payload, len, out));
+	sa->seq++;
+	count(sa, len, now_ms);
+	k = kind_of(sa);
+	stats_on_packet(sad->stats, STATS_OUTBOUND, &k, len);
+	return IPS_OK;
+}
+
+bool
+sad_outbound_for(const struct sad *sad, const struct ips_addr *src,
+    const struct ips_addr *dst, uint8_t proto, uint16_t sport, uint16_t dport,
+    struct sad_info *row)
+{
+	const struct sad_sa *best = NULL;
+
+	/* XXX(issue 4): linear; the SPD's deciding filter should name its
+	 * pair directly.  The newest pair wins: during a rekey the new one
+	 * takes over at once (make-before-break). */
+	for (size_t i = 0; i < sad->n; i++) {
+		const struct sad_sa *sa = sad->v[i];
+		const struct sad_params *p = &sa->info.p;
+
+		if (sa->info.dir != SAD_OUTBOUND || sa->esp == NULL ||
+		    !ips_aspec_contains(&p->src, src) ||
+		    !ips_aspec_contains(&p->dst, dst) ||
+		    (p->sel_proto != 0 && p->sel_proto != proto) ||
+		    (p->sel_sport != 0 && p->sel_sport != sport) ||
+		    (p->sel_dport != 0 && p->sel_dport != dport))
+			continue;
+		if (best == NULL || sa->info.created_ms > best->info.created_ms)
+			best = sa;
+	}
+	if (best != NULL)
+		*row = best->info;
+	return best != NULL;
 }
 
 bool

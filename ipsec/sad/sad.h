@@ -17,6 +17,7 @@
 #include "base/addr.h"
 #include "base/ips_err.h"
 #include "stats/stats.h"
+#include "wire/rbuf.h"
 
 #define SAD_KEY_MAX 64 /* encryption key (+ GCM salt) + integrity key */
 
@@ -92,6 +93,45 @@ size_t sad_list(const struct sad *sad, struct sad_info *out, size_t max);
  */
 bool sad_on_packet(struct sad *sad, enum sad_dir dir, uint32_t spi, size_t len,
     uint64_t now_ms);
+/* ---- ESP packets: what the datapath asks of the SAD ---- */
+
+/* What an inbound ESP packet came to; each outcome but the first is
+ * counted in the Quick Mode statistic its comment names. */
+enum sad_rx {
+	SAD_RX_OK,
+	SAD_RX_BAD_SPI, /* no keyed inbound SA has its SPI: Bad SPI Packets */
+	SAD_RX_REPLAY, /* duplicate, or left of the window: With Replay
+			  Detection (and the SA's replay drops) */
+	SAD_RX_ICV, /* its ICV did not verify: Not Authenticated (and the
+		       SA's ICV failures) */
+	SAD_RX_DECRYPT, /* authentic, not a payload and trailer: Not
+			   Decrypted */
+	SAD_RX_SHORT, /* too short for its SA's fields: Not Decrypted once
+			 its SA is known, else not counted here */
+};
+
+/*
+ * Open an inbound ESP packet: its SA by SPI, the replay window (checked
+ * before the ICV, recorded after, RFC 4303 3.4.3), the ICV, decryption of
+ * the payload into out.  On SAD_RX_OK *row is the SA, whose selectors
+ * the inner packet must then match, and the SA's and the Quick Mode
+ * byte counters have moved.
+ */
+enum sad_rx sad_esp_open(struct sad *sad, const uint8_t *pkt, size_t len,
+    struct wbuf *out, uint8_t *next_header, struct sad_info *row,
+    uint64_t now_ms);
+/* Seal a payload on outbound SA spi with its next sequence number,
+ * appending the ESP packet to out; IPS_E_NOTFOUND without that keyed SA,
+ * IPS_E_TOOBIG once its counter is spent. */
+IPS_MUST_USE ips_res sad_esp_seal(struct sad *sad, uint32_t spi,
+    uint8_t next_header, const uint8_t *payload, size_t len, struct wbuf *out,
+    uint64_t now_ms);
+/* The keyed outbound ESP SA whose selectors cover this packet, the
+ * newest if several do. */
+bool sad_outbound_for(const struct sad *sad, const struct ips_addr *src,
+    const struct ips_addr *dst, uint8_t proto, uint16_t sport, uint16_t dport,
+    struct sad_info *row);
+
 /* Whether fn says yes to some SA's row (read in place, in SPI order;
  * fn must not change the SAD). */
 bool sad_any(const struct sad *sad,

@@ -168,7 +168,8 @@ void stats_on_decrypt_failed(struct stats *st);
  * Packets Not Authenticated. */
 void stats_on_icv_failed(struct stats *st);
 /* An inbound packet was dropped by anti-replay (duplicate, or left of the
- * window), checked after the ICV.  Packets With Replay Detection. */
+ * window), checked before the ICV as RFC 4303 3.4.3 orders it.  Packets
+ * With Replay Detection. */
 void stats_on_replay(struct stats *st);
 
 /* How the SA that carried a packet protects it. */

@@ -24,6 +24,7 @@
 
 static struct {
 	char ns_a[64], ns_b[64];
+	char tun[16]; /* our datapath's TUN device, in ns_a */
 	char *dir;
 	char sock[100];
 	char log[512];
@@ -181,8 +182,10 @@ start_ours(void)
 {
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns_a,
 	    (char *)tl_env("IPSECMOND"), (char *)"-v", (char *)"-p", NULL,
-	    (char *)"-s", lab.sock, (char *)"-e", NULL, NULL};
-	char policy[600], events[600];
+	    (char *)"-s", lab.sock, (char *)"-e", NULL, (char *)"-t", lab.tun,
+	    NULL};
+	char policy[600], events[600], cmd[200];
+	int st = 1;
 
 	snprintf(policy, sizeof(policy), "%s/policy.yaml", lab.dir);
 	snprintf(events, sizeof(events), "%s/events.jsonl", lab.dir);
@@ -191,6 +194,20 @@ start_ours(void)
 	lab.pid = tl_spawn(argv, lab.log);
 	if (!tl_wait_socket(lab.sock, 10000))
 		fail_msg("ipsecmond did not start:\n%s",
+		    tl_read_file(lab.log, NULL));
+	/* the protected network goes through our datapath (charon does
+	 * the same with its ipsec0); the device comes up just after the
+	 * control socket */
+	snprintf(cmd, sizeof(cmd),
+	    "ip -n %s route replace 10.98.2.0/24 dev %s src 10.98.1.1",
+	    lab.ns_a, lab.tun);
+	for (int w = 0; w < 5000 && st != 0; w += 50) {
+		free(tl_run(cmd, true, &st));
+		if (st != 0)
+			usleep(50000);
+	}
+	if (st != 0)
+		fail_msg("no route through %s:\n%s", lab.tun,
 		    tl_read_file(lab.log, NULL));
 }
 
@@ -215,6 +232,7 @@ setup(void **state)
 	tl_sh("ip -n %s link set ib%d up", lab.ns_b, tag);
 
 	lab.dir = tl_mkdtemp();
+	snprintf(lab.tun, sizeof(lab.tun), "ipsm%d", tag);
 	snprintf(lab.sock, sizeof(lab.sock), "%s/ipsm.sock", lab.dir);
 	snprintf(lab.log, sizeof(lab.log), "%s/ipsecmond.log", lab.dir);
 	snprintf(path, sizeof(path), "%s/policy.yaml", lab.dir);
@@ -330,6 +348,53 @@ test_we_initiate(void **state)
 	assert_int_equal(stat_of("invalid_packets_received"), 0);
 	assert_int_equal(stat_of("active_sas"), 0);
 	assert_int_equal(stat_of("key_deletions"), 2);
+}
+
+/*
+ * Traffic (issue 4): pings from our protected network to charon's, over
+ * the SA pair we negotiated, through our TUN datapath and ESP-in-UDP to
+ * charon's kernel-libipsec, and back.  Both sides count the packets; our
+ * byte counters hold the inner packets' bytes exactly.
+ */
+static void
+test_ping_through_tunnel(void **state)
+{
+	uint64_t cs0 = stat_of("confidential_bytes_sent");
+	uint64_t cr0 = stat_of("confidential_bytes_received");
+	uint64_t ts0 = stat_of("bytes_sent_in_tunnels");
+	uint64_t tr0 = stat_of("bytes_received_in_tunnels");
+	char cmd[300], *out;
+	int st;
+
+	(void)state;
+	charon_conf("aes128-sha256-modp2048", PSK);
+	free(cli("initiate rule=to-b"));
+	assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
+	child_matches();
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns exec %s ping -c 3 -i 0.2 -W 2 -s 100 -I 10.98.1.1 "
+	    "10.98.2.1",
+	    lab.ns_a);
+	out = tl_run(cmd, true, &st);
+	if (st != 0)
+		fail_msg("no ping through the tunnel (%d):\n%s\n%s", st, out,
+		    tl_read_file(lab.log, NULL));
+	free(out);
+	/* 3 echo requests out, 3 replies in: 128 bytes each (IPv4 20,
+	 * ICMP 8, data 100) */
+	assert_int_equal(stat_of("confidential_bytes_sent"), cs0 + 3 * 128);
+	assert_int_equal(stat_of("bytes_sent_in_tunnels"), ts0 + 3 * 128);
+	assert_int_equal(stat_of("confidential_bytes_received"), cr0 + 3 * 128);
+	assert_int_equal(stat_of("bytes_received_in_tunnels"), tr0 + 3 * 128);
+	assert_int_equal(stat_of("packets_not_authenticated"), 0);
+	assert_int_equal(stat_of("bad_spi_packets"), 0);
+	/* charon saw them too */
+	assert_true(charon_wait_sa(&lab.charon, "3 packets", 2000));
+	out = cli("show qmsas format=json");
+	assert_non_null(strstr(out, "\"packets_out\": 3"));
+	free(out);
+	free(charon_swanctl(&lab.charon, "--terminate --ike peer", NULL));
+	assert_true(wait_ours("ESTABLISHED", NULL, 0, 5000));
 }
 
 /* charon initiates; we respond. */
@@ -1095,6 +1160,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_we_initiate),
+	    cmocka_unit_test(test_ping_through_tunnel),
 	    cmocka_unit_test(test_charon_initiates),
 	    cmocka_unit_test(test_charon_initiates_child),
 	    cmocka_unit_test_teardown(test_proposal_sets, restore_policy),

@@ -1,0 +1,71 @@
+/*
+ * datapath: the IPsec driver of this engine.  Cleartext packets come from
+ * the host (a TUN device: the routes into it are the traffic to protect);
+ * each is matched to the outbound SA whose selectors cover it, sealed and
+ * sent to the peer as ESP-in-UDP (RFC 3948).  ESP arriving from peers is
+ * opened by the SAD (esp/esp.h, esp/replay.h) and, if its inner packet
+ * matches the SA it came on (RFC 4301 5.2), delivered to the host.
+ *
+ * A packet with no SA asks IKE for one (an acquire) and is dropped; the
+ * Quick Mode statistics are counted by the SAD as each event happens.
+ * No allocation per packet: one buffer each way, owned here.
+ */
+#ifndef IPS_DATAPATH_H
+#define IPS_DATAPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/ips_err.h"
+#include "sad/sad.h"
+
+#define DP_MTU 1400 /* the TUN device's, as kernel-libipsec's ipsec0 */
+
+/* What identifies a packet's flow to the SPD and the SAD. */
+struct dp_flow {
+	struct ips_addr src, dst;
+	uint8_t proto; /* IP protocol, after IPv6's header */
+	uint16_t sport, dport; /* TCP/UDP (first fragment), else 0 */
+};
+
+/*
+ * An IP packet's flow: version, header and total lengths checked against
+ * len.  IPS_E_IKE_MALFORMED for what is not an IPv4 or IPv6 packet.
+ */
+IPS_MUST_USE ips_res dp_flow_parse(
+    const uint8_t *pkt, size_t len, struct dp_flow *f);
+
+struct dp_ops {
+	/* An ESP packet to the peer, in UDP between these ports. */
+	int (*send_udp)(void *ctx, const struct ips_addr *local, uint16_t lport,
+	    const struct ips_addr *remote, uint16_t rport, const uint8_t *pkt,
+	    size_t len);
+	/* A decapsulated packet for the host. */
+	int (*deliver)(void *ctx, const uint8_t *pkt, size_t len);
+	/* No SA covers this outbound flow: ask IKE for one. */
+	void (*acquire)(void *ctx, const struct dp_flow *f);
+	uint64_t (*now_ms)(void *ctx);
+};
+
+/* Counts of what the datapath dropped outside the Quick Mode statistics
+ * (for the diagnostics of issue 6 and the tests). */
+struct dp_drops {
+	uint64_t no_sa; /* outbound, no SA: acquired */
+	uint64_t not_ip; /* from the host, not an IP packet */
+	uint64_t inner_mismatch; /* inbound, inner packet off its SA */
+	uint64_t send_failed, deliver_failed;
+};
+
+struct dp;
+
+struct dp *dp_new(struct sad *sad, const struct dp_ops *ops, void *ctx);
+void dp_free(struct dp *dp);
+/* A cleartext packet from the host. */
+void dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len);
+/* An ESP packet that arrived in UDP (the non-ESP marker already told it
+ * from IKE). */
+void dp_inbound_udp(struct dp *dp, const uint8_t *pkt, size_t len);
+void dp_drops(const struct dp *dp, struct dp_drops *out);
+
+#endif
