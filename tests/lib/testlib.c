@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -273,6 +276,66 @@ tl_netns_delete(const char *name)
 	snprintf(cmd, sizeof(cmd), "ip netns delete %s", name);
 	out = tl_run(cmd, true, NULL);
 	free(out);
+}
+
+void
+tl_netns_udp_send(const char *ns, const char *src, const char *dst,
+    unsigned port, const void *data, size_t len)
+{
+	char path[256];
+	pid_t pid;
+	int st = 0;
+
+	snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
+	/* a child enters the namespace; the test stays where it is */
+	if ((pid = fork()) == 0) {
+		struct sockaddr_in from = {.sin_family = AF_INET},
+				   to = {.sin_family = AF_INET};
+		int fd = open(path, O_RDONLY | O_CLOEXEC), s;
+
+		to.sin_port = htons((uint16_t)port);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) != 0 ||
+		    inet_pton(AF_INET, src, &from.sin_addr) != 1 ||
+		    inet_pton(AF_INET, dst, &to.sin_addr) != 1 ||
+		    (s = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
+		    bind(s, (struct sockaddr *)&from, sizeof(from)) != 0 ||
+		    sendto(s, data, len, 0, (struct sockaddr *)&to,
+			sizeof(to)) != (ssize_t)len)
+			_exit(1);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0)
+		fail_msg("cannot send a datagram from %s in %s", src, ns);
+}
+
+uint8_t *
+tl_pcap_record(const char *path, size_t n, size_t *len)
+{
+	size_t flen, at = 24;
+	char *f = tl_read_file(path, &flen);
+	uint8_t *out = NULL;
+
+	/* libpcap format: a 24-byte header, then per record 16 bytes
+	 * (captured length at 8) and the frame, in the writer's order */
+	for (size_t i = 0; f != NULL && at + 16 <= flen; i++) {
+		uint32_t cap;
+
+		memcpy(&cap, f + at + 8, 4);
+		if (at + 16 + cap > flen)
+			break;
+		if (i == n) {
+			out = malloc(cap ? cap : 1);
+			memcpy(out, f + at + 16, cap);
+			*len = cap;
+			break;
+		}
+		at += 16 + cap;
+	}
+	free(f);
+	if (out == NULL)
+		fail_msg("no record %zu in %s", n, path);
+	return out;
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* A required environment variable (set by CMake for every test). */
@@ -40,6 +41,15 @@ bool tl_wait_socket(const char *path, int timeout_ms);
 /* Create/delete a network namespace named after tag and our pid. */
 const char *tl_netns_create(const char *tag, char *buf, size_t len);
 void tl_netns_delete(const char *name);
+
+/* From inside network namespace ns, one UDP datagram from address src
+ * (any port) to dst:port: a hostile or replayed packet from the wire. */
+void tl_netns_udp_send(const char *ns, const char *src, const char *dst,
+    unsigned port, const void *data, size_t len);
+
+/* Record n (from 0) of a libpcap capture file, malloc'd; fails the test
+ * if there is none. */
+uint8_t *tl_pcap_record(const char *path, size_t n, size_t *len);
 
 /*
  * A test PKI in dir (created), made with openssl:
