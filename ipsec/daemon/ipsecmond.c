@@ -24,6 +24,7 @@
 #include "ctl/ctl_view.h"
 #include "engine.h"
 #include "esp/datapath.h"
+#include "esp/raw.h"
 #include "esp/tun.h"
 #include "ike/ike_io.h"
 #include "spd/hostwatch.h"
@@ -48,6 +49,7 @@ struct daemon {
 	uv_timer_t tick;
 	uv_signal_t sighup, sigterm, sigint;
 	struct dp *dp; /* NULL without a TUN device */
+	struct raw_esp *raw; /* IP protocol 50; NULL without CAP_NET_RAW */
 	int tun_fd;
 	uv_poll_t tun_poll;
 	uint8_t tun_buf[DP_MTU + 256];
@@ -116,6 +118,17 @@ dp_send_udp(void *ctx, const struct ips_addr *local, uint16_t lport,
 }
 
 static int
+dp_send_raw(void *ctx, const struct ips_addr *local,
+    const struct ips_addr *remote, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+
+	(void)local; /* the route to the peer picks it, as for IKE */
+	return d->raw != NULL ? raw_esp_send(d->raw, remote, pkt, len)
+			      : -ENOTCONN;
+}
+
+static int
 dp_deliver(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct daemon *d = ctx;
@@ -147,7 +160,7 @@ dp_now(void *ctx)
 }
 
 static const struct dp_ops daemon_dp_ops = {
-    dp_send_udp, dp_deliver, dp_acquire, dp_now};
+    dp_send_udp, dp_send_raw, dp_deliver, dp_acquire, dp_now};
 
 static void
 on_esp(void *ctx, const struct ike_endpoint *local,
@@ -158,7 +171,15 @@ on_esp(void *ctx, const struct ike_endpoint *local,
 	(void)local;
 	(void)remote;
 	if (d->dp != NULL)
-		dp_inbound_udp(d->dp, msg, len);
+		dp_inbound(d->dp, msg, len);
+}
+
+static void
+on_raw_esp(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+
+	dp_inbound(d->dp, pkt, len);
 }
 
 static void
@@ -202,6 +223,10 @@ datapath_start(struct daemon *d, const char *tun)
 	uv_poll_init(&d->loop, &d->tun_poll, d->tun_fd);
 	d->tun_poll.data = d;
 	uv_poll_start(&d->tun_poll, UV_READABLE, on_tun);
+	if (!ips_ok(raw_esp_open(
+		&d->loop, on_raw_esp, d, &d->raw, err, sizeof(err))))
+		ips_log(IPS_LOG_WARNING,
+		    "%s: only ESP in UDP (peers behind NAT) will pass", err);
 	ips_log(IPS_LOG_INFO, "ESP datapath on %s (mtu %u)", tun, DP_MTU);
 }
 
@@ -211,6 +236,8 @@ datapath_stop(struct daemon *d)
 	if (d->dp == NULL)
 		return;
 	uv_close((uv_handle_t *)&d->tun_poll, NULL);
+	raw_esp_close(d->raw);
+	d->raw = NULL;
 }
 
 static void

@@ -145,22 +145,21 @@ dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len)
 		dp->ops->acquire(dp->ctx, &f);
 		return;
 	}
-	/* XXX(issue 4): raw ESP (IP protocol 50) and transport mode */
-	if (!udp_encap(&sa.p)) {
-		dp->drops.send_failed++;
-		return;
-	}
+	/* XXX(issue 4): transport mode; here every SA is a tunnel */
 	wbuf_init_on(&w, dp->out, sizeof(dp->out));
 	if (!ips_ok(sad_esp_seal(dp->sad, sa.spi,
 		f.src.af == AF_INET ? ESP_NH_IPV4 : ESP_NH_IPV6, pkt, len, &w,
 		dp->ops->now_ms(dp->ctx))) ||
-	    dp->ops->send_udp(dp->ctx, &sa.p.local, sa.p.local_port,
-		&sa.p.remote, sa.p.remote_port, w.p, w.len) != 0)
+	    (udp_encap(&sa.p)
+		    ? dp->ops->send_udp(dp->ctx, &sa.p.local, sa.p.local_port,
+			  &sa.p.remote, sa.p.remote_port, w.p, w.len)
+		    : dp->ops->send_raw(
+			  dp->ctx, &sa.p.local, &sa.p.remote, w.p, w.len)) != 0)
 		dp->drops.send_failed++;
 }
 
 void
-dp_inbound_udp(struct dp *dp, const uint8_t *pkt, size_t len)
+dp_inbound(struct dp *dp, const uint8_t *pkt, size_t len)
 {
 	struct sad_info sa;
 	struct dp_flow f;

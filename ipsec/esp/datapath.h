@@ -2,8 +2,9 @@
  * datapath: the IPsec driver of this engine.  Cleartext packets come from
  * the host (a TUN device: the routes into it are the traffic to protect);
  * each is matched to the outbound SA whose selectors cover it, sealed and
- * sent to the peer as ESP-in-UDP (RFC 3948).  ESP arriving from peers is
- * opened by the SAD (esp/esp.h, esp/replay.h) and, if its inner packet
+ * sent to the peer as ESP-in-UDP (RFC 3948) when Quick Mode chose UDP
+ * encapsulation (a NAT between), else as IP protocol 50.  ESP arriving from
+ * peers is opened by the SAD (esp/esp.h, esp/replay.h) and, if its inner packet
  * matches the SA it came on (RFC 4301 5.2), delivered to the host.
  *
  * A packet with no SA asks IKE for one (an acquire) and is dropped; the
@@ -41,6 +42,9 @@ struct dp_ops {
 	int (*send_udp)(void *ctx, const struct ips_addr *local, uint16_t lport,
 	    const struct ips_addr *remote, uint16_t rport, const uint8_t *pkt,
 	    size_t len);
+	/* An ESP packet to the peer as IP protocol 50 (no NAT between). */
+	int (*send_raw)(void *ctx, const struct ips_addr *local,
+	    const struct ips_addr *remote, const uint8_t *pkt, size_t len);
 	/* A decapsulated packet for the host. */
 	int (*deliver)(void *ctx, const uint8_t *pkt, size_t len);
 	/* No SA covers this outbound flow: ask IKE for one. */
@@ -63,9 +67,9 @@ struct dp *dp_new(struct sad *sad, const struct dp_ops *ops, void *ctx);
 void dp_free(struct dp *dp);
 /* A cleartext packet from the host. */
 void dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len);
-/* An ESP packet that arrived in UDP (the non-ESP marker already told it
- * from IKE). */
-void dp_inbound_udp(struct dp *dp, const uint8_t *pkt, size_t len);
+/* An ESP packet from the wire: in UDP (the non-ESP marker already told
+ * it from IKE) or as IP protocol 50, its IP header stripped. */
+void dp_inbound(struct dp *dp, const uint8_t *pkt, size_t len);
 void dp_drops(const struct dp *dp, struct dp_drops *out);
 
 #endif

@@ -22,6 +22,7 @@
 
 struct peer {
 	char ns[64];
+	char tun[16]; /* its datapath's TUN device */
 	char sock[100];
 	char log[512];
 	char dir[512];
@@ -153,10 +154,11 @@ spis(struct peer *p, char *in, char *out)
 static void
 start(struct peer *p)
 {
-	char policy[700], events[700];
+	char policy[700], events[700], cmd[200];
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", p->ns,
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", policy, (char *)"-s",
-	    p->sock, (char *)"-e", events, NULL};
+	    p->sock, (char *)"-e", events, (char *)"-t", p->tun, NULL};
+	int st = 1;
 
 	snprintf(policy, sizeof(policy), "%s/policy.yaml", p->dir);
 	snprintf(events, sizeof(events), "%s/events.jsonl", p->dir);
@@ -164,6 +166,18 @@ start(struct peer *p)
 	if (!tl_wait_socket(p->sock, 10000))
 		fail_msg(
 		    "ipsecmond did not start:\n%s", tl_read_file(p->log, NULL));
+	/* the other site's network through this one's datapath */
+	snprintf(cmd, sizeof(cmd), "ip -n %s route replace %s dev %s src %s",
+	    p->ns, p == &lab.a ? "10.98.2.0/24" : "10.98.1.0/24", p->tun,
+	    p == &lab.a ? "10.98.1.1" : "10.98.2.1");
+	for (int w = 0; w < 5000 && st != 0; w += 50) {
+		free(tl_run(cmd, true, &st));
+		if (st != 0)
+			usleep(50000);
+	}
+	if (st != 0)
+		fail_msg("no route through %s:\n%s", p->tun,
+		    tl_read_file(p->log, NULL));
 }
 
 static int
@@ -182,11 +196,16 @@ setup(void **state)
 	tl_sh("ip -n %s addr add 10.99.0.2/24 dev pb%d", lab.b.ns, tag);
 	tl_sh("ip -n %s link set pa%d up", lab.a.ns, tag);
 	tl_sh("ip -n %s link set pb%d up", lab.b.ns, tag);
+	/* each site's protected network, an address on lo */
+	tl_sh("ip -n %s addr add 10.98.1.1/32 dev lo", lab.a.ns);
+	tl_sh("ip -n %s addr add 10.98.2.1/32 dev lo", lab.b.ns);
 	for (int i = 0; i < 2; i++) {
 		struct peer *p = i ? &lab.b : &lab.a;
 
 		snprintf(
 		    p->dir, sizeof(p->dir), "%s/%c", lab.dir, i ? 'b' : 'a');
+		snprintf(
+		    p->tun, sizeof(p->tun), "ipsm%c%d", i ? 'b' : 'a', tag);
 		tl_sh("mkdir -p %s", p->dir);
 		snprintf(p->sock, sizeof(p->sock), "%s/%c.sock", lab.dir,
 		    i ? 'b' : 'a');
@@ -256,6 +275,52 @@ round_trip(
 	assert_true(wait_stat(other, "active_sas", 0, 5000));
 	assert_true(wait_stat(other, "isadb_list_size", 0, 5000));
 	start(down);
+}
+
+/*
+ * Traffic between two of our daemons (issue 4): no NAT between them, so
+ * Quick Mode chose plain tunnel mode and the datapath sends IP protocol
+ * 50.  Pings one way and back; each side's counters hold exactly the
+ * inner bytes, and each side's received bytes are the other's sent.
+ */
+static void
+test_ping_raw_esp(void **state)
+{
+	uint64_t qa = stat_of(&lab.a, "ike_quick_mode");
+	char cmd[300], *out;
+	int st;
+
+	(void)state;
+	free(cli(&lab.a, "initiate rule=to-b"));
+	assert_true(wait_stat(&lab.a, "ike_quick_mode", qa + 1, 10000));
+	assert_true(wait_stat(&lab.b, "active_sas", 2, 2000));
+	out = cli(&lab.a, "show qmsas format=json");
+	assert_non_null(strstr(out, "\"mode\": \"tunnel\""));
+	free(out);
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns exec %s ping -c 4 -i 0.2 -W 2 -s 200 -I 10.98.1.1 "
+	    "10.98.2.1",
+	    lab.a.ns);
+	out = tl_run(cmd, true, &st);
+	if (st != 0)
+		fail_msg("no ping over raw ESP (%d):\n%s\nA:\n%s\nB:\n%s", st,
+		    out, tl_read_file(lab.a.log, NULL),
+		    tl_read_file(lab.b.log, NULL));
+	free(out);
+	/* 4 requests and 4 replies of 228 bytes (IPv4 20, ICMP 8, 200) */
+	assert_int_equal(stat_of(&lab.a, "bytes_sent_in_tunnels"), 4 * 228);
+	assert_int_equal(stat_of(&lab.b, "bytes_received_in_tunnels"), 4 * 228);
+	assert_int_equal(stat_of(&lab.b, "bytes_sent_in_tunnels"), 4 * 228);
+	assert_int_equal(stat_of(&lab.a, "bytes_received_in_tunnels"), 4 * 228);
+	assert_int_equal(stat_of(&lab.a, "confidential_bytes_sent"), 4 * 228);
+	assert_int_equal(
+	    stat_of(&lab.a, "authenticated_bytes_received"), 4 * 228);
+	assert_int_equal(stat_of(&lab.b, "bad_spi_packets"), 0);
+	assert_int_equal(stat_of(&lab.b, "packets_with_replay_detection"), 0);
+	tl_stop(lab.a.pid, SIGTERM);
+	lab.a.pid = 0;
+	assert_true(wait_stat(&lab.b, "active_sas", 0, 5000));
+	start(&lab.a);
 }
 
 static void
@@ -482,6 +547,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ping_raw_esp),
 	    cmocka_unit_test(test_both_ways),
 	    cmocka_unit_test(test_pfs_and_algorithms),
 	    cmocka_unit_test(test_mismatches),
@@ -491,5 +557,8 @@ main(void)
 	    cmocka_unit_test_teardown(test_rekeys, restart_both),
 	};
 
+	/* IPS_TEST_FILTER=test_rekeys runs that scenario alone */
+	if (getenv("IPS_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("IPS_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

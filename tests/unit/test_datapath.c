@@ -23,7 +23,7 @@ static struct {
 	uint8_t wire[2048], host[2048];
 	size_t wire_len, host_len;
 	uint16_t lport, rport;
-	int acquires;
+	int acquires, raw;
 	struct dp_flow acquired;
 } io;
 
@@ -38,6 +38,20 @@ send_udp(void *ctx, const struct ips_addr *l, uint16_t lport,
 	io.wire_len = len;
 	io.lport = lport;
 	io.rport = rport;
+	return 0;
+}
+
+static int
+send_raw(void *ctx, const struct ips_addr *l, const struct ips_addr *r,
+    const uint8_t *pkt, size_t len)
+{
+	(void)ctx;
+	(void)l;
+	(void)r;
+	memcpy(io.wire, pkt, len);
+	io.wire_len = len;
+	io.lport = io.rport = 0;
+	io.raw++;
 	return 0;
 }
 
@@ -65,7 +79,7 @@ now_ms(void *ctx)
 	return 1000;
 }
 
-static const struct dp_ops ops = {send_udp, deliver, acquire, now_ms};
+static const struct dp_ops ops = {send_udp, send_raw, deliver, acquire, now_ms};
 
 /* A tunnel-mode ESP-in-UDP SA from ours to theirs (selectors). */
 static void
@@ -126,13 +140,13 @@ test_one_sa_both_ends(void **state)
 	assert_int_equal(io.lport, 4500);
 	assert_int_equal(io.rport, 4500);
 	assert_int_equal(wire_get_be32(io.wire), spi);
-	dp_inbound_udp(db, io.wire, io.wire_len);
+	dp_inbound(db, io.wire, io.wire_len);
 	assert_int_equal(io.host_len, n);
 	assert_memory_equal(io.host, pkt, n);
 
 	/* the same packet again: a replay, not delivered */
 	io.host_len = 0;
-	dp_inbound_udp(db, io.wire, io.wire_len);
+	dp_inbound(db, io.wire, io.wire_len);
 	assert_int_equal(io.host_len, 0);
 
 	/* traffic no SA covers: an acquire, nothing sent */
@@ -197,10 +211,28 @@ test_inner_packet_must_match(void **state)
 	n = udp_packet(pkt, 5, 5, 2, 7); /* from 10.98.5.5 */
 	dp_outbound(da, pkt, n);
 	assert_int_not_equal(io.wire_len, 0);
-	dp_inbound_udp(db, io.wire, io.wire_len);
+	dp_inbound(db, io.wire, io.wire_len);
 	assert_int_equal(io.host_len, 0);
 	dp_drops(db, &drops);
 	assert_int_equal(drops.inner_mismatch, 1);
+	/* and without a NAT between, Quick Mode's plain tunnel mode: IP
+	 * protocol 50 */
+	{
+		struct sad *c = sad_new(st);
+		struct dp *dc = dp_new(c, &ops, NULL);
+
+		params(&pa, "10.98.1.0/24", "10.98.2.0/24");
+		pa.encap = IPSEC_ENCAP_TUNNEL;
+		pa.local_port = pa.remote_port = 0;
+		assert_true(ips_ok(
+		    sad_add_outbound(c, 4242, &pa, key, sizeof(key), 0, 0)));
+		n = udp_packet(pkt, 1, 1, 2, 7);
+		dp_outbound(dc, pkt, n);
+		assert_int_equal(io.raw, 1);
+		assert_int_equal(wire_get_be32(io.wire), 4242);
+		dp_free(dc);
+		sad_free(c);
+	}
 	dp_free(da);
 	dp_free(db);
 	sad_free(a);
