@@ -136,6 +136,21 @@ dp_deliver(void *ctx, const uint8_t *pkt, size_t len)
 	return write(d->tun_fd, pkt, len) == (ssize_t)len ? 0 : -errno;
 }
 
+static enum dp_verdict
+dp_decide(void *ctx, const struct dp_flow *f)
+{
+	struct daemon *d = ctx;
+	const struct ike_packet p = {
+	    f->src, f->dst, f->proto, f->sport, f->dport};
+	enum pol_action a;
+
+	if (!ike_outbound_action(engine_ike(d->engine), &p, &a))
+		return DP_CLEAR;
+	return a == POL_ACTION_NEGOTIATE ? DP_PROTECT
+	    : a == POL_ACTION_BLOCK	 ? DP_BLOCK
+					 : DP_CLEAR;
+}
+
 static void
 dp_acquire(void *ctx, const struct dp_flow *f)
 {
@@ -160,7 +175,7 @@ dp_now(void *ctx)
 }
 
 static const struct dp_ops daemon_dp_ops = {
-    dp_send_udp, dp_send_raw, dp_deliver, dp_acquire, dp_now};
+    dp_send_udp, dp_send_raw, dp_deliver, dp_decide, dp_acquire, dp_now};
 
 static void
 on_esp(void *ctx, const struct ike_endpoint *local,

@@ -139,6 +139,16 @@ dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len)
 		dp->drops.not_ip++;
 		return;
 	}
+	switch (dp->ops->decide(dp->ctx, &f)) {
+	case DP_BLOCK:
+		dp->drops.blocked++;
+		return;
+	case DP_CLEAR:
+		dp->drops.clear++;
+		return;
+	case DP_PROTECT:
+		break;
+	}
 	if (!sad_outbound_for(
 		dp->sad, &f.src, &f.dst, f.proto, f.sport, f.dport, &sa)) {
 		dp->drops.no_sa++;

@@ -7,8 +7,10 @@
  * peers is opened by the SAD (esp/esp.h, esp/replay.h) and, if its inner packet
  * matches the SA it came on (RFC 4301 5.2), delivered to the host.
  *
- * A packet with no SA asks IKE for one (an acquire) and is dropped; the
- * Quick Mode statistics are counted by the SAD as each event happens.
+ * The SPD decides each outbound packet first: a block filter drops it, a
+ * negotiate filter sends it on its SA or, with none, asks IKE for one (an
+ * acquire) and drops it.  The Quick Mode statistics are counted by the SAD
+ * as each event happens.
  * No allocation per packet: one buffer each way, owned here.
  */
 #ifndef IPS_DATAPATH_H
@@ -37,6 +39,12 @@ struct dp_flow {
 IPS_MUST_USE ips_res dp_flow_parse(
     const uint8_t *pkt, size_t len, struct dp_flow *f);
 
+enum dp_verdict {
+	DP_PROTECT, /* a negotiate filter: an SA, or an acquire */
+	DP_BLOCK, /* a block filter */
+	DP_CLEAR, /* a permit filter, or none: not ours to protect */
+};
+
 struct dp_ops {
 	/* An ESP packet to the peer, in UDP between these ports. */
 	int (*send_udp)(void *ctx, const struct ips_addr *local, uint16_t lport,
@@ -47,7 +55,10 @@ struct dp_ops {
 	    const struct ips_addr *remote, const uint8_t *pkt, size_t len);
 	/* A decapsulated packet for the host. */
 	int (*deliver)(void *ctx, const uint8_t *pkt, size_t len);
-	/* No SA covers this outbound flow: ask IKE for one. */
+	/* The SPD's decision on an outbound flow (docs/FILTERS.md: the most
+	 * specific filter's outbound action). */
+	enum dp_verdict (*decide)(void *ctx, const struct dp_flow *f);
+	/* A negotiate filter covers this flow and no SA does: ask IKE. */
 	void (*acquire)(void *ctx, const struct dp_flow *f);
 	uint64_t (*now_ms)(void *ctx);
 };
@@ -55,7 +66,10 @@ struct dp_ops {
 /* Counts of what the datapath dropped outside the Quick Mode statistics
  * (for the diagnostics of issue 6 and the tests). */
 struct dp_drops {
-	uint64_t no_sa; /* outbound, no SA: acquired */
+	uint64_t no_sa; /* outbound, to protect, no SA yet: acquired */
+	uint64_t blocked; /* outbound, a block filter */
+	uint64_t clear; /* outbound, not to protect: XXX(issue 4) passing
+			   clear traffic on from the TUN device */
 	uint64_t not_ip; /* from the host, not an IP packet */
 	uint64_t inner_mismatch; /* inbound, inner packet off its SA */
 	uint64_t send_failed, deliver_failed;

@@ -125,6 +125,17 @@ acq_start_qm(struct ike_sa *sa, struct ike_acq *a)
 		acq_end(sa->ike, a, false, "could not start Quick Mode");
 }
 
+bool
+ike_outbound_action(const struct ike *ike, const struct ike_packet *pkt,
+    enum pol_action *action)
+{
+	const struct flt *f = deciding_filter(ike, pkt);
+
+	if (f != NULL)
+		*action = f->outbound_action;
+	return f != NULL;
+}
+
 ips_res
 ike_acquire(struct ike *ike, const struct ike_packet *pkt)
 {

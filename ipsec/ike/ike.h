@@ -88,6 +88,11 @@ struct ike_packet {
  * negotiate filter covers the packet (the policy changed under it).
  */
 IPS_MUST_USE ips_res ike_acquire(struct ike *ike, const struct ike_packet *pkt);
+/* The SPD's word on an outbound packet: the outbound action of the most
+ * specific filter covering it; false if no filter does (traffic outside
+ * every rule). */
+bool ike_outbound_action(const struct ike *ike, const struct ike_packet *pkt,
+    enum pol_action *action);
 /* Active Acquire: acquires under way.  Acquire Heap Size: acquire records
  * allocated, including ended ones not yet freed. */
 size_t ike_acquire_active(const struct ike *ike);

@@ -64,6 +64,17 @@ deliver(void *ctx, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
+/* The SPD of these tests: 10.98.9.0/24 is blocked, 10.98.8.0/24 is not
+ * ours to protect, the rest is. */
+static enum dp_verdict
+decide(void *ctx, const struct dp_flow *f)
+{
+	(void)ctx;
+	return f->dst.b[2] == 9 ? DP_BLOCK
+	    : f->dst.b[2] == 8	? DP_CLEAR
+				: DP_PROTECT;
+}
+
 static void
 acquire(void *ctx, const struct dp_flow *f)
 {
@@ -79,7 +90,8 @@ now_ms(void *ctx)
 	return 1000;
 }
 
-static const struct dp_ops ops = {send_udp, send_raw, deliver, acquire, now_ms};
+static const struct dp_ops ops = {
+    send_udp, send_raw, deliver, decide, acquire, now_ms};
 
 /* A tunnel-mode ESP-in-UDP SA from ours to theirs (selectors). */
 static void
@@ -158,10 +170,19 @@ test_one_sa_both_ends(void **state)
 	assert_int_equal(io.acquired.dport, 53);
 	assert_int_equal(io.acquired.proto, 17);
 
+	/* blocked, and not ours to protect: no acquire */
+	n = udp_packet(pkt, 1, 1, 9, 1);
+	dp_outbound(da, pkt, n);
+	n = udp_packet(pkt, 1, 1, 8, 1);
+	dp_outbound(da, pkt, n);
+	assert_int_equal(io.acquires, 1);
+	assert_int_equal(io.wire_len, 0);
 	/* not IP at all */
 	dp_outbound(da, (const uint8_t *)"hello", 5);
 	dp_drops(da, &drops);
 	assert_int_equal(drops.no_sa, 1);
+	assert_int_equal(drops.blocked, 1);
+	assert_int_equal(drops.clear, 1);
 	assert_int_equal(drops.not_ip, 1);
 
 	memset(&g, 0, sizeof(g));
