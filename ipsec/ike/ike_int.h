@@ -16,6 +16,9 @@
 #define IKE_RETX_FIRST_MS 2000 /* then doubling, RFC 2408 leaves it to us */
 #define IKE_RETX_MAX_MS 16000 /* where the doubling stops */
 #define IKE_RETX_TRIES 5
+/* An SA pair replaced by a rekey lives on this long for what is in
+ * flight, then is deleted, the peer told. */
+#define IKE_REKEY_GRACE_MS 10000
 
 /* The wait after a message's send number tries (0: the first send):
  * 2, 4, 8, 16, 16, 16 s, so an exchange gives up about a minute after it

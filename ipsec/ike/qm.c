@@ -431,6 +431,10 @@ qm_install(struct ike_sa *sa, struct ike_qm *qm)
 		struct sad_info row;
 
 		stats_on_qm_established(ike->stats);
+		/* make-before-break: the old pair keeps what is in flight
+		 * for a grace, then goes (qm_lifetimes) */
+		(void)sad_mark_replaced(
+		    ike->sad, same_traffic, &p, qm->spi_out, now);
 		if (sad_get(ike->sad, SAD_OUTBOUND, qm->spi_out, &row))
 			ike_audit_qm_pair(
 			    ike, sa, AUDIT_SA_ESTABLISHED, &row, NULL);
@@ -1254,6 +1258,14 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 
 		if (o->dir != SAD_OUTBOUND || o->state != SAD_MATURE)
 			continue;
+		if (o->replaced_ms != 0 &&
+		    now - o->replaced_ms >= IKE_REKEY_GRACE_MS) {
+			sa = sa_to(ike, p);
+			if (sa != NULL)
+				send_delete(sa, p->proto, o->pair_spi);
+			pair_end(ike, sa, o, "replaced by a rekey");
+			continue;
+		}
 		/* RFC 2407 4.5: a volume lifetime holds for each SA of the
 		 * pair; the busier direction ends it. */
 		in = bsearch(&key, in_bytes, nin, sizeof(*in_bytes), by_spi);

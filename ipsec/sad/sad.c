@@ -389,6 +389,27 @@ sad_list(const struct sad *sad, struct sad_info *out, size_t max)
 	return sad->n;
 }
 
+size_t
+sad_mark_replaced(struct sad *sad,
+    bool (*fn)(const struct sad_info *row, const void *arg), const void *arg,
+    uint32_t except, uint64_t now_ms)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < sad->n; i++) {
+		struct sad_sa *o = sad->v[i], *in;
+
+		if (o->info.dir != SAD_OUTBOUND || o->info.spi == except ||
+		    o->info.replaced_ms != 0 || !fn(&o->info, arg))
+			continue;
+		o->info.replaced_ms = now_ms ? now_ms : 1;
+		if ((in = find(sad, SAD_INBOUND, o->info.pair_spi)) != NULL)
+			in->info.replaced_ms = o->info.replaced_ms;
+		k++;
+	}
+	return k;
+}
+
 void
 sad_mark_rekeyed(struct sad *sad, enum sad_dir dir, uint32_t spi)
 {

@@ -52,6 +52,8 @@ struct sad_info {
 	uint64_t created_ms;
 	uint64_t bytes, packets, replay_drops, icv_failures, last_use_ms;
 	bool rekeyed; /* a replacement has been asked for */
+	uint64_t replaced_ms; /* a newer pair for its traffic was installed
+				 then (it goes after a grace); 0: current */
 };
 
 struct sad;
@@ -136,6 +138,14 @@ bool sad_outbound_for(const struct sad *sad, const struct ips_addr *src,
  * fn must not change the SAD). */
 bool sad_any(const struct sad *sad,
     bool (*fn)(const struct sad_info *row, const void *arg), const void *arg);
+/*
+ * A new pair (outbound SPI except) now carries the traffic of every other
+ * outbound SA fn says yes to: mark those and their inbound twins replaced
+ * at now.  Returns how many pairs.
+ */
+size_t sad_mark_replaced(struct sad *sad,
+    bool (*fn)(const struct sad_info *row, const void *arg), const void *arg,
+    uint32_t except, uint64_t now_ms);
 /* Note that a replacement for this SA has been started. */
 void sad_mark_rekeyed(struct sad *sad, enum sad_dir dir, uint32_t spi);
 /* Copy one SA's row; false if there is none. */

@@ -1,7 +1,8 @@
 /*
  * How an exchange of ours ends when the peer refuses it, or when its
  * ISAKMP SA goes first: each ends exactly once, counted under the reason
- * docs/COUNTERS.md gives, with its audit event.  Two engines over the mock
+ * docs/COUNTERS.md gives, with its audit event.  And how an SA pair ends
+ * once a rekey has replaced it.  Two engines over the mock
  * transport of ike_net.c.
  */
 #include <setjmp.h>
@@ -196,6 +197,55 @@ test_unprotected_informational_after_keys(void **state)
 	teardown(NULL);
 }
 
+/*
+ * A volume rekey: traffic moves to the new pair at once, so the old one
+ * would never reach its own end.  It lives on for the grace (what is in
+ * flight), then both sides delete it, and only the new pair is left.
+ */
+static void
+test_replaced_pair_goes_after_grace(void **state)
+{
+	struct sad_info rows[4];
+	uint32_t old_in = 0;
+	uint64_t dl;
+
+	(void)state;
+	net.esp_a = net.esp_b = "aes128gcm16, lifetime-kb: 1000";
+	setup_pair("19", "19", "k", "k");
+	initiate();
+	pump();
+	assert_int_equal(sad_list(ike_sad(net.a.ike), rows, 4), 2);
+	for (int i = 0; i < 2; i++)
+		if (rows[i].dir == SAD_INBOUND)
+			old_in = rows[i].spi;
+	assert_true(sad_on_packet(
+	    ike_sad(net.a.ike), SAD_INBOUND, old_in, 901 * 1024, net.now));
+	ike_tick(net.a.ike);
+	pump();
+	assert_int_equal(QM_STAT(&net.a, rekeys), 1);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 4);
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 4);
+	dl = QM_STAT(&net.a, key_deletions);
+	net.now += IKE_REKEY_GRACE_MS - 1;
+	ike_tick(net.a.ike);
+	ike_tick(net.b.ike);
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 4); /* not yet */
+	net.now += 1;
+	ike_tick(net.a.ike);
+	ike_tick(net.b.ike);
+	pump();
+	assert_int_equal(sad_active(ike_sad(net.a.ike)), 2);
+	assert_int_equal(sad_active(ike_sad(net.b.ike)), 2);
+	assert_int_equal(QM_STAT(&net.a, key_deletions), dl + 2);
+	assert_false(
+	    sad_get(ike_sad(net.a.ike), SAD_INBOUND, old_in, &rows[0]));
+	/* the new pair is the current one: nothing replaced it */
+	assert_int_equal(sad_list(ike_sad(net.a.ike), rows, 4), 2);
+	assert_int_equal(rows[0].replaced_ms, 0);
+	assert_int_equal(rows[1].replaced_ms, 0);
+	teardown(NULL);
+}
+
 int
 main(void)
 {
@@ -204,6 +254,7 @@ main(void)
 	    cmocka_unit_test(test_quick_mode_refusal_names_its_exchange),
 	    cmocka_unit_test(test_quick_mode_abandoned_with_its_sa),
 	    cmocka_unit_test(test_unprotected_informational_after_keys),
+	    cmocka_unit_test(test_replaced_pair_goes_after_grace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
