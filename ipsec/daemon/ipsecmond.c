@@ -166,6 +166,19 @@ dp_acquire(void *ctx, const struct dp_flow *f)
 		    IPS_LOG_WARNING, "acquire failed: %s", ips_strerror(r.err));
 }
 
+static void on_tick(uv_timer_t *t);
+
+static void
+dp_soft_expired(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	/* the tick, now rather than in up to 250 ms; not from inside
+	 * the datapath's own call */
+	if (!uv_is_closing((uv_handle_t *)&d->tick))
+		uv_timer_start(&d->tick, on_tick, 0, IKE_TICK_MS);
+}
+
 static uint64_t
 dp_now(void *ctx)
 {
@@ -174,8 +187,8 @@ dp_now(void *ctx)
 	return uv_now(&d->loop);
 }
 
-static const struct dp_ops daemon_dp_ops = {
-    dp_send_udp, dp_send_raw, dp_deliver, dp_decide, dp_acquire, dp_now};
+static const struct dp_ops daemon_dp_ops = {dp_send_udp, dp_send_raw,
+    dp_deliver, dp_decide, dp_acquire, dp_soft_expired, dp_now};
 
 static void
 on_esp(void *ctx, const struct ike_endpoint *local,

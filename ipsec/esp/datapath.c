@@ -166,6 +166,8 @@ dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len)
 		    : dp->ops->send_raw(
 			  dp->ctx, &sa.p.local, &sa.p.remote, w.p, w.len)) != 0)
 		dp->drops.send_failed++;
+	if (sad_take_soft_due(dp->sad))
+		dp->ops->soft_expired(dp->ctx);
 }
 
 void
@@ -180,6 +182,8 @@ dp_inbound(struct dp *dp, const uint8_t *pkt, size_t len)
 	if (sad_esp_open(dp->sad, pkt, len, &w, &nh, &sa,
 		dp->ops->now_ms(dp->ctx)) != SAD_RX_OK)
 		return; /* counted by the SAD */
+	if (sad_take_soft_due(dp->sad))
+		dp->ops->soft_expired(dp->ctx);
 	if (nh == ESP_NH_NONE)
 		return; /* a dummy packet (RFC 4303 2.6) */
 	/* RFC 4301 5.2: what came out must be what the SA was made for:

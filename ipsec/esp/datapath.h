@@ -60,6 +60,8 @@ struct dp_ops {
 	enum dp_verdict (*decide)(void *ctx, const struct dp_flow *f);
 	/* A negotiate filter covers this flow and no SA does: ask IKE. */
 	void (*acquire)(void *ctx, const struct dp_flow *f);
+	/* An SA passed 90% of its volume: IKE should rekey it now. */
+	void (*soft_expired)(void *ctx);
 	uint64_t (*now_ms)(void *ctx);
 };
 

@@ -128,6 +128,9 @@ enum sad_rx sad_esp_open(struct sad *sad, const uint8_t *pkt, size_t len,
 IPS_MUST_USE ips_res sad_esp_seal(struct sad *sad, uint32_t spi,
     uint8_t next_header, const uint8_t *payload, size_t len, struct wbuf *out,
     uint64_t now_ms);
+/* Whether an SA has passed 90% of its volume lifetime since the last
+ * call (then IKE should look at its lifetimes now); clears it. */
+bool sad_take_soft_due(struct sad *sad);
 /* The keyed outbound ESP SA whose selectors cover this packet, the
  * newest if several do. */
 bool sad_outbound_for(const struct sad *sad, const struct ips_addr *src,

@@ -23,7 +23,7 @@ static struct {
 	uint8_t wire[2048], host[2048];
 	size_t wire_len, host_len;
 	uint16_t lport, rport;
-	int acquires, raw;
+	int acquires, raw, soft;
 	struct dp_flow acquired;
 } io;
 
@@ -83,6 +83,13 @@ acquire(void *ctx, const struct dp_flow *f)
 	io.acquired = *f;
 }
 
+static void
+soft_expired(void *ctx)
+{
+	(void)ctx;
+	io.soft++;
+}
+
 static uint64_t
 now_ms(void *ctx)
 {
@@ -91,7 +98,7 @@ now_ms(void *ctx)
 }
 
 static const struct dp_ops ops = {
-    send_udp, send_raw, deliver, decide, acquire, now_ms};
+    send_udp, send_raw, deliver, decide, acquire, soft_expired, now_ms};
 
 /* A tunnel-mode ESP-in-UDP SA from ours to theirs (selectors). */
 static void
