@@ -37,6 +37,8 @@ bench: deps
 	@cmake --build $(BENCH_BUILD) -j$(JOBS) >/dev/null
 	@$(BENCH_BUILD)/bench/ike_handshakes
 	@echo
+	@taskset -c 1 $(BENCH_BUILD)/bench/esp_throughput
+	@echo
 	@bench/peers.sh $(BENCH_BUILD)
 
 # libFuzzer on every parser, FUZZ_SECONDS each (needs clang).

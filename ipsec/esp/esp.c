@@ -20,6 +20,7 @@ struct esp_sa {
 	bool aead;
 	int enc; /* 1 outbound (seal), 0 inbound (open): the key schedule's */
 	EVP_CIPHER_CTX *cipher; /* keyed once; NULL for NULL encryption */
+	EVP_CIPHER_CTX *ivgen; /* CBC outbound: AES-ECB under a random key */
 	EVP_MAC_CTX *mac; /* keyed once; NULL for GCM */
 	uint8_t salt[GCM_SALT];
 	size_t iv_len, block, icv_len;
@@ -122,6 +123,42 @@ mac_setup(struct esp_sa *sa, const uint8_t *key, size_t klen)
 	return ok;
 }
 
+/*
+ * CBC IVs must be unpredictable (RFC 3602 2.3).  Rather than ask the DRBG
+ * for 16 bytes per packet (most of a small packet's cost), each outbound
+ * CBC SA encrypts its sequence number under a random key of its own: a
+ * block cipher under a secret key is a pseudorandom permutation, so the
+ * IVs are unpredictable and never repeat (NIST SP 800-38A, Appendix C).
+ */
+static bool
+ivgen_setup(struct esp_sa *sa)
+{
+	uint8_t k[16];
+	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+	bool ok = c != NULL && OSSL(RAND_bytes(k, sizeof(k))) &&
+	    (sa->ivgen = EVP_CIPHER_CTX_new()) != NULL &&
+	    OSSL(EVP_EncryptInit_ex2(sa->ivgen, c, k, NULL, NULL)) &&
+	    OSSL(EVP_CIPHER_CTX_set_padding(sa->ivgen, 0));
+
+	OPENSSL_cleanse(k, sizeof(k));
+	EVP_CIPHER_free(c);
+	return ok;
+}
+
+static bool
+cbc_iv(struct esp_sa *sa, uint64_t seq, uint8_t *iv)
+{
+	uint8_t in[16] = {0}, out[16];
+	int n = 0;
+
+	wire_put_be32(in, (uint32_t)(seq >> 32));
+	wire_put_be32(in + 4, (uint32_t)seq);
+	if (!OSSL(EVP_EncryptUpdate(sa->ivgen, out, &n, in, 16)) || n != 16)
+		return false;
+	memcpy(iv, out, sa->iv_len);
+	return true;
+}
+
 ips_res
 esp_sa_new(const struct esp_alg *alg, bool outbound, uint32_t spi,
     const uint8_t *key, size_t klen, struct esp_sa **out)
@@ -152,7 +189,9 @@ esp_sa_new(const struct esp_alg *alg, bool outbound, uint32_t spi,
 	}
 	if (!sa->aead) /* RFC 2404 2, RFC 4868 2.3: truncated HMACs */
 		sa->icv_len = alg->auth == IPSEC_AUTH_HMAC_SHA ? 12 : 16;
-	ok = alg->transform == ESP_TRANSFORM_NULL || cipher_setup(sa, key, ek);
+	ok = alg->transform == ESP_TRANSFORM_NULL ||
+	    (cipher_setup(sa, key, ek) &&
+		(sa->aead || !outbound || ivgen_setup(sa)));
 	if (ok && !sa->aead)
 		ok = mac_setup(sa,
 		    key + (alg->transform == ESP_TRANSFORM_NULL ? 0 : ek),
@@ -171,6 +210,7 @@ esp_sa_free(struct esp_sa *sa)
 	if (sa == NULL)
 		return;
 	EVP_CIPHER_CTX_free(sa->cipher);
+	EVP_CIPHER_CTX_free(sa->ivgen);
 	EVP_MAC_CTX_free(sa->mac);
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
@@ -287,8 +327,7 @@ esp_seal(struct esp_sa *sa, uint64_t seq, uint8_t next_header,
 		    OSSL(EVP_CipherUpdate(sa->cipher, NULL, &n, aad,
 			(int)gcm_aad(sa, out->p + start, seq, aad)));
 	} else if (sa->cipher != NULL) {
-		/* RFC 3602 2.3: CBC wants an unpredictable IV */
-		ok = OSSL(RAND_bytes(iv, (int)sa->iv_len)) &&
+		ok = cbc_iv(sa, seq, iv) &&
 		    OSSL(EVP_CipherInit_ex2(
 			sa->cipher, NULL, NULL, iv, 1, NULL));
 	}
