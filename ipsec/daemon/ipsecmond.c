@@ -274,6 +274,8 @@ on_tick(uv_timer_t *t)
 	struct daemon *d = t->data;
 
 	ike_tick(engine_ike(d->engine));
+	if (d->dp != NULL)
+		dp_tick(d->dp); /* what waited for an SA IKE just installed */
 }
 
 static void

@@ -2,6 +2,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
+
 #include "base/log.h"
 #include "datapath.h"
 #include "esp.h"
@@ -9,12 +11,22 @@
 
 #define DP_BUF (DP_MTU + 256) /* a packet and ESP's overhead, with room */
 
+/* A packet waiting for the SA its acquire asked for. */
+struct dp_held {
+	uint64_t since_ms;
+	size_t len;
+	uint8_t pkt[DP_MTU];
+};
+
 struct dp {
 	struct sad *sad;
 	const struct dp_ops *ops;
 	void *ctx;
 	struct dp_drops drops;
 	uint8_t out[DP_BUF], in[DP_BUF];
+	/* a FIFO, oldest at head; allocated once with the datapath */
+	struct dp_held held[DP_HOLD_MAX];
+	size_t head, nheld;
 };
 
 struct dp *
@@ -128,12 +140,89 @@ udp_encap(const struct sad_params *p)
 	    p->encap == IPSEC_ENCAP_UDP_TRANSPORT_DRAFT;
 }
 
+/* Seal pkt on the SA that covers f and send it; false if no SA does. */
+static bool
+send_on_sa(
+    struct dp *dp, const uint8_t *pkt, size_t len, const struct dp_flow *f)
+{
+	struct sad_info sa;
+	struct wbuf w;
+
+	if (!sad_outbound_for(
+		dp->sad, &f->src, &f->dst, f->proto, f->sport, f->dport, &sa))
+		return false;
+	/* XXX(issue 4): transport mode; here every SA is a tunnel */
+	wbuf_init_on(&w, dp->out, sizeof(dp->out));
+	if (!ips_ok(sad_esp_seal(dp->sad, sa.spi,
+		f->src.af == AF_INET ? ESP_NH_IPV4 : ESP_NH_IPV6, pkt, len, &w,
+		dp->ops->now_ms(dp->ctx))) ||
+	    (udp_encap(&sa.p)
+		    ? dp->ops->send_udp(dp->ctx, &sa.p.local, sa.p.local_port,
+			  &sa.p.remote, sa.p.remote_port, w.p, w.len)
+		    : dp->ops->send_raw(
+			  dp->ctx, &sa.p.local, &sa.p.remote, w.p, w.len)) != 0)
+		dp->drops.send_failed++;
+	if (sad_take_soft_due(dp->sad))
+		dp->ops->soft_expired(dp->ctx);
+	return true;
+}
+
+/* Keep a packet for its SA; when the queue is full the oldest goes. */
+static void
+hold(struct dp *dp, const uint8_t *pkt, size_t len)
+{
+	struct dp_held *h;
+
+	if (len > DP_MTU) {
+		dp->drops.no_sa++;
+		return;
+	}
+	if (dp->nheld == DP_HOLD_MAX) {
+		dp->drops.no_sa++;
+		dp->head = (dp->head + 1) % DP_HOLD_MAX;
+		dp->nheld--;
+	}
+	h = &dp->held[(dp->head + dp->nheld++) % DP_HOLD_MAX];
+	h->since_ms = dp->ops->now_ms(dp->ctx);
+	h->len = len;
+	memcpy(h->pkt, pkt, len);
+}
+
+void
+dp_tick(struct dp *dp)
+{
+	uint64_t now = dp->ops->now_ms(dp->ctx);
+	size_t n = dp->nheld;
+
+	/* each held packet once: sent if its SA is there now, kept while
+	 * young, else dropped; the survivors keep their order */
+	for (size_t i = 0; i < n; i++) {
+		struct dp_held *h = &dp->held[dp->head];
+		struct dp_flow f;
+
+		dp->head = (dp->head + 1) % DP_HOLD_MAX;
+		dp->nheld--;
+		if (ips_ok(dp_flow_parse(h->pkt, h->len, &f)) &&
+		    send_on_sa(dp, h->pkt, h->len, &f)) {
+			dp->drops.held_sent++;
+		} else if (now - h->since_ms < DP_HOLD_MS) {
+			struct dp_held *t =
+			    &dp->held[(dp->head + dp->nheld++) % DP_HOLD_MAX];
+
+			if (t == h)
+				continue; /* back where it was */
+			*t = *h;
+		} else {
+			dp->drops.no_sa++;
+		}
+		OPENSSL_cleanse(h->pkt, h->len); /* it held cleartext */
+	}
+}
+
 void
 dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len)
 {
-	struct sad_info sa;
 	struct dp_flow f;
-	struct wbuf w;
 
 	if (!ips_ok(dp_flow_parse(pkt, len, &f))) {
 		dp->drops.not_ip++;
@@ -149,25 +238,11 @@ dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len)
 	case DP_PROTECT:
 		break;
 	}
-	if (!sad_outbound_for(
-		dp->sad, &f.src, &f.dst, f.proto, f.sport, f.dport, &sa)) {
-		dp->drops.no_sa++;
-		dp->ops->acquire(dp->ctx, &f);
+	if (send_on_sa(dp, pkt, len, &f))
 		return;
-	}
-	/* XXX(issue 4): transport mode; here every SA is a tunnel */
-	wbuf_init_on(&w, dp->out, sizeof(dp->out));
-	if (!ips_ok(sad_esp_seal(dp->sad, sa.spi,
-		f.src.af == AF_INET ? ESP_NH_IPV4 : ESP_NH_IPV6, pkt, len, &w,
-		dp->ops->now_ms(dp->ctx))) ||
-	    (udp_encap(&sa.p)
-		    ? dp->ops->send_udp(dp->ctx, &sa.p.local, sa.p.local_port,
-			  &sa.p.remote, sa.p.remote_port, w.p, w.len)
-		    : dp->ops->send_raw(
-			  dp->ctx, &sa.p.local, &sa.p.remote, w.p, w.len)) != 0)
-		dp->drops.send_failed++;
-	if (sad_take_soft_due(dp->sad))
-		dp->ops->soft_expired(dp->ctx);
+	/* RFC 4301 5.1: the packet waits (bounded) for the SA asked for */
+	hold(dp, pkt, len);
+	dp->ops->acquire(dp->ctx, &f);
 }
 
 void

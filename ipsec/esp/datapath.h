@@ -9,9 +9,9 @@
  *
  * The SPD decides each outbound packet first: a block filter drops it, a
  * negotiate filter sends it on its SA or, with none, asks IKE for one (an
- * acquire) and drops it.  The Quick Mode statistics are counted by the SAD
- * as each event happens.
- * No allocation per packet: one buffer each way, owned here.
+ * acquire) and holds it, a bounded while, for that SA.  The Quick Mode
+ * statistics are counted by the SAD as each event happens. No allocation per
+ * packet: one buffer each way, owned here.
  */
 #ifndef IPS_DATAPATH_H
 #define IPS_DATAPATH_H
@@ -24,6 +24,8 @@
 #include "sad/sad.h"
 
 #define DP_MTU 1400 /* the TUN device's, as kernel-libipsec's ipsec0 */
+#define DP_HOLD_MAX 64 /* packets waiting for their SA, all flows */
+#define DP_HOLD_MS 5000 /* how long one waits */
 
 /* What identifies a packet's flow to the SPD and the SAD. */
 struct dp_flow {
@@ -68,7 +70,9 @@ struct dp_ops {
 /* Counts of what the datapath dropped outside the Quick Mode statistics
  * (for the diagnostics of issue 6 and the tests). */
 struct dp_drops {
-	uint64_t no_sa; /* outbound, to protect, no SA yet: acquired */
+	uint64_t no_sa; /* outbound, to protect, no SA within DP_HOLD_MS, or
+			   pushed out of a full queue */
+	uint64_t held_sent; /* held for an SA, then sent on it */
 	uint64_t blocked; /* outbound, a block filter */
 	uint64_t clear; /* outbound, not to protect: XXX(issue 4) passing
 			   clear traffic on from the TUN device */
@@ -87,5 +91,8 @@ void dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len);
  * it from IKE) or as IP protocol 50, its IP header stripped. */
 void dp_inbound(struct dp *dp, const uint8_t *pkt, size_t len);
 void dp_drops(const struct dp *dp, struct dp_drops *out);
+/* Every few hundred milliseconds: held packets whose SA has come go out
+ * on it; those that waited DP_HOLD_MS are dropped. */
+void dp_tick(struct dp *dp);
 
 #endif

@@ -327,6 +327,36 @@ test_ping_raw_esp(void **state)
 	start(&lab.a);
 }
 
+/*
+ * No tunnel yet: the first ping is what asks for one.  The datapath
+ * acquires (Total Acquire), holds the echo request while Main and Quick
+ * Mode run, and sends it on the new pair: that one ping is answered.
+ */
+static void
+test_first_packet_acquires(void **state)
+{
+	uint64_t ta = stat_of(&lab.a, "total_acquire");
+	char cmd[300], *out;
+	int st;
+
+	(void)state;
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 0);
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns exec %s ping -c 1 -W 5 -I 10.98.1.1 10.98.2.1", lab.a.ns);
+	out = tl_run(cmd, true, &st);
+	if (st != 0)
+		fail_msg("the first ping was lost (%d):\n%s\nA:\n%s", st, out,
+		    tl_read_file(lab.a.log, NULL));
+	free(out);
+	assert_int_equal(stat_of(&lab.a, "total_acquire"), ta + 1);
+	assert_int_equal(stat_of(&lab.a, "acquire_failures"), 0);
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 2);
+	tl_stop(lab.a.pid, SIGTERM);
+	lab.a.pid = 0;
+	assert_true(wait_stat(&lab.b, "active_sas", 0, 5000));
+	start(&lab.a);
+}
+
 static void
 test_both_ways(void **state)
 {
@@ -552,6 +582,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ping_raw_esp),
+	    cmocka_unit_test(test_first_packet_acquires),
 	    cmocka_unit_test(test_both_ways),
 	    cmocka_unit_test(test_pfs_and_algorithms),
 	    cmocka_unit_test(test_mismatches),

@@ -168,7 +168,8 @@ test_one_sa_both_ends(void **state)
 	dp_inbound(db, io.wire, io.wire_len);
 	assert_int_equal(io.host_len, 0);
 
-	/* traffic no SA covers: an acquire, nothing sent */
+	/* traffic no SA covers: an acquire, nothing sent, the packet held
+	 * until its SA comes */
 	io.wire_len = 0;
 	n = udp_packet(pkt, 1, 1, 3, 1);
 	dp_outbound(da, pkt, n);
@@ -176,6 +177,22 @@ test_one_sa_both_ends(void **state)
 	assert_int_equal(io.acquires, 1);
 	assert_int_equal(io.acquired.dport, 53);
 	assert_int_equal(io.acquired.proto, 17);
+	dp_tick(da); /* still no SA: it waits */
+	assert_int_equal(io.wire_len, 0);
+	{
+		struct sad_params p3;
+
+		params(&p3, "10.98.1.0/24", "10.98.3.0/24");
+		assert_true(ips_ok(
+		    sad_add_outbound(a, spi + 1, &p3, key, sizeof(key), 0, 0)));
+	}
+	dp_tick(da);
+	assert_int_equal(wire_get_be32(io.wire), spi + 1);
+	dp_drops(da, &drops);
+	assert_int_equal(drops.held_sent, 1);
+	io.wire_len = 0;
+	dp_tick(da); /* sent once only */
+	assert_int_equal(io.wire_len, 0);
 
 	/* blocked, and not ours to protect: no acquire */
 	n = udp_packet(pkt, 1, 1, 9, 1);
@@ -187,7 +204,7 @@ test_one_sa_both_ends(void **state)
 	/* not IP at all */
 	dp_outbound(da, (const uint8_t *)"hello", 5);
 	dp_drops(da, &drops);
-	assert_int_equal(drops.no_sa, 1);
+	assert_int_equal(drops.no_sa, 0);
 	assert_int_equal(drops.blocked, 1);
 	assert_int_equal(drops.clear, 1);
 	assert_int_equal(drops.not_ip, 1);
@@ -195,9 +212,10 @@ test_one_sa_both_ends(void **state)
 	memset(&g, 0, sizeof(g));
 	stats_snapshot(sta, &g, &mm, &qa);
 	stats_snapshot(stb, &g, &mm, &qb);
-	assert_int_equal(qa.confidential_bytes_sent, 28);
-	assert_int_equal(qa.authenticated_bytes_sent, 28);
-	assert_int_equal(qa.bytes_sent_in_tunnels, 28);
+	/* the first packet, and the one held for its SA */
+	assert_int_equal(qa.confidential_bytes_sent, 2 * 28);
+	assert_int_equal(qa.authenticated_bytes_sent, 2 * 28);
+	assert_int_equal(qa.bytes_sent_in_tunnels, 2 * 28);
 	assert_int_equal(qb.bytes_received_in_tunnels, 28);
 	assert_int_equal(qb.packets_with_replay_detection, 1);
 	assert_int_equal(qb.bad_spi_packets, 0);
@@ -268,12 +286,66 @@ test_inner_packet_must_match(void **state)
 	stats_free(st);
 }
 
+static uint64_t clock_ms;
+
+static uint64_t
+moving_clock(void *ctx)
+{
+	(void)ctx;
+	return clock_ms;
+}
+
+/* The wait is bounded in time and in packets; what is held is sent in
+ * the order it came. */
+static void
+test_hold_bounds(void **state)
+{
+	struct dp_ops o = ops;
+	struct stats *st = stats_new();
+	struct sad *a = sad_new(st);
+	struct dp *da;
+	struct dp_drops drops;
+	uint8_t pkt[64], key[20] = {3};
+	struct sad_params p;
+	size_t n;
+
+	(void)state;
+	memset(&io, 0, sizeof(io));
+	o.now_ms = moving_clock;
+	clock_ms = 1000;
+	da = dp_new(a, &o, NULL);
+	n = udp_packet(pkt, 1, 1, 2, 1);
+	for (int i = 0; i < DP_HOLD_MAX + 3; i++)
+		dp_outbound(da, pkt, n);
+	dp_drops(da, &drops);
+	assert_int_equal(drops.no_sa, 3); /* the oldest pushed out */
+	clock_ms += DP_HOLD_MS;
+	dp_tick(da);
+	dp_drops(da, &drops);
+	assert_int_equal(drops.no_sa, 3 + DP_HOLD_MAX); /* waited too long */
+	/* now two packets, then their SA */
+	dp_outbound(da, pkt, n);
+	pkt[27] = 0x42;
+	dp_outbound(da, pkt, n);
+	params(&p, "10.98.1.0/24", "10.98.2.0/24");
+	assert_true(
+	    ips_ok(sad_add_outbound(a, 777, &p, key, sizeof(key), 0, 0)));
+	dp_tick(da);
+	dp_drops(da, &drops);
+	assert_int_equal(drops.held_sent, 2);
+	assert_int_equal(wire_get_be32(io.wire + 4), 2); /* the second last */
+	dp_free(da);
+	sad_free(a);
+	stats_free(st);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_one_sa_both_ends),
 	    cmocka_unit_test(test_inner_packet_must_match),
+	    cmocka_unit_test(test_hold_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
