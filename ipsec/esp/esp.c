@@ -47,8 +47,8 @@ enc_key_len(const struct esp_alg *a)
 	}
 }
 
-static size_t
-auth_key_len(unsigned auth)
+size_t
+esp_auth_key_len(unsigned auth)
 {
 	switch (auth) {
 	case IPSEC_AUTH_HMAC_SHA:
@@ -63,7 +63,7 @@ auth_key_len(unsigned auth)
 size_t
 esp_key_len(const struct esp_alg *a)
 {
-	size_t e = enc_key_len(a), m = auth_key_len(a->auth);
+	size_t e = enc_key_len(a), m = esp_auth_key_len(a->auth);
 
 	if (a->transform == ESP_TRANSFORM_AES_GCM_16)
 		return a->auth == 0 ? e : 0; /* its integrity is its own */
@@ -195,7 +195,7 @@ esp_sa_new(const struct esp_alg *alg, bool outbound, uint32_t spi,
 	if (ok && !sa->aead)
 		ok = mac_setup(sa,
 		    key + (alg->transform == ESP_TRANSFORM_NULL ? 0 : ek),
-		    auth_key_len(alg->auth));
+		    esp_auth_key_len(alg->auth));
 	if (!ok) {
 		esp_sa_free(sa);
 		BAIL(NOMEM);

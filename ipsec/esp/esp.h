@@ -37,8 +37,10 @@ struct esp_alg {
 	bool esn; /* extended sequence numbers (RFC 4304) */
 };
 
-/* The key length an algorithm needs, or 0 if we do not implement it. */
+/* The key length an algorithm needs, or 0 if we do not implement it; the
+ * integrity key's alone (HMAC-SHA1 20, HMAC-SHA-256 32, else 0). */
 size_t esp_key_len(const struct esp_alg *alg);
+size_t esp_auth_key_len(unsigned auth);
 IPS_MUST_USE ips_res esp_sa_new(const struct esp_alg *alg, bool outbound,
     uint32_t spi, const uint8_t *key, size_t klen, struct esp_sa **out);
 /* Frees the SA; OpenSSL wipes the key schedules. */

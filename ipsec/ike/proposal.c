@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "esp/esp.h"
 #include "proposal.h"
 
 static void
@@ -584,33 +585,13 @@ ike_qm_sa_accept(const struct isakmp_sa *resp,
 }
 
 size_t
-ike_qm_enc_keylen(const struct ike_qm_choice *c)
+ike_qm_keylen(const struct ike_qm_choice *c)
 {
-	if (c->proto != ISAKMP_PROTO_ESP)
-		return 0;
-	switch (c->transform) {
-	case ESP_TRANSFORM_AES_GCM_16:
-		return c->keybits / 8 + 4; /* RFC 4106 8.1: key | salt */
-	case ESP_TRANSFORM_AES_CBC:
-		return c->keybits / 8;
-	case ESP_TRANSFORM_3DES:
-		return 24;
-	default:
-		return 0;
-	}
-}
+	const struct esp_alg a = {c->transform, c->keybits, c->auth, false};
 
-size_t
-ike_qm_auth_keylen(const struct ike_qm_choice *c)
-{
-	switch (c->auth) {
-	case IPSEC_AUTH_HMAC_SHA:
-		return 20;
-	case IPSEC_AUTH_HMAC_SHA2_256:
-		return 32;
-	default:
-		return 0;
-	}
+	/* the datapath's own lengths: one place decides them */
+	return c->proto == ISAKMP_PROTO_ESP ? esp_key_len(&a)
+					    : esp_auth_key_len(c->auth);
 }
 
 /* ---- names for views, logs and audit events ---- */

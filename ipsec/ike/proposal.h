@@ -104,8 +104,7 @@ IPS_MUST_USE ips_res ike_qm_sa_accept(const struct isakmp_sa *resp,
     uint32_t *peer_spi);
 /* Key material an SA of this choice needs: encryption key (with the
  * RFC 4106 salt for GCM) then integrity key. */
-size_t ike_qm_enc_keylen(const struct ike_qm_choice *c);
-size_t ike_qm_auth_keylen(const struct ike_qm_choice *c);
+size_t ike_qm_keylen(const struct ike_qm_choice *c);
 
 /* Wire values (RFC 2409 App A, RFC 2407 4.5) as the views name them:
  * "AES-CBC-128", "SHA-256", "psk", "AES-GCM-128", "HMAC-SHA-256-128",

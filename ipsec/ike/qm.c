@@ -364,8 +364,7 @@ qm_install(struct ike_sa *sa, struct ike_qm *qm)
 {
 	struct ike *ike = sa->ike;
 	uint64_t now = ike->ops->now_ms(ike->ctx);
-	size_t need =
-	    ike_qm_enc_keylen(&qm->chosen) + ike_qm_auth_keylen(&qm->chosen);
+	size_t need = ike_qm_keylen(&qm->chosen);
 	uint8_t kin[SAD_KEY_MAX], kout[SAD_KEY_MAX], s[4];
 	struct sad_params p;
 	bool udp;

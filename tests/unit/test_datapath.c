@@ -128,13 +128,31 @@ udp_packet(uint8_t *p, uint8_t sx, uint8_t sy, uint8_t dx, uint8_t dy)
 	return sizeof(tmpl);
 }
 
+/* One SA shared: A's outbound for a_sel ours -> theirs is B's inbound
+ * for 10.98.2.0/24 -> 10.98.1.0/24; its SPI. */
+static uint32_t
+shared_sa(struct sad *a, const char *a_ours, struct sad *b)
+{
+	static const uint8_t key[20] = {9, 8, 7};
+	struct sad_params pa, pb;
+	uint32_t spi;
+
+	params(&pa, a_ours, "10.98.2.0/24");
+	params(&pb, "10.98.2.0/24", "10.98.1.0/24");
+	assert_true(ips_ok(sad_get_spi(b, &spi, 0)));
+	assert_true(
+	    ips_ok(sad_update_inbound(b, spi, &pb, key, sizeof(key), 0, 0)));
+	assert_true(
+	    ips_ok(sad_add_outbound(a, spi, &pa, key, sizeof(key), 0, 0)));
+	return spi;
+}
+
 static void
 test_one_sa_both_ends(void **state)
 {
 	struct stats *sta = stats_new(), *stb = stats_new();
 	struct sad *a = sad_new(sta), *b = sad_new(stb);
 	struct dp *da = dp_new(a, &ops, NULL), *db = dp_new(b, &ops, NULL);
-	struct sad_params pa, pb;
 	uint8_t key[20] = {9, 8, 7}, pkt[64];
 	struct ips_mm_stats mm;
 	struct ips_qm_stats qa, qb;
@@ -145,13 +163,7 @@ test_one_sa_both_ends(void **state)
 
 	(void)state;
 	memset(&io, 0, sizeof(io));
-	params(&pa, "10.98.1.0/24", "10.98.2.0/24");
-	params(&pb, "10.98.2.0/24", "10.98.1.0/24");
-	assert_true(ips_ok(sad_get_spi(b, &spi, 0)));
-	assert_true(
-	    ips_ok(sad_update_inbound(b, spi, &pb, key, sizeof(key), 0, 0)));
-	assert_true(
-	    ips_ok(sad_add_outbound(a, spi, &pa, key, sizeof(key), 0, 0)));
+	spi = shared_sa(a, "10.98.1.0/24", b);
 
 	/* A's host to B's host */
 	n = udp_packet(pkt, 1, 1, 2, 7);
@@ -239,21 +251,14 @@ test_inner_packet_must_match(void **state)
 	struct stats *st = stats_new();
 	struct sad *a = sad_new(st), *b = sad_new(st);
 	struct dp *da = dp_new(a, &ops, NULL), *db = dp_new(b, &ops, NULL);
-	struct sad_params pa, pb;
+	struct sad_params pa;
 	uint8_t key[20] = {1}, pkt[64];
 	struct dp_drops drops;
-	uint32_t spi;
 	size_t n;
 
 	(void)state;
 	memset(&io, 0, sizeof(io));
-	params(&pa, "10.98.0.0/16", "10.98.2.0/24");
-	params(&pb, "10.98.2.0/24", "10.98.1.0/24");
-	assert_true(ips_ok(sad_get_spi(b, &spi, 0)));
-	assert_true(
-	    ips_ok(sad_update_inbound(b, spi, &pb, key, sizeof(key), 0, 0)));
-	assert_true(
-	    ips_ok(sad_add_outbound(a, spi, &pa, key, sizeof(key), 0, 0)));
+	(void)shared_sa(a, "10.98.0.0/16", b);
 	n = udp_packet(pkt, 5, 5, 2, 7); /* from 10.98.5.5 */
 	dp_outbound(da, pkt, n);
 	assert_int_not_equal(io.wire_len, 0);
