@@ -221,6 +221,17 @@ on_tun(uv_poll_t *p, int status, int events)
 	for (int i = 0; i < TUN_BATCH; i++) {
 		ssize_t n = read(d->tun_fd, d->tun_buf, sizeof(d->tun_buf));
 
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			/* the device is gone (deleted under us): a
+			 * level-triggered poll would spin on it */
+			ips_log(IPS_LOG_ERR,
+			    "TUN device: %s; no more outbound "
+			    "ESP",
+			    strerror(errno));
+			uv_poll_stop(p);
+			return;
+		}
 		if (n <= 0)
 			return;
 		dp_outbound(d->dp, d->tun_buf, (size_t)n);
@@ -248,7 +259,15 @@ datapath_start(struct daemon *d, const char *tun)
 		d->tun_fd = -1;
 		return;
 	}
-	uv_poll_init(&d->loop, &d->tun_poll, d->tun_fd);
+	if (uv_poll_init(&d->loop, &d->tun_poll, d->tun_fd) != 0) {
+		ips_log(
+		    IPS_LOG_WARNING, "no ESP datapath: cannot poll %s", tun);
+		dp_free(d->dp);
+		d->dp = NULL;
+		close(d->tun_fd);
+		d->tun_fd = -1;
+		return;
+	}
 	d->tun_poll.data = d;
 	uv_poll_start(&d->tun_poll, UV_READABLE, on_tun);
 	if (!ips_ok(raw_esp_open(

@@ -47,9 +47,8 @@ dp_free(struct dp *dp)
 {
 	if (dp == NULL)
 		return;
-	/* the buffers held cleartext */
-	memset(dp->out, 0, sizeof(dp->out));
-	memset(dp->in, 0, sizeof(dp->in));
+	/* the buffers and the held packets are cleartext */
+	OPENSSL_cleanse(dp, sizeof(*dp));
 	free(dp);
 }
 
@@ -178,7 +177,10 @@ hold(struct dp *dp, const uint8_t *pkt, size_t len)
 		return;
 	}
 	if (dp->nheld == DP_HOLD_MAX) {
+		struct dp_held *old = &dp->held[dp->head];
+
 		dp->drops.no_sa++;
+		OPENSSL_cleanse(old->pkt, old->len);
 		dp->head = (dp->head + 1) % DP_HOLD_MAX;
 		dp->nheld--;
 	}
@@ -265,9 +267,14 @@ dp_inbound(struct dp *dp, const uint8_t *pkt, size_t len)
 	 * from the peer's selector to ours (sa.p.src is ours) */
 	if ((nh != ESP_NH_IPV4 && nh != ESP_NH_IPV6) ||
 	    !ips_ok(dp_flow_parse(w.p, w.len, &f)) ||
+	    (nh == ESP_NH_IPV4) != (f.src.af == AF_INET) ||
 	    !ips_aspec_contains(&sa.p.dst, &f.src) ||
 	    !ips_aspec_contains(&sa.p.src, &f.dst) ||
-	    (sa.p.sel_proto != 0 && sa.p.sel_proto != f.proto)) {
+	    (sa.p.sel_proto != 0 && sa.p.sel_proto != f.proto) ||
+	    /* ports as negotiated, ours first (a later fragment has
+	     * none, and so matches no port selector) */
+	    (sa.p.sel_sport != 0 && sa.p.sel_sport != f.dport) ||
+	    (sa.p.sel_dport != 0 && sa.p.sel_dport != f.sport)) {
 		dp->drops.inner_mismatch++;
 		return;
 	}

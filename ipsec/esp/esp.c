@@ -308,14 +308,15 @@ esp_seal(struct esp_sa *sa, uint64_t seq, uint8_t next_header,
 	trailer[padlen] = (uint8_t)padlen;
 	trailer[padlen + 1] = next_header;
 	ctlen = len + padlen + 2;
-	GUARD(wbuf_u32(out, sa->spi));
-	if (!ips_ok(wbuf_u32(out, (uint32_t)seq)) ||
-	    !ips_ok(wbuf_reserve(out, sa->iv_len, &iv)) ||
-	    !ips_ok(wbuf_reserve(out, ctlen, &ct)) ||
-	    !ips_ok(wbuf_reserve(out, sa->icv_len, &icv))) {
-		out->len = start;
-		BAIL(TOOBIG);
-	}
+	/* one reservation: a growing wbuf may move, pointers into it must
+	 * come from the last one */
+	GUARD(wbuf_reserve(
+	    out, ESP_HDR_LEN + sa->iv_len + ctlen + sa->icv_len, &iv));
+	wire_put_be32(iv, sa->spi);
+	wire_put_be32(iv + 4, (uint32_t)seq);
+	iv += ESP_HDR_LEN;
+	ct = iv + sa->iv_len;
+	icv = ct + ctlen;
 	if (sa->aead) {
 		/* RFC 4106 3.1: the IV only has to be unique per key; the
 		 * sequence number is, and costs nothing */

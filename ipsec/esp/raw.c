@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "raw.h"
 #include "wire/rbuf.h"
 
@@ -31,6 +32,16 @@ on_readable(uv_poll_t *p, int status, int events)
 		ssize_t n = recv(r->fd, r->buf, sizeof(r->buf), MSG_DONTWAIT);
 		size_t ihl;
 
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			/* a socket that fails for good would wake us
+			 * forever: stop listening, say why */
+			ips_log(IPS_LOG_ERR,
+			    "raw ESP socket: %s; no more raw ESP",
+			    strerror(errno));
+			uv_poll_stop(p);
+			return;
+		}
 		if (n <= 0)
 			return;
 		/* an IPv4 raw socket hands over the header too */
@@ -58,7 +69,12 @@ raw_esp_open(uv_loop_t *loop, raw_esp_cb cb, void *ctx, struct raw_esp **out,
 	}
 	r->cb = cb;
 	r->ctx = ctx;
-	uv_poll_init(loop, &r->poll, r->fd);
+	if (uv_poll_init(loop, &r->poll, r->fd) != 0) {
+		snprintf(errbuf, errlen, "cannot poll the raw ESP socket");
+		close(r->fd);
+		free(r);
+		BAIL(IO);
+	}
 	r->poll.data = r;
 	uv_poll_start(&r->poll, UV_READABLE, on_readable);
 	*out = r;

@@ -29,7 +29,11 @@ tun_open(const char *name, unsigned mtu, int *fd, char *errbuf, size_t errlen)
 	struct ifreq ifr;
 	int t;
 
-	ENSURE(strlen(name) < IFNAMSIZ, INVAL);
+	if (strlen(name) >= IFNAMSIZ) {
+		snprintf(errbuf, errlen, "TUN device name %s is longer than %d",
+		    name, IFNAMSIZ - 1);
+		BAIL(INVAL);
+	}
 	if ((t = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		snprintf(errbuf, errlen, "cannot open /dev/net/tun: %s",
 		    strerror(errno));

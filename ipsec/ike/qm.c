@@ -1250,7 +1250,7 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 		const struct sad_info *o = &rows[i];
 		const struct sad_params *p = &o->p;
 		uint64_t age = now - o->created_ms, life = p->life_s * 1000ull;
-		uint64_t vol = p->life_kb * 1024, bytes = o->bytes;
+		uint64_t vol = sad_life_bytes(p), bytes = o->bytes;
 		const struct spi_bytes key = {o->pair_spi, 0}, *in;
 		bool hard, soft;
 		struct ike_sa *sa;

@@ -451,7 +451,7 @@ sad_key(const struct sad *sad, enum sad_dir dir, uint32_t spi, size_t *klen)
 static void
 count(struct sad *sad, struct sad_sa *sa, size_t len, uint64_t now_ms)
 {
-	uint64_t soft = sa->info.p.life_kb * 1024 / 10 * 9;
+	uint64_t soft = sad_life_bytes(&sa->info.p) / 10 * 9;
 
 	if (soft != 0 && sa->info.bytes < soft && sa->info.bytes + len >= soft)
 		sad->soft_due = true;

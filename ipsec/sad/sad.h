@@ -42,6 +42,14 @@ struct sad_params {
 	bool initiator; /* we ran the Quick Mode: we rekey it */
 };
 
+/* An SA's volume lifetime in bytes, 0 for none; the peer's kilobytes
+ * saturate rather than wrap. */
+static inline uint64_t
+sad_life_bytes(const struct sad_params *p)
+{
+	return p->life_kb > UINT64_MAX / 1024 ? UINT64_MAX : p->life_kb * 1024;
+}
+
 /* One row of the Quick Mode SA view (no key material). */
 struct sad_info {
 	uint32_t spi; /* host order */

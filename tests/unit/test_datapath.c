@@ -266,6 +266,39 @@ test_inner_packet_must_match(void **state)
 	assert_int_equal(io.host_len, 0);
 	dp_drops(db, &drops);
 	assert_int_equal(drops.inner_mismatch, 1);
+	/* B's SA is for UDP to its port 53 alone; A's is wider: a packet to
+	 * port 54 under it is not delivered, one to port 53 is */
+	{
+		struct sad *a2 = sad_new(st), *b2 = sad_new(st);
+		struct dp *da2 = dp_new(a2, &ops, NULL),
+			  *db2 = dp_new(b2, &ops, NULL);
+		struct sad_params pb;
+		uint32_t spi;
+
+		params(&pa, "10.98.1.0/24", "10.98.2.0/24");
+		params(&pb, "10.98.2.0/24", "10.98.1.0/24");
+		pb.sel_proto = 17;
+		pb.sel_sport = 53; /* ours, B's */
+		assert_true(ips_ok(sad_get_spi(b2, &spi, 0)));
+		assert_true(ips_ok(
+		    sad_update_inbound(b2, spi, &pb, key, sizeof(key), 0, 0)));
+		assert_true(ips_ok(
+		    sad_add_outbound(a2, spi, &pa, key, sizeof(key), 0, 0)));
+		for (int port = 54; port >= 53; port--) {
+			n = udp_packet(pkt, 1, 1, 2, 7);
+			pkt[23] = (uint8_t)port;
+			io.host_len = 0;
+			dp_outbound(da2, pkt, n);
+			dp_inbound(db2, io.wire, io.wire_len);
+			assert_int_equal(io.host_len, port == 53 ? n : 0);
+		}
+		dp_drops(db2, &drops);
+		assert_int_equal(drops.inner_mismatch, 1);
+		dp_free(da2);
+		dp_free(db2);
+		sad_free(a2);
+		sad_free(b2);
+	}
 	/* and without a NAT between, Quick Mode's plain tunnel mode: IP
 	 * protocol 50 */
 	{
