@@ -23,7 +23,9 @@ struct dp {
 	const struct dp_ops *ops;
 	void *ctx;
 	struct dp_drops drops;
-	uint8_t out[DP_BUF], in[DP_BUF];
+	uint8_t out[DP_BUF];
+	/* inbound: what the peer tunnels is bounded by IP, not by our MTU */
+	uint8_t in[65536];
 	/* a FIFO, oldest at head; allocated once with the datapath */
 	struct dp_held held[DP_HOLD_MAX];
 	size_t head, nheld;
@@ -204,8 +206,11 @@ dp_tick(struct dp *dp)
 
 		dp->head = (dp->head + 1) % DP_HOLD_MAX;
 		dp->nheld--;
-		if (ips_ok(dp_flow_parse(h->pkt, h->len, &f)) &&
-		    send_on_sa(dp, h->pkt, h->len, &f)) {
+		if (!ips_ok(dp_flow_parse(h->pkt, h->len, &f)) ||
+		    dp->ops->decide(dp->ctx, &f) != DP_PROTECT) {
+			/* the policy changed while it waited */
+			dp->drops.no_sa++;
+		} else if (send_on_sa(dp, h->pkt, h->len, &f)) {
 			dp->drops.held_sent++;
 		} else if (now - h->since_ms < DP_HOLD_MS) {
 			struct dp_held *t =

@@ -70,8 +70,9 @@ struct dp_ops {
 /* Counts of what the datapath dropped outside the Quick Mode statistics
  * (for the diagnostics of issue 6 and the tests). */
 struct dp_drops {
-	uint64_t no_sa; /* outbound, to protect, no SA within DP_HOLD_MS, or
-			   pushed out of a full queue */
+	uint64_t no_sa; /* outbound, to protect, no SA within DP_HOLD_MS,
+			   pushed out of a full queue, or no longer to
+			   protect when its SA came (a reload) */
 	uint64_t held_sent; /* held for an SA, then sent on it */
 	uint64_t blocked; /* outbound, a block filter */
 	uint64_t clear; /* outbound, not to protect: XXX(issue 4) passing

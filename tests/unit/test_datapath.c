@@ -24,6 +24,7 @@ static struct {
 	size_t wire_len, host_len;
 	uint16_t lport, rport;
 	int acquires, raw, soft;
+	bool block_all; /* the policy blocks everything now */
 	struct dp_flow acquired;
 } io;
 
@@ -70,6 +71,8 @@ static enum dp_verdict
 decide(void *ctx, const struct dp_flow *f)
 {
 	(void)ctx;
+	if (io.block_all)
+		return DP_BLOCK;
 	return f->dst.b[2] == 9 ? DP_BLOCK
 	    : f->dst.b[2] == 8	? DP_CLEAR
 				: DP_PROTECT;
@@ -372,6 +375,20 @@ test_hold_bounds(void **state)
 	dp_drops(da, &drops);
 	assert_int_equal(drops.held_sent, 2);
 	assert_int_equal(wire_get_be32(io.wire + 4), 2); /* the second last */
+	/* one held, then its traffic blocked (a reload) before its SA
+	 * comes: it is dropped, not sent */
+	io.wire_len = 0;
+	n = udp_packet(pkt, 1, 1, 4, 1);
+	dp_outbound(da, pkt, n);
+	io.block_all = true;
+	dp_tick(da);
+	io.block_all = false;
+	dp_drops(da, &drops);
+	assert_int_equal(drops.held_sent, 2);
+	assert_int_equal(io.wire_len, 0);
+	dp_tick(da); /* and it is gone */
+	dp_drops(da, &drops);
+	assert_int_equal(drops.held_sent, 2);
 	dp_free(da);
 	sad_free(a);
 	stats_free(st);
