@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,8 @@ struct daemon {
 	uv_timer_t tick;
 	uv_signal_t sighup, sigterm, sigint;
 	struct dp *dp; /* NULL without a TUN device */
-	struct raw_esp *raw; /* IP protocol 50; NULL without CAP_NET_RAW */
+	struct raw_ip *raw; /* ESP and AH as IP; NULL without CAP_NET_RAW */
+	uint32_t mark; /* on every socket of ours (--fwmark), 0 for none */
 	int tun_fd;
 	uv_poll_t tun_poll;
 	uint8_t tun_buf[DP_MTU + 256];
@@ -124,7 +126,16 @@ dp_send_raw(void *ctx, const struct ips_addr *local,
 	struct daemon *d = ctx;
 
 	(void)local; /* the route to the peer picks it, as for IKE */
-	return d->raw != NULL ? raw_esp_send(d->raw, remote, pkt, len)
+	return d->raw != NULL ? raw_ip_send_esp(d->raw, remote, pkt, len)
+			      : -ENOTCONN;
+}
+
+static int
+dp_send_ip(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+
+	return d->raw != NULL ? raw_ip_send_packet(d->raw, pkt, len)
 			      : -ENOTCONN;
 }
 
@@ -187,8 +198,8 @@ dp_now(void *ctx)
 	return uv_now(&d->loop);
 }
 
-static const struct dp_ops daemon_dp_ops = {dp_send_udp, dp_send_raw,
-    dp_deliver, dp_decide, dp_acquire, dp_soft_expired, dp_now};
+static const struct dp_ops daemon_dp_ops = {dp_send_udp, dp_send_ip,
+    dp_send_raw, dp_deliver, dp_decide, dp_acquire, dp_soft_expired, dp_now};
 
 static void
 on_esp(void *ctx, const struct ike_endpoint *local,
@@ -203,11 +214,11 @@ on_esp(void *ctx, const struct ike_endpoint *local,
 }
 
 static void
-on_raw_esp(void *ctx, const uint8_t *pkt, size_t len)
+on_raw_ip(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct daemon *d = ctx;
 
-	dp_inbound(d->dp, pkt, len);
+	dp_inbound_ip(d->dp, pkt, len);
 }
 
 static void
@@ -270,8 +281,8 @@ datapath_start(struct daemon *d, const char *tun)
 	}
 	d->tun_poll.data = d;
 	uv_poll_start(&d->tun_poll, UV_READABLE, on_tun);
-	if (!ips_ok(raw_esp_open(
-		&d->loop, on_raw_esp, d, &d->raw, err, sizeof(err))))
+	if (!ips_ok(raw_ip_open(
+		&d->loop, d->mark, on_raw_ip, d, &d->raw, err, sizeof(err))))
 		ips_log(IPS_LOG_WARNING,
 		    "%s: only ESP in UDP (peers behind NAT) will pass", err);
 	ips_log(IPS_LOG_INFO, "ESP datapath on %s (mtu %u)", tun, DP_MTU);
@@ -283,7 +294,7 @@ datapath_stop(struct daemon *d)
 	if (d->dp == NULL)
 		return;
 	uv_close((uv_handle_t *)&d->tun_poll, NULL);
-	raw_esp_close(d->raw);
+	raw_ip_close(d->raw);
 	d->raw = NULL;
 }
 
@@ -447,6 +458,9 @@ usage(FILE *f)
 	    "(default " DEFAULT_EVENTS ")\n"
 	    "  -t, --tun NAME        the TUN device of the ESP datapath "
 	    "(default " DEFAULT_TUN "; none: IKE only)\n"
+	    "      --fwmark MARK     mark every IKE, ESP and AH socket "
+	    "(policy routing;\n"
+	    "                        docs/ESP.md, Routing)\n"
 	    "  -c, --check           validate the policy and secrets, then "
 	    "exit\n"
 	    "      --syslog          log to syslog instead of stderr\n"
@@ -480,6 +494,7 @@ main(int argc, char **argv)
 	    {"tun", required_argument, NULL, 't'},
 	    {"ike-port", required_argument, NULL, 'I'},
 	    {"natt-port", required_argument, NULL, 'N'},
+	    {"fwmark", required_argument, NULL, 'M'},
 	    {"check", no_argument, NULL, 'c'},
 	    {"syslog", no_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -491,6 +506,7 @@ main(int argc, char **argv)
 	unsigned long mode = 0660, ike_port = IKE_PORT,
 		      natt_port = IKE_NATT_PORT;
 	bool check = false, use_syslog = false, verbose = false;
+	unsigned long mark = 0;
 	struct daemon d;
 	char err[512];
 	int c;
@@ -541,6 +557,19 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'M': {
+			char *end;
+
+			errno = 0;
+			mark = strtoul(optarg, &end, 0);
+			if (errno != 0 || *end != '\0' || mark == 0 ||
+			    mark > UINT32_MAX) {
+				fprintf(
+				    stderr, "ipsecmond: bad mark %s\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'c':
 			check = true;
 			break;
@@ -574,6 +603,7 @@ main(int argc, char **argv)
 	}
 
 	memset(&d, 0, sizeof(d));
+	d.mark = (uint32_t)mark;
 	signal(SIGPIPE, SIG_IGN);
 	/* Audit comes first: no negotiation may go unrecorded. */
 	if (make_parent_dir(events) != 0 ||
@@ -602,8 +632,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (!ips_ok(ike_io_start(&d.loop, (uint16_t)ike_port,
-		(uint16_t)natt_port, on_ike, on_esp, &d, engine_stats(d.engine),
-		&d.io, err, sizeof(err)))) {
+		(uint16_t)natt_port, (uint32_t)mark, on_ike, on_esp, &d,
+		engine_stats(d.engine), &d.io, err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
 		ctl_server_close(d.ctl);
 		uv_run(&d.loop, UV_RUN_DEFAULT); /* let handles close */

@@ -8,8 +8,11 @@
 #include "datapath.h"
 #include "esp.h"
 #include "wire/ike_wire.h"
+#include "wire/ip.h"
 
 #define DP_BUF (DP_MTU + 256) /* a packet and ESP's overhead, with room */
+#define ESP_PROTO 50
+#define AH_PROTO 51
 
 /* A packet waiting for the SA its acquire asked for. */
 struct dp_held {
@@ -24,8 +27,9 @@ struct dp {
 	void *ctx;
 	struct dp_drops drops;
 	uint8_t out[DP_BUF];
-	/* inbound: what the peer tunnels is bounded by IP, not by our MTU */
-	uint8_t in[65536];
+	/* inbound: what the peer tunnels is bounded by IP, not by our MTU;
+	 * room in front for the header a transport-mode packet gets back */
+	uint8_t in[IP6_HDR_LEN + 65536];
 	/* a FIFO, oldest at head; allocated once with the datapath */
 	struct dp_held held[DP_HOLD_MAX];
 	size_t head, nheld;
@@ -141,27 +145,73 @@ udp_encap(const struct sad_params *p)
 	    p->encap == IPSEC_ENCAP_UDP_TRANSPORT_DRAFT;
 }
 
-/* Seal pkt on the SA that covers f and send it; false if no SA does. */
+static bool
+transport_mode(const struct sad_params *p)
+{
+	return p->encap == IPSEC_ENCAP_TRANSPORT ||
+	    p->encap == IPSEC_ENCAP_UDP_TRANSPORT ||
+	    p->encap == IPSEC_ENCAP_UDP_TRANSPORT_DRAFT;
+}
+
+/* An IP packet's header length (IPv6: extension headers are payload)
+ * and total length; dp_flow_parse has checked both. */
+static size_t
+ip_hl(const uint8_t *pkt)
+{
+	return pkt[0] >> 4 == 4 ? (size_t)(pkt[0] & 15) * 4 : IP6_HDR_LEN;
+}
+
+static size_t
+ip_total(const uint8_t *pkt)
+{
+	return pkt[0] >> 4 == 4 ? (size_t)pkt[2] << 8 | pkt[3]
+				: IP6_HDR_LEN + ((size_t)pkt[4] << 8 | pkt[5]);
+}
+
+/*
+ * Seal pkt on the SA that covers f and send it; false if no SA does.
+ * Tunnel mode protects the whole packet; transport mode its payload, the
+ * header staying outside (RFC 4303 3.1.1, RFC 4302 3.1.1).  AH writes
+ * the outer header itself and goes as a whole packet; ESP goes in UDP
+ * or as protocol 50 with a header the kernel writes.
+ */
 static bool
 send_on_sa(
     struct dp *dp, const uint8_t *pkt, size_t len, const struct dp_flow *f)
 {
+	uint8_t nh = f->src.af == AF_INET ? ESP_NH_IPV4 : ESP_NH_IPV6;
+	uint64_t now = dp->ops->now_ms(dp->ctx);
+	const uint8_t *body = pkt;
+	size_t blen = len;
 	struct sad_info sa;
 	struct wbuf w;
+	int rc;
 
 	if (!sad_outbound_for(
 		dp->sad, &f->src, &f->dst, f->proto, f->sport, f->dport, &sa))
 		return false;
-	/* XXX(issue 4): transport mode; here every SA is a tunnel */
+	if (transport_mode(&sa.p)) {
+		body = pkt + ip_hl(pkt);
+		blen = ip_total(pkt) - ip_hl(pkt);
+		nh = f->proto;
+	}
 	wbuf_init_on(&w, dp->out, sizeof(dp->out));
-	if (!ips_ok(sad_esp_seal(dp->sad, sa.spi,
-		f->src.af == AF_INET ? ESP_NH_IPV4 : ESP_NH_IPV6, pkt, len, &w,
-		dp->ops->now_ms(dp->ctx))) ||
-	    (udp_encap(&sa.p)
-		    ? dp->ops->send_udp(dp->ctx, &sa.p.local, sa.p.local_port,
-			  &sa.p.remote, sa.p.remote_port, w.p, w.len)
-		    : dp->ops->send_raw(
-			  dp->ctx, &sa.p.local, &sa.p.remote, w.p, w.len)) != 0)
+	if (sa.p.proto == ISAKMP_PROTO_AH) {
+		rc = ips_ok(
+			 sad_ah_seal(dp->sad, sa.spi, nh, body, blen, &w, now))
+		    ? dp->ops->send_ip(dp->ctx, w.p, w.len)
+		    : -1;
+	} else if (!ips_ok(sad_esp_seal(
+		       dp->sad, sa.spi, nh, body, blen, &w, now))) {
+		rc = -1;
+	} else if (udp_encap(&sa.p)) {
+		rc = dp->ops->send_udp(dp->ctx, &sa.p.local, sa.p.local_port,
+		    &sa.p.remote, sa.p.remote_port, w.p, w.len);
+	} else {
+		rc = dp->ops->send_raw(
+		    dp->ctx, &sa.p.local, &sa.p.remote, w.p, w.len);
+	}
+	if (rc != 0)
 		dp->drops.send_failed++;
 	if (sad_take_soft_due(dp->sad))
 		dp->ops->soft_expired(dp->ctx);
@@ -240,7 +290,11 @@ dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len)
 		dp->drops.blocked++;
 		return;
 	case DP_CLEAR:
-		dp->drops.clear++;
+		/* not ours to protect: on, by the main routing table */
+		if (dp->ops->send_ip(dp->ctx, pkt, ip_total(pkt)) == 0)
+			dp->drops.clear++;
+		else
+			dp->drops.send_failed++;
 		return;
 	case DP_PROTECT:
 		break;
@@ -252,37 +306,103 @@ dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len)
 	dp->ops->acquire(dp->ctx, &f);
 }
 
+/*
+ * What an inbound SA gave up goes to the host: a tunnelled packet as it
+ * is, a transport-mode payload under a header rebuilt from the SA's
+ * endpoints (the one ESP or AH replaced).  RFC 4301 5.2: it must be
+ * what the SA was made for, from the peer's selector to ours.
+ */
+static void
+deliver(struct dp *dp, const struct sad_info *sa, uint8_t nh, struct wbuf *w)
+{
+	uint8_t *pkt = w->p;
+	size_t len = w->len;
+	struct dp_flow f;
+
+	if (nh == ESP_NH_NONE)
+		return; /* a dummy packet (RFC 4303 2.6) */
+	if (transport_mode(&sa->p)) {
+		size_t hl = ip_header_len(&sa->p.local);
+		struct wbuf h;
+
+		/* the payload sits IP6_HDR_LEN into dp->in: room enough */
+		pkt -= hl;
+		len += hl;
+		wbuf_init_on(&h, pkt, hl);
+		if (!ips_ok(ip_put_header(
+			&h, &sa->p.remote, &sa->p.local, nh, w->len, 0))) {
+			dp->drops.inner_mismatch++;
+			return;
+		}
+		/* RFC 3948 3.1.2: the peer's checksums cover addresses a
+		 * NAT may have changed */
+		if (udp_encap(&sa->p))
+			ip_fix_transport_csum(pkt, len);
+	} else if (nh != ESP_NH_IPV4 && nh != ESP_NH_IPV6) {
+		dp->drops.inner_mismatch++;
+		return;
+	}
+	if (!ips_ok(dp_flow_parse(pkt, len, &f)) ||
+	    (!transport_mode(&sa->p) &&
+		(nh == ESP_NH_IPV4) != (f.src.af == AF_INET)) ||
+	    !ips_aspec_contains(&sa->p.dst, &f.src) ||
+	    !ips_aspec_contains(&sa->p.src, &f.dst) ||
+	    (sa->p.sel_proto != 0 && sa->p.sel_proto != f.proto) ||
+	    /* ports as negotiated, ours first (a later fragment has
+	     * none, and so matches no port selector) */
+	    (sa->p.sel_sport != 0 && sa->p.sel_sport != f.dport) ||
+	    (sa->p.sel_dport != 0 && sa->p.sel_dport != f.sport)) {
+		dp->drops.inner_mismatch++;
+		return;
+	}
+	if (dp->ops->deliver(dp->ctx, pkt, len) != 0)
+		dp->drops.deliver_failed++;
+}
+
 void
 dp_inbound(struct dp *dp, const uint8_t *pkt, size_t len)
 {
 	struct sad_info sa;
-	struct dp_flow f;
 	struct wbuf w;
 	uint8_t nh;
 
-	wbuf_init_on(&w, dp->in, sizeof(dp->in));
+	wbuf_init_on(&w, dp->in + IP6_HDR_LEN, sizeof(dp->in) - IP6_HDR_LEN);
 	if (sad_esp_open(dp->sad, pkt, len, &w, &nh, &sa,
 		dp->ops->now_ms(dp->ctx)) != SAD_RX_OK)
 		return; /* counted by the SAD */
 	if (sad_take_soft_due(dp->sad))
 		dp->ops->soft_expired(dp->ctx);
-	if (nh == ESP_NH_NONE)
-		return; /* a dummy packet (RFC 4303 2.6) */
-	/* RFC 4301 5.2: what came out must be what the SA was made for:
-	 * from the peer's selector to ours (sa.p.src is ours) */
-	if ((nh != ESP_NH_IPV4 && nh != ESP_NH_IPV6) ||
-	    !ips_ok(dp_flow_parse(w.p, w.len, &f)) ||
-	    (nh == ESP_NH_IPV4) != (f.src.af == AF_INET) ||
-	    !ips_aspec_contains(&sa.p.dst, &f.src) ||
-	    !ips_aspec_contains(&sa.p.src, &f.dst) ||
-	    (sa.p.sel_proto != 0 && sa.p.sel_proto != f.proto) ||
-	    /* ports as negotiated, ours first (a later fragment has
-	     * none, and so matches no port selector) */
-	    (sa.p.sel_sport != 0 && sa.p.sel_sport != f.dport) ||
-	    (sa.p.sel_dport != 0 && sa.p.sel_dport != f.sport)) {
-		dp->drops.inner_mismatch++;
+	deliver(dp, &sa, nh, &w);
+}
+
+void
+dp_inbound_ip(struct dp *dp, const uint8_t *pkt, size_t len)
+{
+	struct sad_info sa;
+	struct dp_flow f;
+	struct wbuf w;
+	uint8_t nh;
+	size_t hl, total;
+
+	if (!ips_ok(dp_flow_parse(pkt, len, &f))) {
+		dp->drops.not_ip++;
 		return;
 	}
-	if (dp->ops->deliver(dp->ctx, w.p, w.len) != 0)
-		dp->drops.deliver_failed++;
+	hl = ip_hl(pkt);
+	total = ip_total(pkt);
+	if (f.proto == ESP_PROTO) {
+		dp_inbound(dp, pkt + hl, total - hl);
+		return;
+	}
+	if (f.proto != AH_PROTO) {
+		dp->drops.not_ipsec++;
+		return;
+	}
+	wbuf_init_on(&w, dp->in + IP6_HDR_LEN, sizeof(dp->in) - IP6_HDR_LEN);
+	if (sad_ah_open(dp->sad, pkt, total, &w, &nh, &sa,
+		dp->ops->now_ms(dp->ctx)) != SAD_RX_OK)
+		return;
+	if (sad_take_soft_due(dp->sad))
+		dp->ops->soft_expired(dp->ctx);
+	deliver(dp, &sa, nh, &w);
 }

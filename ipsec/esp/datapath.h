@@ -52,6 +52,9 @@ struct dp_ops {
 	int (*send_udp)(void *ctx, const struct ips_addr *local, uint16_t lport,
 	    const struct ips_addr *remote, uint16_t rport, const uint8_t *pkt,
 	    size_t len);
+	/* A whole IP packet, its header ours (AH, or cleartext passed on
+	 * by a permit filter), by the main routing table. */
+	int (*send_ip)(void *ctx, const uint8_t *pkt, size_t len);
 	/* An ESP packet to the peer as IP protocol 50 (no NAT between). */
 	int (*send_raw)(void *ctx, const struct ips_addr *local,
 	    const struct ips_addr *remote, const uint8_t *pkt, size_t len);
@@ -75,10 +78,10 @@ struct dp_drops {
 			   protect when its SA came (a reload) */
 	uint64_t held_sent; /* held for an SA, then sent on it */
 	uint64_t blocked; /* outbound, a block filter */
-	uint64_t clear; /* outbound, not to protect: XXX(issue 4) passing
-			   clear traffic on from the TUN device */
+	uint64_t clear; /* outbound, not to protect: passed on in clear */
 	uint64_t not_ip; /* from the host, not an IP packet */
 	uint64_t inner_mismatch; /* inbound, inner packet off its SA */
+	uint64_t not_ipsec; /* from a raw socket, neither ESP nor AH */
 	uint64_t send_failed, deliver_failed;
 };
 
@@ -91,6 +94,8 @@ void dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len);
 /* An ESP packet from the wire: in UDP (the non-ESP marker already told
  * it from IKE) or as IP protocol 50, its IP header stripped. */
 void dp_inbound(struct dp *dp, const uint8_t *pkt, size_t len);
+/* An ESP or AH packet from a raw socket, its IP header included. */
+void dp_inbound_ip(struct dp *dp, const uint8_t *pkt, size_t len);
 void dp_drops(const struct dp *dp, struct dp_drops *out);
 /* Every few hundred milliseconds: held packets whose SA has come go out
  * on it; those that waited DP_HOLD_MS are dropped. */

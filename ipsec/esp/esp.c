@@ -107,20 +107,22 @@ cipher_setup(struct esp_sa *sa, const uint8_t *key, size_t klen)
 	return ok;
 }
 
-static bool
-mac_setup(struct esp_sa *sa, const uint8_t *key, size_t klen)
+EVP_MAC_CTX *
+esp_hmac_new(unsigned auth, const uint8_t *key, size_t klen)
 {
-	const char *md =
-	    sa->alg.auth == IPSEC_AUTH_HMAC_SHA ? "SHA1" : "SHA256";
+	const char *md = auth == IPSEC_AUTH_HMAC_SHA ? "SHA1" : "SHA256";
 	OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(
 				    OSSL_MAC_PARAM_DIGEST, (char *)md, 0),
 	    OSSL_PARAM_construct_end()};
 	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	bool ok = m != NULL && (sa->mac = EVP_MAC_CTX_new(m)) != NULL &&
-	    OSSL(EVP_MAC_init(sa->mac, key, klen, params));
+	EVP_MAC_CTX *ctx = m != NULL ? EVP_MAC_CTX_new(m) : NULL;
 
+	if (ctx != NULL && !OSSL(EVP_MAC_init(ctx, key, klen, params))) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
 	EVP_MAC_free(m);
-	return ok;
+	return ctx;
 }
 
 /*
@@ -193,9 +195,9 @@ esp_sa_new(const struct esp_alg *alg, bool outbound, uint32_t spi,
 	    (cipher_setup(sa, key, ek) &&
 		(sa->aead || !outbound || ivgen_setup(sa)));
 	if (ok && !sa->aead)
-		ok = mac_setup(sa,
-		    key + (alg->transform == ESP_TRANSFORM_NULL ? 0 : ek),
-		    esp_auth_key_len(alg->auth));
+		ok = (sa->mac = esp_hmac_new(alg->auth,
+			  key + (alg->transform == ESP_TRANSFORM_NULL ? 0 : ek),
+			  esp_auth_key_len(alg->auth))) != NULL;
 	if (!ok) {
 		esp_sa_free(sa);
 		BAIL(NOMEM);

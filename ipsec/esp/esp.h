@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "base/ips_err.h"
 #include "wire/rbuf.h"
 
@@ -41,6 +43,9 @@ struct esp_alg {
  * integrity key's alone (HMAC-SHA1 20, HMAC-SHA-256 32, else 0). */
 size_t esp_key_len(const struct esp_alg *alg);
 size_t esp_auth_key_len(unsigned auth);
+/* An HMAC (IPSEC_AUTH_HMAC_SHA or _SHA2_256) keyed once, for ESP and AH
+ * alike; NULL if OpenSSL cannot make it. */
+EVP_MAC_CTX *esp_hmac_new(unsigned auth, const uint8_t *key, size_t klen);
 IPS_MUST_USE ips_res esp_sa_new(const struct esp_alg *alg, bool outbound,
     uint32_t spi, const uint8_t *key, size_t klen, struct esp_sa **out);
 /* Frees the SA; OpenSSL wipes the key schedules. */

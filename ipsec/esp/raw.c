@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,108 +9,253 @@
 
 #include "base/log.h"
 #include "raw.h"
-#include "wire/rbuf.h"
+#include "wire/ip.h"
 
 #define RAW_BATCH 64 /* packets read per wake-up */
 
-struct raw_esp {
+enum { RX_ESP4, RX_AH4, RX_ESP6, RX_AH6, RX_N };
+
+struct raw_ip;
+
+struct rx_sock {
 	uv_poll_t poll;
-	int fd;
-	raw_esp_cb cb;
+	int fd; /* -1: not open */
+	int af;
+	uint8_t proto;
+	struct raw_ip *r;
+};
+
+struct raw_ip {
+	struct rx_sock rx[RX_N];
+	int tx4, tx6; /* IPPROTO_RAW: header included */
+	int open_polls;
+	raw_ip_cb cb;
 	void *ctx;
-	uint8_t buf[65536];
+	/* room for a rebuilt IPv6 header in front of the largest packet */
+	uint8_t buf[IP6_HDR_LEN + 65536];
 };
 
 static void
 on_readable(uv_poll_t *p, int status, int events)
 {
-	struct raw_esp *r = p->data;
+	struct rx_sock *s = p->data;
+	struct raw_ip *r = s->r;
 
 	(void)events;
 	if (status < 0)
 		return;
 	for (int i = 0; i < RAW_BATCH; i++) {
-		ssize_t n = recv(r->fd, r->buf, sizeof(r->buf), MSG_DONTWAIT);
-		size_t ihl;
+		struct sockaddr_in6 from;
+		union {
+			struct cmsghdr h;
+			uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		} cbuf;
+		struct iovec iov;
+		struct msghdr m = {.msg_name = &from,
+		    .msg_namelen = sizeof(from),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
+		    .msg_control = cbuf.b,
+		    .msg_controllen = sizeof(cbuf.b)};
+		size_t off = s->af == AF_INET6 ? IP6_HDR_LEN : 0;
+		ssize_t n;
 
+		iov.iov_base = r->buf + off;
+		iov.iov_len = sizeof(r->buf) - off;
+		n = recvmsg(s->fd, &m, MSG_DONTWAIT);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
 			/* a socket that fails for good would wake us
 			 * forever: stop listening, say why */
-			ips_log(IPS_LOG_ERR,
-			    "raw ESP socket: %s; no more raw ESP",
-			    strerror(errno));
+			ips_log(IPS_LOG_ERR, "raw IP socket: %s; no more %s",
+			    strerror(errno), s->proto == 50 ? "ESP" : "AH");
 			uv_poll_stop(p);
 			return;
 		}
 		if (n <= 0)
 			return;
-		/* an IPv4 raw socket hands over the header too */
-		ihl = (size_t)(r->buf[0] & 15) * 4;
-		if ((r->buf[0] >> 4) != 4 || ihl < 20 || (size_t)n <= ihl)
-			continue;
-		r->cb(r->ctx, r->buf + ihl, (size_t)n - ihl);
+		if (s->af == AF_INET6) {
+			/* RFC 8200 3: rebuilt from what recvmsg tells; AH
+			 * zeroes the fields we cannot know (RFC 4302 3.3.3) */
+			struct cmsghdr *c;
+			struct ips_addr src = {.af = AF_INET6},
+					dst = {.af = AF_INET6};
+			struct wbuf w;
+			bool have_dst = false;
+
+			for (c = CMSG_FIRSTHDR(&m); c != NULL;
+			     c = CMSG_NXTHDR(&m, c))
+				if (c->cmsg_level == IPPROTO_IPV6 &&
+				    c->cmsg_type == IPV6_PKTINFO) {
+					struct in6_pktinfo pi;
+
+					memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+					memcpy(dst.b, &pi.ipi6_addr, 16);
+					have_dst = true;
+				}
+			memcpy(src.b, &from.sin6_addr, 16);
+			wbuf_init_on(&w, r->buf, IP6_HDR_LEN);
+			if (!have_dst || n > 65535 ||
+			    !ips_ok(ip_put_header(
+				&w, &src, &dst, s->proto, (size_t)n, 0)))
+				continue;
+		}
+		r->cb(r->ctx, r->buf, (size_t)n + off);
 	}
 }
 
-ips_res
-raw_esp_open(uv_loop_t *loop, raw_esp_cb cb, void *ctx, struct raw_esp **out,
-    char *errbuf, size_t errlen)
+static void
+set_mark(int fd, uint32_t mark)
 {
-	struct raw_esp *r = calloc(1, sizeof(*r));
+	if (mark != 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0)
+		ips_log(IPS_LOG_WARNING, "raw IP socket: cannot set mark: %s",
+		    strerror(errno));
+}
+
+static int
+open_fd(int af, int proto, uint32_t mark)
+{
+	int one = 1;
+	int fd = socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+
+	if (fd < 0)
+		return -1;
+	set_mark(fd, mark);
+	if (af == AF_INET6 && proto != IPPROTO_RAW)
+		setsockopt(
+		    fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	return fd;
+}
+
+ips_res
+raw_ip_open(uv_loop_t *loop, uint32_t mark, raw_ip_cb cb, void *ctx,
+    struct raw_ip **out, char *errbuf, size_t errlen)
+{
+	static const struct {
+		int af;
+		uint8_t proto;
+	} kinds[RX_N] = {
+	    {AF_INET, 50}, {AF_INET, 51}, {AF_INET6, 50}, {AF_INET6, 51}};
+	struct raw_ip *r = calloc(1, sizeof(*r));
 
 	ENSURE(r != NULL, NOMEM);
-	r->fd = socket(
-	    AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
-	if (r->fd < 0) {
-		snprintf(errbuf, errlen, "cannot open a raw ESP socket: %s",
-		    strerror(errno));
-		free(r);
-		BAIL(IO);
-	}
 	r->cb = cb;
 	r->ctx = ctx;
-	if (uv_poll_init(loop, &r->poll, r->fd) != 0) {
-		snprintf(errbuf, errlen, "cannot poll the raw ESP socket");
-		close(r->fd);
-		free(r);
+	r->tx4 = open_fd(AF_INET, IPPROTO_RAW, mark);
+	r->tx6 = open_fd(AF_INET6, IPPROTO_RAW, mark);
+	for (int i = 0; i < RX_N; i++) {
+		struct rx_sock *s = &r->rx[i];
+
+		s->r = r;
+		s->af = kinds[i].af;
+		s->proto = kinds[i].proto;
+		s->fd = open_fd(s->af, s->proto, mark);
+		if (s->fd < 0)
+			continue;
+		if (uv_poll_init(loop, &s->poll, s->fd) != 0) {
+			close(s->fd);
+			s->fd = -1;
+			continue;
+		}
+		s->poll.data = s;
+		uv_poll_start(&s->poll, UV_READABLE, on_readable);
+		r->open_polls++;
+	}
+	if (r->tx4 < 0 || r->rx[RX_ESP4].fd < 0 || r->rx[RX_AH4].fd < 0) {
+		snprintf(errbuf, errlen, "cannot open raw IP sockets: %s",
+		    strerror(errno));
+		raw_ip_close(r);
 		BAIL(IO);
 	}
-	r->poll.data = r;
-	uv_poll_start(&r->poll, UV_READABLE, on_readable);
 	*out = r;
 	return IPS_OK;
 }
 
-int
-raw_esp_send(struct raw_esp *r, const struct ips_addr *remote,
-    const uint8_t *pkt, size_t len)
+static int
+send_to(int fd, const struct ips_addr *to, const uint8_t *pkt, size_t len)
 {
-	struct sockaddr_in to;
+	struct sockaddr_storage ss;
+	socklen_t sl;
 
-	if (remote->af != AF_INET)
-		return -EAFNOSUPPORT; /* XXX(issue 4): IPv6 outer headers */
-	memset(&to, 0, sizeof(to));
-	to.sin_family = AF_INET;
-	memcpy(&to.sin_addr, remote->b, 4);
-	if (sendto(r->fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&to,
-		sizeof(to)) != (ssize_t)len)
+	if (fd < 0)
+		return -EAFNOSUPPORT;
+	memset(&ss, 0, sizeof(ss));
+	if (to->af == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+
+		s->sin_family = AF_INET;
+		memcpy(&s->sin_addr, to->b, 4);
+		sl = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+
+		s->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, to->b, 16);
+		sl = sizeof(*s);
+	}
+	if (sendto(fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) !=
+	    (ssize_t)len)
 		return -errno;
 	return 0;
+}
+
+int
+raw_ip_send_esp(struct raw_ip *r, const struct ips_addr *remote,
+    const uint8_t *pkt, size_t len)
+{
+	return send_to(
+	    remote->af == AF_INET ? r->rx[RX_ESP4].fd : r->rx[RX_ESP6].fd,
+	    remote, pkt, len);
+}
+
+int
+raw_ip_send_packet(struct raw_ip *r, const uint8_t *pkt, size_t len)
+{
+	struct ips_addr dst = {0};
+
+	if (len >= IP4_HDR_LEN && pkt[0] >> 4 == 4) {
+		dst.af = AF_INET;
+		memcpy(dst.b, pkt + 16, 4);
+		return send_to(r->tx4, &dst, pkt, len);
+	}
+	if (len >= IP6_HDR_LEN && pkt[0] >> 4 == 6) {
+		dst.af = AF_INET6;
+		memcpy(dst.b, pkt + 24, 16);
+		return send_to(r->tx6, &dst, pkt, len);
+	}
+	return -EINVAL;
 }
 
 static void
 closed(uv_handle_t *h)
 {
-	struct raw_esp *r = h->data;
+	struct rx_sock *s = h->data;
+	struct raw_ip *r = s->r;
 
-	close(r->fd);
-	free(r);
+	close(s->fd);
+	if (--r->open_polls == 0)
+		free(r);
 }
 
 void
-raw_esp_close(struct raw_esp *r)
+raw_ip_close(struct raw_ip *r)
 {
-	if (r != NULL)
-		uv_close((uv_handle_t *)&r->poll, closed);
+	int polls;
+
+	if (r == NULL)
+		return;
+	if (r->tx4 >= 0)
+		close(r->tx4);
+	if (r->tx6 >= 0)
+		close(r->tx6);
+	r->tx4 = r->tx6 = -1;
+	polls = r->open_polls;
+	if (polls == 0) {
+		free(r);
+		return;
+	}
+	for (int i = 0; i < RX_N; i++)
+		if (r->rx[i].fd >= 0)
+			uv_close((uv_handle_t *)&r->rx[i].poll, closed);
 }

@@ -1,8 +1,13 @@
 /*
- * raw: ESP as IP protocol 50 (RFC 4303 over IPv4), for peers with no NAT
- * between: one raw socket, since this kernel has no ESP of its own to
- * take the packets first.  Received packets come with their IPv4 header,
- * which is stripped here.  Needs CAP_NET_RAW.
+ * raw: the IP packets this kernel, having no IPsec of its own, leaves to
+ * us: ESP (protocol 50) and AH (51) from and to peers with no NAT between,
+ * over IPv4 and IPv6, and cleartext packets from the TUN device that a
+ * permit filter passes on.  Needs CAP_NET_RAW.
+ *
+ * Every socket carries the daemon's firewall mark, if it has one: policy
+ * routing then sends what we write by the main table while the host's own
+ * traffic to a transport-mode peer goes through the TUN device
+ * (docs/ESP.md, "Routing").
  */
 #ifndef IPS_RAW_H
 #define IPS_RAW_H
@@ -15,18 +20,22 @@
 #include "base/addr.h"
 #include "base/ips_err.h"
 
-struct raw_esp;
+struct raw_ip;
 
-/* Each ESP packet received (header stripped) goes to cb. */
-typedef void (*raw_esp_cb)(void *ctx, const uint8_t *pkt, size_t len);
+/* Each ESP or AH packet received, as a whole IP packet (an IPv6 header,
+ * which raw sockets do not hand over, rebuilt from its addresses). */
+typedef void (*raw_ip_cb)(void *ctx, const uint8_t *pkt, size_t len);
 
-IPS_MUST_USE ips_res raw_esp_open(uv_loop_t *loop, raw_esp_cb cb, void *ctx,
-    struct raw_esp **out, char *errbuf, size_t errlen);
-/* 0 or a negative errno; the kernel writes the IP header, from the
- * source address routing picks. */
-int raw_esp_send(struct raw_esp *r, const struct ips_addr *remote,
+/* IPv6 may be missing (disabled on the host): then only IPv4 works. */
+IPS_MUST_USE ips_res raw_ip_open(uv_loop_t *loop, uint32_t mark, raw_ip_cb cb,
+    void *ctx, struct raw_ip **out, char *errbuf, size_t errlen);
+/* An ESP packet; the kernel writes its IP header, from the source
+ * address routing picks.  0 or a negative errno. */
+int raw_ip_send_esp(struct raw_ip *r, const struct ips_addr *remote,
     const uint8_t *pkt, size_t len);
-/* Close; memory goes with libuv's close callback. */
-void raw_esp_close(struct raw_esp *r);
+/* A whole IP packet, header included: AH, or cleartext passed on. */
+int raw_ip_send_packet(struct raw_ip *r, const uint8_t *pkt, size_t len);
+/* Close; memory goes with libuv's close callbacks. */
+void raw_ip_close(struct raw_ip *r);
 
 #endif

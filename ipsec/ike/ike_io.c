@@ -164,8 +164,8 @@ on_readable(uv_poll_t *p, int status, int events)
 }
 
 static int
-open_sock(struct ike_io *io, int af, uint16_t port, bool natt, uv_loop_t *loop,
-    char *errbuf, size_t errlen)
+open_sock(struct ike_io *io, int af, uint16_t port, bool natt, uint32_t mark,
+    uv_loop_t *loop, char *errbuf, size_t errlen)
 {
 	struct io_sock *s = &io->socks[io->nsocks];
 	struct sockaddr_storage ss;
@@ -178,6 +178,13 @@ open_sock(struct ike_io *io, int af, uint16_t port, bool natt, uv_loop_t *loop,
 	memset(&ss, 0, sizeof(ss));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	if (mark != 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) {
+		snprintf(errbuf, errlen, "cannot mark UDP port %u: %s", port,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
 	/* Past net.core.rmem_max when we may (root), else up to it. */
 	for (int o = 0; o < 2; o++) {
 		int sz = IO_SOCKBUF;
@@ -228,7 +235,7 @@ open_sock(struct ike_io *io, int af, uint16_t port, bool natt, uv_loop_t *loop,
 }
 
 ips_res
-ike_io_start(uv_loop_t *loop, uint16_t port, uint16_t natt_port,
+ike_io_start(uv_loop_t *loop, uint16_t port, uint16_t natt_port, uint32_t mark,
     ike_io_cb ike_cb, ike_io_cb esp_cb, void *ctx, struct stats *stats,
     struct ike_io **out, char *errbuf, size_t errlen)
 {
@@ -242,9 +249,9 @@ ike_io_start(uv_loop_t *loop, uint16_t port, uint16_t natt_port,
 	io->stats = stats;
 	io->natt_port = natt_port;
 	for (size_t a = 0; a < 2; a++) {
-		if (open_sock(io, afs[a], port, false, loop, errbuf, errlen) <
-			0 ||
-		    open_sock(io, afs[a], natt_port, true, loop, errbuf,
+		if (open_sock(io, afs[a], port, false, mark, loop, errbuf,
+			errlen) < 0 ||
+		    open_sock(io, afs[a], natt_port, true, mark, loop, errbuf,
 			errlen) < 0) {
 			ike_io_stop(io);
 			BAIL(IO);

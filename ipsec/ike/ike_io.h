@@ -27,11 +27,13 @@ struct ike_io;
 /*
  * Bind port and natt_port on IPv4 and (if available) IPv6.  ike_cb gets
  * IKE datagrams with the marker removed; esp_cb (may be NULL) gets
- * UDP-encapsulated ESP.  stats counts Receive Failures.
+ * UDP-encapsulated ESP.  stats counts Receive Failures.  A non-zero mark
+ * is set on every socket (SO_MARK: policy routing, docs/ESP.md).
  */
 IPS_MUST_USE ips_res ike_io_start(uv_loop_t *loop, uint16_t port,
-    uint16_t natt_port, ike_io_cb ike_cb, ike_io_cb esp_cb, void *ctx,
-    struct stats *stats, struct ike_io **out, char *errbuf, size_t errlen);
+    uint16_t natt_port, uint32_t mark, ike_io_cb ike_cb, ike_io_cb esp_cb,
+    void *ctx, struct stats *stats, struct ike_io **out, char *errbuf,
+    size_t errlen);
 /* Send from local (its port picks the socket) to remote; on the NAT-T
  * port the non-ESP marker is added.  0 or a negative errno. */
 int ike_io_send(struct ike_io *io, const struct ike_endpoint *local,

@@ -1252,7 +1252,7 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 		uint64_t age = now - o->created_ms, life = p->life_s * 1000ull;
 		uint64_t vol = sad_life_bytes(p), bytes = o->bytes;
 		const struct spi_bytes key = {o->pair_spi, 0}, *in;
-		bool hard, soft;
+		bool hard, soft, spent;
 		struct ike_sa *sa;
 
 		if (o->dir != SAD_OUTBOUND || o->state != SAD_MATURE)
@@ -1270,10 +1270,15 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 		in = bsearch(&key, in_bytes, nin, sizeof(*in_bytes), by_spi);
 		if (in != NULL && in->bytes > bytes)
 			bytes = in->bytes;
-		hard = (life != 0 && age >= life) || (vol != 0 && bytes >= vol);
+		/* RFC 4303 3.3.3: a spent counter ends the SA; nearly spent,
+		 * it is rekeyed by whichever side sends on it */
+		spent = o->seq >= SAD_SEQ_SOFT;
+		hard = (life != 0 && age >= life) ||
+		    (vol != 0 && bytes >= vol) || o->seq >= UINT32_MAX;
 		soft = (life != 0 && age >= life / 10 * 9) ||
 		    (vol != 0 && bytes >= vol / 10 * 9);
-		if (!hard && !(soft && p->initiator && !o->rekeyed))
+		if (!hard && !(soft && p->initiator && !o->rekeyed) &&
+		    !(spent && !o->rekeyed))
 			continue; /* nothing to do: no need for its peer */
 		sa = sa_to(ike, p);
 		if (hard) {
@@ -1284,7 +1289,8 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 			pair_end(ike, sa, o, "lifetime expired");
 			continue;
 		}
-		if (soft && p->initiator && !o->rekeyed && sa != NULL) {
+		if (((soft && p->initiator) || spent) && !o->rekeyed &&
+		    sa != NULL) {
 			const struct pol_rule *r = ike_rule_named(ike, p->rule);
 
 			sad_mark_rekeyed(sad, SAD_OUTBOUND, o->spi);

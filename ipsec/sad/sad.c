@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "base/grow.h"
+#include "esp/ah.h"
 #include "esp/esp.h"
 #include "esp/replay.h"
 #include "sad.h"
@@ -23,8 +24,8 @@ struct sad_sa {
 	size_t klen;
 	size_t at; /* its index in sad->v */
 	struct esp_sa *esp; /* ESP, once keyed: the packet crypto */
+	struct ah_sa *ah; /* or AH */
 	struct replay replay; /* inbound */
-	uint64_t seq; /* outbound: the last sequence number sent */
 };
 
 #define TOMB ((struct sad_sa *)&tomb_marker)
@@ -67,6 +68,7 @@ static void
 sa_free(struct sad_sa *sa)
 {
 	esp_sa_free(sa->esp);
+	ah_sa_free(sa->ah);
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
 }
@@ -261,18 +263,21 @@ sad_get_spi(struct sad *sad, uint32_t *spi, uint64_t now_ms)
 	return IPS_OK;
 }
 
-/* The packet crypto of an ESP SA, made once, here (AH: issue 4's next
- * step). */
+/* The packet crypto of an ESP or AH SA, made once, here. */
 static ips_res
-esp_for(struct sad_sa *sa, const struct sad_params *p, const uint8_t *key,
+crypto_for(struct sad_sa *sa, const struct sad_params *p, const uint8_t *key,
     size_t klen)
 {
 	const struct esp_alg alg = {p->transform, p->keybits, p->auth, false};
 
-	if (p->proto != ISAKMP_PROTO_ESP)
+	if (p->proto == ISAKMP_PROTO_ESP)
+		GUARD(esp_sa_new(&alg, sa->info.dir == SAD_OUTBOUND,
+		    sa->info.spi, key, klen, &sa->esp));
+	else if (p->proto == ISAKMP_PROTO_AH)
+		GUARD(ah_sa_new(
+		    p->auth, false, sa->info.spi, key, klen, &sa->ah));
+	else
 		return IPS_OK;
-	GUARD(esp_sa_new(&alg, sa->info.dir == SAD_OUTBOUND, sa->info.spi, key,
-	    klen, &sa->esp));
 	return replay_init(&sa->replay, REPLAY_DEFAULT, false);
 }
 
@@ -281,10 +286,12 @@ key_sa(struct sad *sad, struct sad_sa *sa, const struct sad_params *p,
     const uint8_t *key, size_t klen, uint32_t pair_spi, uint64_t now_ms)
 {
 	ENSURE(klen <= SAD_KEY_MAX, INVAL);
-	GUARD(esp_for(sa, p, key, klen));
+	GUARD(crypto_for(sa, p, key, klen));
 	if (sa->key == NULL && (sa->key = key_slot(sad)) == NULL) {
 		esp_sa_free(sa->esp);
+		ah_sa_free(sa->ah);
 		sa->esp = NULL;
+		sa->ah = NULL;
 		BAIL(NOMEM);
 	}
 	memcpy(sa->key, key, klen);
@@ -487,7 +494,8 @@ static struct stats_sa_kind
 kind_of(const struct sad_sa *sa)
 {
 	const struct sad_params *p = &sa->info.p;
-	struct stats_sa_kind k = {esp_encrypts(sa->esp), true,
+	struct stats_sa_kind k = {sa->esp != NULL && esp_encrypts(sa->esp),
+	    true,
 	    p->encap == IPSEC_ENCAP_TUNNEL ||
 		p->encap == IPSEC_ENCAP_UDP_TUNNEL ||
 		p->encap == IPSEC_ENCAP_UDP_TUNNEL_DRAFT,
@@ -496,9 +504,11 @@ kind_of(const struct sad_sa *sa)
 	return k;
 }
 
-enum sad_rx
-sad_esp_open(struct sad *sad, const uint8_t *pkt, size_t len, struct wbuf *out,
-    uint8_t *next_header, struct sad_info *row, uint64_t now_ms)
+/* An inbound ESP or AH packet: RFC 4303 3.4 and RFC 4302 3.4 alike. */
+static enum sad_rx
+open_on(struct sad *sad, bool ah, const uint8_t *pkt, size_t len,
+    struct wbuf *out, uint8_t *next_header, struct sad_info *row,
+    uint64_t now_ms)
 {
 	struct stats_sa_kind k;
 	struct sad_sa *sa;
@@ -507,22 +517,24 @@ sad_esp_open(struct sad *sad, const uint8_t *pkt, size_t len, struct wbuf *out,
 	size_t start = out->len;
 	ips_res r;
 
-	if (!ips_ok(esp_peek(pkt, len, &spi, &lo)))
+	if (!ips_ok(ah ? ah_peek(pkt, len, &spi, &lo)
+		       : esp_peek(pkt, len, &spi, &lo)))
 		return SAD_RX_SHORT;
 	sa = find(sad, SAD_INBOUND, spi);
-	if (sa == NULL || sa->esp == NULL) {
+	if (sa == NULL || (ah ? sa->ah == NULL : sa->esp == NULL)) {
 		stats_on_bad_spi(sad->stats);
 		return SAD_RX_BAD_SPI;
 	}
-	/* RFC 4303 3.4.3: the window first (cheap), recorded only once
-	 * the ICV has verified */
+	/* the window first (cheap), recorded only once the ICV has
+	 * verified: RFC 4303 3.4.3, RFC 4302 3.4.3 */
 	seq = replay_infer(&sa->replay, lo);
 	if (!replay_check(&sa->replay, seq)) {
 		sa->info.replay_drops++;
 		stats_on_replay(sad->stats);
 		return SAD_RX_REPLAY;
 	}
-	r = esp_open(sa->esp, seq, pkt, len, out, next_header);
+	r = ah ? ah_open(sa->ah, seq, pkt, len, out, next_header)
+	       : esp_open(sa->esp, seq, pkt, len, out, next_header);
 	if (r.err == IPS_E_ESP_ICV) {
 		sa->info.icv_failures++;
 		stats_on_icv_failed(sad->stats);
@@ -540,22 +552,65 @@ sad_esp_open(struct sad *sad, const uint8_t *pkt, size_t len, struct wbuf *out,
 	return SAD_RX_OK;
 }
 
-ips_res
-sad_esp_seal(struct sad *sad, uint32_t spi, uint8_t next_header,
+enum sad_rx
+sad_esp_open(struct sad *sad, const uint8_t *pkt, size_t len, struct wbuf *out,
+    uint8_t *next_header, struct sad_info *row, uint64_t now_ms)
+{
+	return open_on(sad, false, pkt, len, out, next_header, row, now_ms);
+}
+
+enum sad_rx
+sad_ah_open(struct sad *sad, const uint8_t *pkt, size_t len, struct wbuf *out,
+    uint8_t *next_header, struct sad_info *row, uint64_t now_ms)
+{
+	return open_on(sad, true, pkt, len, out, next_header, row, now_ms);
+}
+
+/* An outbound packet on an ESP or AH SA: its next sequence number. */
+static ips_res
+seal_on(struct sad *sad, bool ah, uint32_t spi, uint8_t next_header,
     const uint8_t *payload, size_t len, struct wbuf *out, uint64_t now_ms)
 {
 	struct sad_sa *sa = find(sad, SAD_OUTBOUND, spi);
 	struct stats_sa_kind k;
 
-	ENSURE(sa != NULL && sa->esp != NULL, NOTFOUND);
-	/* RFC 4303 3.3.3: the counter never cycles; the SA must be
-	 * replaced first (IKE rekeys long before, on volume) */
-	ENSURE(sa->seq < UINT32_MAX, TOOBIG);
-	GUARD(esp_seal(sa->esp, sa->seq + 1, next_header, payload, len, out));
-	sa->seq++;
+	ENSURE(sa != NULL && (ah ? sa->ah != NULL : sa->esp != NULL), NOTFOUND);
+	/* RFC 4303 3.3.3, RFC 4302 3.3.2: the counter never cycles; the
+	 * SA must be replaced first (IKE rekeys at SAD_SEQ_SOFT) */
+	ENSURE(sa->info.seq < UINT32_MAX, TOOBIG);
+	GUARD(ah ? ah_seal(sa->ah, sa->info.seq + 1, &sa->info.p.local,
+		       &sa->info.p.remote, next_header, payload, len, out)
+		 : esp_seal(sa->esp, sa->info.seq + 1, next_header, payload,
+		       len, out));
+	if (++sa->info.seq == SAD_SEQ_SOFT)
+		sad->soft_due = true;
 	count(sad, sa, len, now_ms);
 	k = kind_of(sa);
 	stats_on_packet(sad->stats, STATS_OUTBOUND, &k, len);
+	return IPS_OK;
+}
+
+ips_res
+sad_esp_seal(struct sad *sad, uint32_t spi, uint8_t next_header,
+    const uint8_t *payload, size_t len, struct wbuf *out, uint64_t now_ms)
+{
+	return seal_on(sad, false, spi, next_header, payload, len, out, now_ms);
+}
+
+ips_res
+sad_ah_seal(struct sad *sad, uint32_t spi, uint8_t next_header,
+    const uint8_t *payload, size_t len, struct wbuf *out, uint64_t now_ms)
+{
+	return seal_on(sad, true, spi, next_header, payload, len, out, now_ms);
+}
+
+ips_res
+sad_skip_seq(struct sad *sad, uint32_t spi, uint64_t seq)
+{
+	struct sad_sa *sa = find(sad, SAD_OUTBOUND, spi);
+
+	ENSURE(sa != NULL && seq >= sa->info.seq && seq <= UINT32_MAX, INVAL);
+	sa->info.seq = seq;
 	return IPS_OK;
 }
 
@@ -573,7 +628,8 @@ sad_outbound_for(const struct sad *sad, const struct ips_addr *src,
 		const struct sad_sa *sa = sad->v[i];
 		const struct sad_params *p = &sa->info.p;
 
-		if (sa->info.dir != SAD_OUTBOUND || sa->esp == NULL ||
+		if (sa->info.dir != SAD_OUTBOUND ||
+		    (sa->esp == NULL && sa->ah == NULL) ||
 		    !ips_aspec_contains(&p->src, src) ||
 		    !ips_aspec_contains(&p->dst, dst) ||
 		    (p->sel_proto != 0 && p->sel_proto != proto) ||

@@ -59,6 +59,7 @@ struct sad_info {
 	struct sad_params p;
 	uint64_t created_ms;
 	uint64_t bytes, packets, replay_drops, icv_failures, last_use_ms;
+	uint64_t seq; /* outbound: the last sequence number sent */
 	bool rekeyed; /* a replacement has been asked for */
 	uint64_t replaced_ms; /* a newer pair for its traffic was installed
 				 then (it goes after a grace); 0: current */
@@ -130,14 +131,33 @@ enum sad_rx {
 enum sad_rx sad_esp_open(struct sad *sad, const uint8_t *pkt, size_t len,
     struct wbuf *out, uint8_t *next_header, struct sad_info *row,
     uint64_t now_ms);
+/* The same for an AH packet, from its IP header (RFC 4302). */
+enum sad_rx sad_ah_open(struct sad *sad, const uint8_t *pkt, size_t len,
+    struct wbuf *out, uint8_t *next_header, struct sad_info *row,
+    uint64_t now_ms);
 /* Seal a payload on outbound SA spi with its next sequence number,
  * appending the ESP packet to out; IPS_E_NOTFOUND without that keyed SA,
  * IPS_E_TOOBIG once its counter is spent. */
 IPS_MUST_USE ips_res sad_esp_seal(struct sad *sad, uint32_t spi,
     uint8_t next_header, const uint8_t *payload, size_t len, struct wbuf *out,
     uint64_t now_ms);
-/* Whether an SA has passed 90% of its volume lifetime since the last
- * call (then IKE should look at its lifetimes now); clears it. */
+/* The same on an AH SA: the whole IP packet, from the SA's local to its
+ * remote address, is appended. */
+IPS_MUST_USE ips_res sad_ah_seal(struct sad *sad, uint32_t spi,
+    uint8_t next_header, const uint8_t *payload, size_t len, struct wbuf *out,
+    uint64_t now_ms);
+/*
+ * Without ESN a sequence number past this many packets asks IKE to
+ * replace the SA (as soft_due, and qm_lifetimes), leaving 2^28 packets
+ * for the new pair to arrive before the counter is spent.
+ */
+#define SAD_SEQ_SOFT 0xf0000000u
+/* Move outbound SA spi's counter on to seq, as if that many had been
+ * sent (tests and benchmarks of exhaustion). */
+IPS_MUST_USE ips_res sad_skip_seq(struct sad *sad, uint32_t spi, uint64_t seq);
+/* Whether an SA has passed 90% of its volume lifetime, or SAD_SEQ_SOFT
+ * packets, since the last call (then IKE should look at its lifetimes now);
+ * clears it. */
 bool sad_take_soft_due(struct sad *sad);
 /* The keyed outbound ESP SA whose selectors cover this packet, the
  * newest if several do. */

@@ -18,12 +18,13 @@
 #include "esp/datapath.h"
 #include "stats/stats.h"
 #include "wire/ike_wire.h"
+#include "wire/ip.h"
 
 static struct {
 	uint8_t wire[2048], host[2048];
 	size_t wire_len, host_len;
 	uint16_t lport, rport;
-	int acquires, raw, soft;
+	int acquires, raw, soft, ip;
 	bool block_all; /* the policy blocks everything now */
 	struct dp_flow acquired;
 } io;
@@ -53,6 +54,16 @@ send_raw(void *ctx, const struct ips_addr *l, const struct ips_addr *r,
 	io.wire_len = len;
 	io.lport = io.rport = 0;
 	io.raw++;
+	return 0;
+}
+
+static int
+send_ip(void *ctx, const uint8_t *pkt, size_t len)
+{
+	(void)ctx;
+	memcpy(io.wire, pkt, len);
+	io.wire_len = len;
+	io.ip++;
 	return 0;
 }
 
@@ -100,8 +111,15 @@ now_ms(void *ctx)
 	return 1000;
 }
 
-static const struct dp_ops ops = {
-    send_udp, send_raw, deliver, decide, acquire, soft_expired, now_ms};
+static bool
+udp_encap_p(const struct sad_params *p)
+{
+	return p->encap == IPSEC_ENCAP_UDP_TUNNEL ||
+	    p->encap == IPSEC_ENCAP_UDP_TRANSPORT;
+}
+
+static const struct dp_ops ops = {send_udp, send_ip, send_raw, deliver, decide,
+    acquire, soft_expired, now_ms};
 
 /* A tunnel-mode ESP-in-UDP SA from ours to theirs (selectors). */
 static void
@@ -215,7 +233,10 @@ test_one_sa_both_ends(void **state)
 	n = udp_packet(pkt, 1, 1, 8, 1);
 	dp_outbound(da, pkt, n);
 	assert_int_equal(io.acquires, 1);
-	assert_int_equal(io.wire_len, 0);
+	assert_int_equal(io.ip, 1); /* passed on in clear, as it was */
+	assert_int_equal(io.wire_len, n);
+	assert_memory_equal(io.wire, pkt, n);
+	io.wire_len = 0;
 	/* not IP at all */
 	dp_outbound(da, (const uint8_t *)"hello", 5);
 	dp_drops(da, &drops);
@@ -394,6 +415,170 @@ test_hold_bounds(void **state)
 	stats_free(st);
 }
 
+/* A UDP packet from src to dst (IPv4 or IPv6) with 8 bytes of data. */
+static size_t
+udp_between(uint8_t *p, const char *src, const char *dst)
+{
+	struct ips_addr s, d;
+	struct wbuf w;
+	static const uint8_t udp[16] = {
+	    0x30, 0x39, 0, 53, 0, 16, 0, 0, 'p', 'a', 'y', 'l', 'o', 'a', 'd'};
+
+	assert_true(ips_addr_parse(src, &s));
+	assert_true(ips_addr_parse(dst, &d));
+	wbuf_init_on(&w, p, 128);
+	assert_true(ips_ok(ip_put_header(&w, &s, &d, 17, sizeof(udp), 7)));
+	assert_true(ips_ok(wbuf_bytes(&w, udp, sizeof(udp))));
+	return w.len;
+}
+
+/*
+ * One packet each way of the four shapes of RFC 4301 (ESP or AH, tunnel
+ * or transport) over IPv4 and IPv6, through two datapaths: it arrives
+ * as it left (transport mode: under a header rebuilt from the SA's
+ * addresses), and the Quick Mode statistics name how it was carried.
+ * AH authenticates the outer header: a changed TTL (mutable) is
+ * accepted, a changed address is not.
+ */
+static void
+test_modes(void **state)
+{
+	static const struct {
+		uint8_t proto;
+		uint16_t encap;
+		bool v6;
+	} cases[] = {
+	    {ISAKMP_PROTO_ESP, IPSEC_ENCAP_TRANSPORT, false},
+	    {ISAKMP_PROTO_ESP, IPSEC_ENCAP_UDP_TRANSPORT, false},
+	    {ISAKMP_PROTO_ESP, IPSEC_ENCAP_TUNNEL, true},
+	    {ISAKMP_PROTO_ESP, IPSEC_ENCAP_TRANSPORT, true},
+	    {ISAKMP_PROTO_AH, IPSEC_ENCAP_TUNNEL, false},
+	    {ISAKMP_PROTO_AH, IPSEC_ENCAP_TRANSPORT, false},
+	    {ISAKMP_PROTO_AH, IPSEC_ENCAP_TUNNEL, true},
+	    {ISAKMP_PROTO_AH, IPSEC_ENCAP_TRANSPORT, true},
+	};
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		bool ah = cases[c].proto == ISAKMP_PROTO_AH, v6 = cases[c].v6;
+		bool tunnel = cases[c].encap == IPSEC_ENCAP_TUNNEL;
+		const char *me = v6 ? "fd00:99::1" : "10.99.0.1";
+		const char *peer = v6 ? "fd00:99::2" : "10.99.0.2";
+		const char *src =
+		    tunnel ? (v6 ? "fd00:98:1::1" : "10.98.1.1") : me;
+		const char *dst =
+		    tunnel ? (v6 ? "fd00:98:2::7" : "10.98.2.7") : peer;
+		struct stats *sta = stats_new(), *stb = stats_new();
+		struct sad *a = sad_new(sta), *b = sad_new(stb);
+		struct dp *da = dp_new(a, &ops, NULL),
+			  *db = dp_new(b, &ops, NULL);
+		uint8_t key[32] = {5, 4, 3}, pkt[128], wire[256];
+		struct sad_params pa, pb;
+		struct ips_mm_stats mm;
+		struct ips_qm_stats qb;
+		struct stats_gauges g;
+		struct dp_drops drops;
+		struct wbuf w;
+		uint32_t spi;
+		size_t n, klen = ah ? 32 : 20, wl, inner;
+		const char *why;
+
+		print_message("case %zu: %s %s %s\n", c, ah ? "AH" : "ESP",
+		    tunnel ? "tunnel" : "transport", v6 ? "IPv6" : "IPv4");
+		memset(&io, 0, sizeof(io));
+		params(&pa, src, dst);
+		params(&pb, dst, src);
+		if (!tunnel) { /* the hosts themselves */
+			assert_true(ips_ok(ips_aspec_parse(me, &pa.src, &why)));
+			assert_true(
+			    ips_ok(ips_aspec_parse(peer, &pa.dst, &why)));
+			pb.src = pa.dst;
+			pb.dst = pa.src;
+		}
+		for (int i = 0; i < 2; i++) {
+			struct sad_params *p = i ? &pb : &pa;
+
+			p->proto = cases[c].proto;
+			p->encap = cases[c].encap;
+			if (ah) {
+				p->transform = AH_TRANSFORM_SHA2_256;
+				p->auth = IPSEC_AUTH_HMAC_SHA2_256;
+			}
+			assert_true(ips_addr_parse(i ? peer : me, &p->local));
+			assert_true(ips_addr_parse(i ? me : peer, &p->remote));
+		}
+		assert_true(ips_ok(sad_get_spi(b, &spi, 0)));
+		assert_true(
+		    ips_ok(sad_update_inbound(b, spi, &pb, key, klen, 0, 0)));
+		assert_true(
+		    ips_ok(sad_add_outbound(a, spi, &pa, key, klen, 0, 0)));
+
+		n = udp_between(pkt, src, dst);
+		for (int round = 0; round < 3; round++) {
+			dp_outbound(da, pkt, n);
+			assert_int_not_equal(io.wire_len, 0);
+			wbuf_init_on(&w, wire, sizeof(wire));
+			if (ah) { /* a whole packet, its header ours */
+				assert_int_equal(io.ip, round + 1);
+				assert_true(ips_ok(
+				    wbuf_bytes(&w, io.wire, io.wire_len)));
+			} else if (udp_encap_p(&pa)) {
+				assert_true(ips_ok(
+				    wbuf_bytes(&w, io.wire, io.wire_len)));
+			} else { /* as a raw socket hands it over */
+				assert_true(ips_ok(ip_put_header(&w, &pa.local,
+				    &pa.remote, 50, io.wire_len, 1)));
+				assert_true(ips_ok(
+				    wbuf_bytes(&w, io.wire, io.wire_len)));
+			}
+			wl = w.len;
+			if (round == 1 && ah) /* TTL / hop limit: mutable */
+				wire[v6 ? 7 : 8] = 3;
+			if (round == 2 && ah) /* the source: immutable */
+				wire[v6 ? 23 : 15] ^= 1;
+			io.host_len = 0;
+			if (udp_encap_p(&pa))
+				dp_inbound(db, wire, wl);
+			else
+				dp_inbound_ip(db, wire, wl);
+			if (round == 2 && ah) {
+				assert_int_equal(io.host_len, 0);
+				continue;
+			}
+			assert_int_equal(io.host_len, n);
+			if (tunnel) {
+				assert_memory_equal(io.host, pkt, n);
+			} else { /* addresses, protocol and payload */
+				size_t hl = v6 ? 40 : 20;
+
+				assert_memory_equal(
+				    io.host + hl, pkt + hl, n - hl);
+				assert_memory_equal(io.host + (v6 ? 8 : 12),
+				    pkt + (v6 ? 8 : 12), v6 ? 32 : 8);
+				assert_int_equal(
+				    io.host[v6 ? 6 : 9], pkt[v6 ? 6 : 9]);
+			}
+		}
+		dp_drops(db, &drops);
+		assert_int_equal(drops.inner_mismatch, 0);
+		memset(&g, 0, sizeof(g));
+		stats_snapshot(stb, &g, &mm, &qb);
+		inner = (ah ? 2 : 3) * (tunnel ? n : n - (v6 ? 40u : 20u));
+		assert_int_equal(qb.authenticated_bytes_received, inner);
+		assert_int_equal(
+		    qb.confidential_bytes_received, ah ? 0 : inner);
+		assert_int_equal(tunnel ? qb.bytes_received_in_tunnels
+					: qb.transport_bytes_received,
+		    inner);
+		assert_int_equal(qb.packets_not_authenticated, ah ? 1 : 0);
+		dp_free(da);
+		dp_free(db);
+		sad_free(a);
+		sad_free(b);
+		stats_free(sta);
+		stats_free(stb);
+	}
+}
+
 int
 main(void)
 {
@@ -401,6 +586,7 @@ main(void)
 	    cmocka_unit_test(test_one_sa_both_ends),
 	    cmocka_unit_test(test_inner_packet_must_match),
 	    cmocka_unit_test(test_hold_bounds),
+	    cmocka_unit_test(test_modes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

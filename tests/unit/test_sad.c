@@ -98,11 +98,56 @@ test_index(void **state)
 	stats_free(st);
 }
 
+/*
+ * RFC 4303 3.3.3: without ESN the sender's counter must not cycle.  The
+ * packet numbered SAD_SEQ_SOFT asks for a rekey (soft_due, the row's
+ * seq for IKE); past 2^32 - 1 nothing more is sealed.
+ */
+static void
+test_sequence_exhaustion(void **state)
+{
+	struct stats *st = stats_new();
+	struct sad *sad = sad_new(st);
+	uint8_t key[20] = {1}, buf[256], pkt[40] = {0x45};
+	struct sad_params p;
+	struct sad_info row;
+	struct wbuf w;
+
+	(void)state;
+	gcm_params(&p);
+	assert_true(ips_ok(sad_add_outbound(sad, 4000, &p, key, 20, 0, 0)));
+	assert_true(ips_ok(sad_skip_seq(sad, 4000, SAD_SEQ_SOFT - 2)));
+	for (int i = 0; i < 2; i++) {
+		wbuf_init_on(&w, buf, sizeof(buf));
+		assert_true(ips_ok(
+		    sad_esp_seal(sad, 4000, 4, pkt, sizeof(pkt), &w, 0)));
+		/* only the packet that reaches the mark raises it */
+		assert_int_equal(sad_take_soft_due(sad), i == 1);
+	}
+	assert_true(sad_get(sad, SAD_OUTBOUND, 4000, &row));
+	assert_int_equal(row.seq, SAD_SEQ_SOFT);
+	assert_int_equal(row.packets, 2); /* what really went */
+	assert_int_equal(sad_skip_seq(sad, 4000, 5).err, IPS_E_INVAL);
+	assert_true(ips_ok(sad_skip_seq(sad, 4000, UINT32_MAX - 1)));
+	wbuf_init_on(&w, buf, sizeof(buf));
+	assert_true(
+	    ips_ok(sad_esp_seal(sad, 4000, 4, pkt, sizeof(pkt), &w, 0)));
+	assert_int_equal(wire_get_be32(buf + 4), UINT32_MAX);
+	wbuf_init_on(&w, buf, sizeof(buf));
+	assert_int_equal(
+	    sad_esp_seal(sad, 4000, 4, pkt, sizeof(pkt), &w, 0).err,
+	    IPS_E_TOOBIG);
+	assert_int_equal(w.len, 0);
+	sad_free(sad);
+	stats_free(st);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_index),
+	    cmocka_unit_test(test_sequence_exhaustion),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
