@@ -1,0 +1,441 @@
+/*
+ * Traffic between two of our daemons in every shape the datapath has
+ * (issue 4): ESP and AH, tunnel and transport mode, IPv4 and IPv6 outer
+ * headers, ESP-in-UDP through a real NAT (nftables masquerade in a third
+ * namespace), and cleartext that a permit filter passes on.  Both sides
+ * are ours, so each side's Quick Mode byte counters are checked exactly
+ * against what ping sent.
+ *
+ * Routing, as docs/ESP.md describes it: each daemon marks its own
+ * sockets (--fwmark), marked packets take the main table, and everything
+ * else consults table 250 first, where each test routes what it protects
+ * into the TUN device.  That is what lets transport mode protect traffic
+ * to the very address IKE talks to.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ourd.h"
+#include "testlib.h"
+
+#define MARK 0x4d4
+#define TABLE 250
+
+static struct {
+	char *dir;
+	int tag;
+	struct ourd a, b;
+	char nsr[64]; /* the NAT router, when a test made one */
+} lab;
+
+static const char negotiate_fmt[] =
+    "policy: { name: %s }\n"
+    "secrets: secrets.yaml\n"
+    "ike-policies:\n"
+    "  - name: mm\n"
+    "    offers: [ { encryption: aes128, integrity: sha256, dh-group: 14 } "
+    "]\n"
+    "negotiation-policies:\n"
+    "  - { name: qm, offers: [ { %s } ] }\n"
+    "filter-lists:\n"
+    "  - { name: nets, filters: [ { source: %s, destination: %s } ] }\n"
+    "filter-actions:\n"
+    "  - { name: sec, action: negotiate, negotiation-policy: qm }\n"
+    "rules:\n"
+    "  - { name: peer, filter-list: nets, filter-action: sec%s,\n"
+    "      authentication: [ { method: psk, secret: k } ] }\n";
+
+static const char permit_fmt[] =
+    "policy: { name: %s }\n"
+    "secrets: secrets.yaml\n"
+    "filter-lists:\n"
+    "  - { name: nets, filters: [ { source: %s, destination: %s } ] }\n"
+    "filter-actions:\n"
+    "  - { name: pass, action: permit }\n"
+    "rules:\n"
+    "  - { name: peer, filter-list: nets, filter-action: pass }\n";
+
+/* One side's policy: offer as in a negotiation policy ("esp: ..." or
+ * "ah: ..."), tunnel the peer's tunnel endpoint or NULL (transport). */
+static void
+policy(struct ourd *d, const char *offer, const char *src, const char *dst,
+    const char *tunnel)
+{
+	char text[2048], tun[128] = "";
+
+	if (tunnel != NULL)
+		snprintf(tun, sizeof(tun), ", tunnel: %s", tunnel);
+	if (offer == NULL)
+		snprintf(text, sizeof(text), permit_fmt, d->dir, src, dst);
+	else
+		snprintf(text, sizeof(text), negotiate_fmt, d->dir, offer, src,
+		    dst, tun);
+	ourd_configure(d, text, "traffic");
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&lab, 0, sizeof(lab));
+	lab.tag = (int)getpid() % 100000;
+	lab.dir = tl_mkdtemp();
+	for (int i = 0; i < 2; i++) {
+		struct ourd *d = i ? &lab.b : &lab.a;
+		char ns[64], tun[16];
+
+		tl_netns_create(i ? "trb" : "tra", ns, sizeof(ns));
+		snprintf(tun, sizeof(tun), "ipst%c%d", i ? 'b' : 'a', lab.tag);
+		ourd_init(d, lab.dir, i ? "b" : "a", ns, tun);
+		d->mark = MARK;
+		tl_sh("ip -n %s link set lo up", ns);
+		/* our sockets by the main table; the rest sees table 250 */
+		tl_sh("ip -n %s rule add fwmark %d lookup main pref 100", ns,
+		    MARK);
+		tl_sh("ip -n %s rule add lookup %d pref 200", ns, TABLE);
+		tl_sh("ip -n %s -6 rule add fwmark %d lookup main pref 100", ns,
+		    MARK);
+		tl_sh("ip -n %s -6 rule add lookup %d pref 200", ns, TABLE);
+		tl_sh("ip -n %s addr add %s dev lo", ns,
+		    i ? "10.98.2.1/32" : "10.98.1.1/32");
+		tl_sh("ip -n %s addr add %s dev lo nodad", ns,
+		    i ? "fd00:98:2::1/128" : "fd00:98:1::1/128");
+	}
+	return 0;
+}
+
+/* A and B joined directly: 10.99.0.1 - 10.99.0.2, fd00:99::1 - ::2. */
+static void
+direct_link(void)
+{
+	tl_sh("ip link add ta%d netns %s type veth peer name tb%d netns %s",
+	    lab.tag, lab.a.ns, lab.tag, lab.b.ns);
+	for (int i = 0; i < 2; i++) {
+		const char *ns = i ? lab.b.ns : lab.a.ns;
+		char c = i ? 'b' : 'a';
+
+		tl_sh("ip -n %s addr add 10.99.0.%d/24 dev t%c%d", ns, i + 1, c,
+		    lab.tag);
+		tl_sh("ip -n %s addr add fd00:99::%d/64 dev t%c%d nodad", ns,
+		    i + 1, c, lab.tag);
+		tl_sh("ip -n %s link set t%c%d up", ns, c, lab.tag);
+	}
+}
+
+/* Both daemons down, the links and routes of the last test gone. */
+static int
+reset(void **state)
+{
+	(void)state;
+	ourd_stop(&lab.a, SIGTERM);
+	ourd_stop(&lab.b, SIGTERM);
+	for (int i = 0; i < 2; i++) {
+		const char *ns = i ? lab.b.ns : lab.a.ns;
+		char c = i ? 'b' : 'a';
+		char cmd[800];
+		int st;
+
+		snprintf(cmd, sizeof(cmd),
+		    "ip -n %s link del t%c%d 2>/dev/null; "
+		    "ip -n %s route flush table %d 2>/dev/null; "
+		    "ip -n %s -6 route flush table %d 2>/dev/null; "
+		    "ip -n %s route flush dev n%c%d 2>/dev/null; true",
+		    ns, c, lab.tag, ns, TABLE, ns, TABLE, ns, c, lab.tag);
+		free(tl_run(cmd, true, &st));
+	}
+	if (lab.nsr[0] != '\0') {
+		tl_netns_delete(lab.nsr);
+		lab.nsr[0] = '\0';
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	reset(state);
+	tl_netns_delete(lab.a.ns);
+	tl_netns_delete(lab.b.ns);
+	tl_rmrf(lab.dir);
+	free(lab.dir);
+	return 0;
+}
+
+/* Start both; route `to` (each side's view: a_to from A, b_to from B)
+ * into its TUN device in table 250, from src. */
+static void
+start_both(
+    const char *a_to, const char *a_src, const char *b_to, const char *b_src)
+{
+	ourd_start(&lab.a);
+	ourd_start(&lab.b);
+	for (int i = 0; i < 2; i++) {
+		struct ourd *d = i ? &lab.b : &lab.a;
+		const char *to = i ? b_to : a_to, *src = i ? b_src : a_src;
+
+		if (!ourd_sh_retry(d, 5000,
+			"ip route replace %s dev %s src %s "
+			"table %d",
+			to, d->tun, src, TABLE))
+			fail_msg("no route through %s:\n%s", d->tun,
+			    tl_read_file(d->log, NULL));
+	}
+}
+
+/* Main Mode and Quick Mode from A (to peer, for a transport rule);
+ * both sides hold the pair. */
+static void
+negotiate(const char *peer)
+{
+	char cmd[128] = "initiate rule=peer";
+
+	if (peer != NULL)
+		snprintf(cmd, sizeof(cmd), "initiate rule=peer peer=%s", peer);
+	free(ourd_cli(&lab.a, cmd));
+	if (!ourd_wait_stat(&lab.a, "active_sas", 2, 10000) ||
+	    !ourd_wait_stat(&lab.b, "active_sas", 2, 5000))
+		fail_msg("no SA pair:\nA:\n%s\nB:\n%s",
+		    tl_read_file(lab.a.log, NULL),
+		    tl_read_file(lab.b.log, NULL));
+}
+
+/* ping -c 4 -s 200 from A: fails the test if a reply is missing. */
+static void
+ping(const char *from, const char *to)
+{
+	char cmd[300], *out;
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns exec %s ping -c 4 -i 0.2 -W 2 -s 200 -I %s %s", lab.a.ns,
+	    from, to);
+	out = tl_run(cmd, true, &st);
+	if (st != 0)
+		fail_msg("ping %s -> %s failed (%d):\n%s\nA:\n%s\nB:\n%s", from,
+		    to, st, out, tl_read_file(lab.a.log, NULL),
+		    tl_read_file(lab.b.log, NULL));
+	free(out);
+}
+
+/* A's and B's view of the one SA pair mention what. */
+static void
+qmsas_say(const char *what)
+{
+	for (int i = 0; i < 2; i++) {
+		char *o =
+		    ourd_cli(i ? &lab.b : &lab.a, "show qmsas format=json");
+
+		if (strstr(o, what) == NULL)
+			fail_msg("%c's Quick Mode SAs do not say %s:\n%s",
+			    i ? 'B' : 'A', what, o);
+		free(o);
+	}
+}
+
+/* Each side sent and received `bytes` of protected traffic, counted as
+ * `where` (in tunnels or transport), confidential or not. */
+static void
+bytes_are(uint64_t bytes, bool tunnel, bool confidential)
+{
+	const char *sent =
+	    tunnel ? "bytes_sent_in_tunnels" : "transport_bytes_sent";
+	const char *recv =
+	    tunnel ? "bytes_received_in_tunnels" : "transport_bytes_received";
+
+	for (int i = 0; i < 2; i++) {
+		struct ourd *d = i ? &lab.b : &lab.a;
+
+		assert_int_equal(ourd_stat(d, sent), bytes);
+		assert_int_equal(ourd_stat(d, recv), bytes);
+		assert_int_equal(
+		    ourd_stat(d, "authenticated_bytes_sent"), bytes);
+		assert_int_equal(
+		    ourd_stat(d, "authenticated_bytes_received"), bytes);
+		assert_int_equal(ourd_stat(d, "confidential_bytes_sent"),
+		    confidential ? bytes : 0);
+		assert_int_equal(ourd_stat(d,
+				     tunnel ? "transport_bytes_sent"
+					    : "bytes_sent_in_tunnels"),
+		    0);
+		assert_int_equal(ourd_stat(d, "bad_spi_packets"), 0);
+		assert_int_equal(ourd_stat(d, "packets_not_authenticated"), 0);
+		assert_int_equal(ourd_stat(d, "packets_not_decrypted"), 0);
+	}
+}
+
+/*
+ * Transport-mode ESP between the hosts themselves: the traffic to the
+ * very address IKE uses goes through the TUN device (table 250) while
+ * the daemons' marked sockets do not.  4 requests and 4 replies of 208
+ * bytes each way (ICMP 8 + 200; the IP header is not protected).
+ */
+static void
+test_esp_transport(void **state)
+{
+	(void)state;
+	direct_link();
+	policy(&lab.a, "esp: aes128gcm16", "10.99.0.1", "10.99.0.2", NULL);
+	policy(&lab.b, "esp: aes128gcm16", "10.99.0.2", "10.99.0.1", NULL);
+	start_both("10.99.0.2", "10.99.0.1", "10.99.0.1", "10.99.0.2");
+	negotiate("10.99.0.2");
+	qmsas_say("\"mode\": \"transport\"");
+	ping("10.99.0.1", "10.99.0.2");
+	bytes_are(4 * 208, false, true);
+}
+
+/* AH in tunnel mode: authenticated, not confidential (228 bytes: the
+ * inner IPv4 header is inside). */
+static void
+test_ah_tunnel(void **state)
+{
+	(void)state;
+	direct_link();
+	policy(
+	    &lab.a, "ah: sha256", "10.98.1.0/24", "10.98.2.0/24", "10.99.0.2");
+	policy(
+	    &lab.b, "ah: sha256", "10.98.2.0/24", "10.98.1.0/24", "10.99.0.1");
+	start_both("10.98.2.0/24", "10.98.1.1", "10.98.1.0/24", "10.98.2.1");
+	negotiate(NULL);
+	qmsas_say("\"mode\": \"tunnel\"");
+	ping("10.98.1.1", "10.98.2.1");
+	bytes_are(4 * 228, true, false);
+}
+
+static void
+test_ah_transport(void **state)
+{
+	(void)state;
+	direct_link();
+	policy(&lab.a, "ah: sha1", "10.99.0.1", "10.99.0.2", NULL);
+	policy(&lab.b, "ah: sha1", "10.99.0.2", "10.99.0.1", NULL);
+	start_both("10.99.0.2", "10.99.0.1", "10.99.0.1", "10.99.0.2");
+	negotiate("10.99.0.2");
+	qmsas_say("\"mode\": \"transport\"");
+	ping("10.99.0.1", "10.99.0.2");
+	bytes_are(4 * 208, false, false);
+}
+
+/* IKE and ESP over IPv6 (raw protocol 50 on an IPv6 socket), IPv6
+ * inside: 248 bytes a packet (IPv6 40, ICMPv6 8, 200). */
+static void
+test_ipv6_tunnel(void **state)
+{
+	(void)state;
+	direct_link();
+	policy(&lab.a, "esp: aes256gcm16", "fd00:98:1::/64", "fd00:98:2::/64",
+	    "fd00:99::2");
+	policy(&lab.b, "esp: aes256gcm16", "fd00:98:2::/64", "fd00:98:1::/64",
+	    "fd00:99::1");
+	start_both(
+	    "fd00:98:2::/64", "fd00:98:1::1", "fd00:98:1::/64", "fd00:98:2::1");
+	negotiate(NULL);
+	ping("fd00:98:1::1", "fd00:98:2::1");
+	bytes_are(4 * 248, true, true);
+}
+
+/* AH transport over IPv6: the rebuilt IPv6 header in the ICV. */
+static void
+test_ipv6_ah_transport(void **state)
+{
+	(void)state;
+	direct_link();
+	policy(&lab.a, "ah: sha256", "fd00:99::1", "fd00:99::2", NULL);
+	policy(&lab.b, "ah: sha256", "fd00:99::2", "fd00:99::1", NULL);
+	start_both("fd00:99::2", "fd00:99::1", "fd00:99::1", "fd00:99::2");
+	negotiate("fd00:99::2");
+	ping("fd00:99::1", "fd00:99::2");
+	bytes_are(4 * 208, false, false);
+}
+
+/*
+ * A behind a NAT (a third namespace masquerading 192.168.77.0/24 as
+ * 10.99.0.3): NAT-D finds it, Quick Mode picks UDP encapsulation, ESP
+ * goes in UDP 4500 through the NAT both ways.
+ */
+static void
+test_esp_in_udp_through_nat(void **state)
+{
+	(void)state;
+	tl_netns_create("trr", lab.nsr, sizeof(lab.nsr));
+	tl_sh("ip link add ta%d netns %s type veth peer name ra%d netns %s",
+	    lab.tag, lab.a.ns, lab.tag, lab.nsr);
+	tl_sh("ip link add tb%d netns %s type veth peer name rb%d netns %s",
+	    lab.tag, lab.b.ns, lab.tag, lab.nsr);
+	tl_sh("ip -n %s addr add 192.168.77.2/24 dev ta%d", lab.a.ns, lab.tag);
+	tl_sh("ip -n %s addr add 192.168.77.1/24 dev ra%d", lab.nsr, lab.tag);
+	tl_sh("ip -n %s addr add 10.99.0.3/24 dev rb%d", lab.nsr, lab.tag);
+	tl_sh("ip -n %s addr add 10.99.0.2/24 dev tb%d", lab.b.ns, lab.tag);
+	tl_sh("ip -n %s link set ta%d up", lab.a.ns, lab.tag);
+	tl_sh("ip -n %s link set tb%d up", lab.b.ns, lab.tag);
+	tl_sh("ip -n %s link set ra%d up", lab.nsr, lab.tag);
+	tl_sh("ip -n %s link set rb%d up", lab.nsr, lab.tag);
+	tl_sh("ip -n %s route add default via 192.168.77.1", lab.a.ns);
+	tl_sh("ip netns exec %s sysctl -qw net.ipv4.ip_forward=1", lab.nsr);
+	tl_sh("ip netns exec %s nft add table ip nat", lab.nsr);
+	tl_sh("ip netns exec %s nft 'add chain ip nat post { type nat hook "
+	      "postrouting priority 100; }'",
+	    lab.nsr);
+	tl_sh("ip netns exec %s nft add rule ip nat post oifname rb%d "
+	      "masquerade",
+	    lab.nsr, lab.tag);
+	policy(&lab.a, "esp: aes128gcm16", "10.98.1.0/24", "10.98.2.0/24",
+	    "10.99.0.2");
+	/* B knows A by the address the NAT gives it */
+	policy(&lab.b, "esp: aes128gcm16", "10.98.2.0/24", "10.98.1.0/24",
+	    "10.99.0.3");
+	start_both("10.98.2.0/24", "10.98.1.1", "10.98.1.0/24", "10.98.2.1");
+	negotiate(NULL);
+	qmsas_say("\"mode\": \"udp-tunnel\"");
+	ping("10.98.1.1", "10.98.2.1");
+	bytes_are(4 * 228, true, true);
+}
+
+/* A permit filter: what the TUN device hands over for it goes on in
+ * clear, by the main table, and no SA is asked for. */
+static void
+test_permit_passes_clear(void **state)
+{
+	(void)state;
+	direct_link();
+	policy(&lab.a, NULL, "10.98.1.0/24", "10.98.2.0/24", NULL);
+	policy(&lab.b, NULL, "10.98.2.0/24", "10.98.1.0/24", NULL);
+	tl_sh("ip -n %s route add 10.98.2.0/24 via 10.99.0.2", lab.a.ns);
+	tl_sh("ip -n %s route add 10.98.1.0/24 via 10.99.0.1", lab.b.ns);
+	start_both("10.98.2.0/24", "10.98.1.1", "10.98.1.0/24", "10.98.2.1");
+	ping("10.98.1.1", "10.98.2.1");
+	for (int i = 0; i < 2; i++) {
+		struct ourd *d = i ? &lab.b : &lab.a;
+
+		assert_int_equal(ourd_stat(d, "total_acquire"), 0);
+		assert_int_equal(ourd_stat(d, "bytes_sent_in_tunnels"), 0);
+		assert_int_equal(ourd_stat(d, "active_sas"), 0);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_esp_transport, reset),
+	    cmocka_unit_test_teardown(test_ah_tunnel, reset),
+	    cmocka_unit_test_teardown(test_ah_transport, reset),
+	    cmocka_unit_test_teardown(test_ipv6_tunnel, reset),
+	    cmocka_unit_test_teardown(test_ipv6_ah_transport, reset),
+	    cmocka_unit_test_teardown(test_esp_in_udp_through_nat, reset),
+	    cmocka_unit_test_teardown(test_permit_passes_clear, reset),
+	};
+
+	/* IPS_TEST_FILTER=test_ah_tunnel runs that scenario alone */
+	if (getenv("IPS_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("IPS_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
