@@ -620,6 +620,13 @@ render_qmsas(const Ipsm__QmSaView *v, enum render_format fmt, FILE *f)
 			json_object_set_new(o, "icv_failures",
 			    json_integer((json_int_t)q->icv_failures));
 			json_object_set_new(o, "soft", json_boolean(q->soft));
+			json_object_set_new(o, "esn", json_boolean(q->esn));
+			json_object_set_new(
+			    o, "replay_window", json_integer(q->replay_window));
+			json_object_set_new(o, "idle_s",
+			    q->idle_s < 0
+				? json_null()
+				: json_integer((json_int_t)q->idle_s));
 			json_array_append_new(a, o);
 		}
 		return emit_json(json_pack("{s:o}", "quick_mode_sas", a), f);

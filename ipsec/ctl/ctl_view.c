@@ -438,6 +438,7 @@ view_qmsas(
 		char pb[8], eb[32];
 		struct ike_endpoint tme = {p->local, p->local_port};
 		struct ike_endpoint tpeer = {p->remote, p->remote_port};
+		uint64_t last;
 
 		if (o->dir != SAD_OUTBOUND || o->state != SAD_MATURE)
 			continue;
@@ -471,6 +472,16 @@ view_qmsas(
 		q->age_s = (src->now_ms - o->created_ms) / 1000;
 		q->bytes_out = o->bytes;
 		q->packets_out = o->packets;
+		q->esn = p->esn;
+		last = o->packets != 0 ? o->last_use_ms : 0;
+		if (in != NULL) {
+			q->replay_window = in->p.replay_window;
+			if (in->packets != 0 && in->last_use_ms > last)
+				last = in->last_use_ms;
+		}
+		q->idle_s = last != 0 && src->now_ms >= last
+		    ? (int64_t)((src->now_ms - last) / 1000)
+		    : -1;
 		if (in != NULL) {
 			q->bytes_in = in->bytes;
 			q->packets_in = in->packets;
@@ -489,6 +500,7 @@ view_qmsas(
 			return false;
 		ipsm__qm_sa__init(q);
 		q->soft = true;
+		q->idle_s = -1;
 		q->rule = dup(a, s->rule);
 		q->me = aspec_text(a, &s->src);
 		q->peer = aspec_text(a, &s->dst);

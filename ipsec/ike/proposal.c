@@ -2,7 +2,11 @@
 #include <string.h>
 
 #include "esp/esp.h"
+#include "esp/replay.h"
 #include "proposal.h"
+
+/* what a negotiation policy may ask of the datapath's window */
+_Static_assert(POL_REPLAY_MAX <= REPLAY_MAX, "replay-window fits the bitmap");
 
 static void
 encr_wire(enum ips_ike_encr e, unsigned *encr, unsigned *bits)
@@ -367,6 +371,8 @@ ike_qm_offers(const struct pol_neg_policy *np, uint16_t encap,
 		c->encap = encap;
 		c->life_s = c->our_life_s = o->lifetime_s;
 		c->life_kb = c->our_life_kb = o->lifetime_kb;
+		c->esn = o->esn;
+		c->our_replay = np->replay_window;
 		n++;
 	}
 	return n;
@@ -396,6 +402,9 @@ write_qm_transform(struct wbuf *wb, const struct ike_qm_choice *c)
 		GUARD(isakmp_put_attr(wb, IPSEC_ATTR_AUTH_ALG, c->auth));
 	if (c->keybits != 0)
 		GUARD(isakmp_put_attr(wb, IPSEC_ATTR_KEY_LENGTH, c->keybits));
+	/* RFC 4304 2: asked for by its presence, value 1 (64 bits) */
+	if (c->esn)
+		GUARD(isakmp_put_attr(wb, IPSEC_ATTR_ESN, 1));
 	return isakmp_put_close16(wb, off);
 }
 
@@ -462,6 +471,13 @@ read_qm_transform(const struct isakmp_proposal *p,
 		case IPSEC_ATTR_KEY_LENGTH:
 			c->keybits = (unsigned)v;
 			break;
+		case IPSEC_ATTR_ESN:
+			if (v != 1) {
+				c->transform = 0;
+				return IPS_OK;
+			}
+			c->esn = true;
+			break;
 		default:
 			c->transform = 0; /* one we cannot honour */
 			return IPS_OK;
@@ -482,7 +498,17 @@ qm_same(const struct ike_qm_choice *t, const struct ike_qm_choice *o)
 
 	return t->proto == o->proto && t->transform == o->transform &&
 	    t->keybits == o->keybits && t->auth == o->auth &&
-	    t->group == o->group && te == o->encap;
+	    t->group == o->group && te == o->encap && t->esn == o->esn;
+}
+
+/* A peer's transform matched our offer o: what is ours alone to say. */
+static void
+adopt(struct ike_qm_choice *c, const struct ike_qm_choice *o)
+{
+	c->our_life_s = o->our_life_s;
+	c->our_life_kb = o->our_life_kb;
+	c->encap = o->encap;
+	c->our_replay = o->our_replay;
 }
 
 /*
@@ -536,9 +562,7 @@ ike_qm_sa_select(const struct isakmp_sa *peer,
 			for (size_t i = 0; c.transform != 0 && i < n; i++) {
 				if (!qm_same(&c, &offers[i]))
 					continue;
-				c.our_life_s = offers[i].our_life_s;
-				c.our_life_kb = offers[i].our_life_kb;
-				c.encap = offers[i].encap;
+				adopt(&c, &offers[i]);
 				*out = c;
 				*peer_spi = spi_of(&p);
 				return IPS_OK;
@@ -573,9 +597,7 @@ ike_qm_sa_accept(const struct isakmp_sa *resp,
 	GUARD(read_qm_transform(&p, &t, &c));
 	for (size_t i = 0; c.transform != 0 && i < n; i++) {
 		if (qm_same(&c, &offers[i])) {
-			c.our_life_s = offers[i].our_life_s;
-			c.our_life_kb = offers[i].our_life_kb;
-			c.encap = offers[i].encap;
+			adopt(&c, &offers[i]);
 			*out = c;
 			*peer_spi = spi_of(&p);
 			return IPS_OK;

@@ -81,6 +81,8 @@ struct ike_qm_choice {
 	uint64_t life_kb;
 	uint32_t our_life_s;
 	uint64_t our_life_kb;
+	bool esn; /* RFC 4304: 64-bit sequence numbers */
+	unsigned our_replay; /* our anti-replay window (not negotiated) */
 };
 
 /*

@@ -387,6 +387,8 @@ qm_install(struct ike_sa *sa, struct ike_qm *qm)
 	p.keybits = qm->chosen.keybits;
 	p.auth = qm->chosen.auth;
 	p.pfs_group = qm->chosen.group;
+	p.esn = qm->chosen.esn;
+	p.replay_window = qm->chosen.our_replay;
 	p.life_s =
 	    qm->chosen.life_s != 0 && qm->chosen.life_s < qm->chosen.our_life_s
 	    ? qm->chosen.life_s
@@ -1272,9 +1274,10 @@ qm_lifetimes(struct ike *ike, uint64_t now)
 			bytes = in->bytes;
 		/* RFC 4303 3.3.3: a spent counter ends the SA; nearly spent,
 		 * it is rekeyed by whichever side sends on it */
-		spent = o->seq >= SAD_SEQ_SOFT;
+		spent = !p->esn && o->seq >= SAD_SEQ_SOFT;
 		hard = (life != 0 && age >= life) ||
-		    (vol != 0 && bytes >= vol) || o->seq >= UINT32_MAX;
+		    (vol != 0 && bytes >= vol) ||
+		    (!p->esn && o->seq >= UINT32_MAX);
 		soft = (life != 0 && age >= life / 10 * 9) ||
 		    (vol != 0 && bytes >= vol / 10 * 9);
 		if (!hard && !(soft && p->initiator && !o->rekeyed) &&

@@ -268,17 +268,17 @@ static ips_res
 crypto_for(struct sad_sa *sa, const struct sad_params *p, const uint8_t *key,
     size_t klen)
 {
-	const struct esp_alg alg = {p->transform, p->keybits, p->auth, false};
+	const struct esp_alg alg = {p->transform, p->keybits, p->auth, p->esn};
 
 	if (p->proto == ISAKMP_PROTO_ESP)
 		GUARD(esp_sa_new(&alg, sa->info.dir == SAD_OUTBOUND,
 		    sa->info.spi, key, klen, &sa->esp));
 	else if (p->proto == ISAKMP_PROTO_AH)
 		GUARD(ah_sa_new(
-		    p->auth, false, sa->info.spi, key, klen, &sa->ah));
+		    p->auth, p->esn, sa->info.spi, key, klen, &sa->ah));
 	else
 		return IPS_OK;
-	return replay_init(&sa->replay, REPLAY_DEFAULT, false);
+	return replay_init(&sa->replay, p->replay_window, p->esn);
 }
 
 static ips_res
@@ -577,12 +577,13 @@ seal_on(struct sad *sad, bool ah, uint32_t spi, uint8_t next_header,
 	ENSURE(sa != NULL && (ah ? sa->ah != NULL : sa->esp != NULL), NOTFOUND);
 	/* RFC 4303 3.3.3, RFC 4302 3.3.2: the counter never cycles; the
 	 * SA must be replaced first (IKE rekeys at SAD_SEQ_SOFT) */
-	ENSURE(sa->info.seq < UINT32_MAX, TOOBIG);
+	ENSURE(
+	    sa->info.seq < (sa->info.p.esn ? UINT64_MAX : UINT32_MAX), TOOBIG);
 	GUARD(ah ? ah_seal(sa->ah, sa->info.seq + 1, &sa->info.p.local,
 		       &sa->info.p.remote, next_header, payload, len, out)
 		 : esp_seal(sa->esp, sa->info.seq + 1, next_header, payload,
 		       len, out));
-	if (++sa->info.seq == SAD_SEQ_SOFT)
+	if (++sa->info.seq == SAD_SEQ_SOFT && !sa->info.p.esn)
 		sad->soft_due = true;
 	count(sad, sa, len, now_ms);
 	k = kind_of(sa);

@@ -40,6 +40,8 @@ struct sad_params {
 	uint16_t sel_sport, sel_dport;
 	char rule[128];
 	bool initiator; /* we ran the Quick Mode: we rekey it */
+	bool esn; /* 64-bit sequence numbers (RFC 4304) */
+	unsigned replay_window; /* inbound: packets, 0 for REPLAY_DEFAULT */
 };
 
 /* An SA's volume lifetime in bytes, 0 for none; the peer's kilobytes

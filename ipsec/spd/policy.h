@@ -128,6 +128,9 @@ struct pol_ike_policy {
 	uint32_t dpd_timeout_s; /* declare the peer dead after this */
 };
 
+#define POL_REPLAY_DEFAULT 64 /* packets: RFC 4303 3.4.3's default */
+#define POL_REPLAY_MAX 4096
+
 /* One security method of a negotiation policy (a Quick Mode offer). */
 struct pol_qm_offer {
 	bool ah; /* AH present */
@@ -137,12 +140,14 @@ struct pol_qm_offer {
 	enum ips_integ esp_integ;
 	uint32_t lifetime_s;
 	uint64_t lifetime_kb; /* 0 = no volume limit */
+	bool esn; /* ask for extended sequence numbers (RFC 4304) */
 };
 
 struct pol_neg_policy {
 	const char *name;
 	unsigned pfs_group; /* 0 = no PFS */
 	bool soft; /* fall back to clear if the peer does not answer */
+	unsigned replay_window; /* inbound anti-replay, packets */
 	const struct pol_qm_offer *offers;
 	size_t noffers;
 };

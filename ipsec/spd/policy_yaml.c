@@ -367,6 +367,12 @@ qmo_lifetime_kb(struct pctx *c, yaml_node_t *v, void *o)
 	    &((struct pol_qm_offer *)o)->lifetime_kb);
 }
 
+static ips_res
+qmo_esn(struct pctx *c, yaml_node_t *v, void *o)
+{
+	return pw_get_bool(c, v, "esn", &((struct pol_qm_offer *)o)->esn);
+}
+
 struct neg_pol_ctx {
 	struct pol_neg_policy *np;
 	yaml_node_t *offers;
@@ -393,6 +399,20 @@ ngp_soft(struct pctx *c, yaml_node_t *v, void *o)
 }
 
 static ips_res
+ngp_replay(struct pctx *c, yaml_node_t *v, void *o)
+{
+	uint64_t n;
+
+	/* RFC 4303 3.4.3: 32 at least, 64 by default; our bitmap holds
+	 * counts in words of 64 */
+	GUARD(pw_get_uint(c, v, "replay-window", 64, POL_REPLAY_MAX, &n));
+	if (n % 64 != 0)
+		return pw_fail(c, v, "replay-window must be a multiple of 64");
+	((struct neg_pol_ctx *)o)->np->replay_window = (unsigned)n;
+	return IPS_OK;
+}
+
+static ips_res
 ngp_offers(struct pctx *c, yaml_node_t *v, void *o)
 {
 	(void)c;
@@ -408,18 +428,21 @@ parse_neg_policy(struct pctx *c, yaml_node_t *n, struct pol_neg_policy *np)
 	    {"offers", ngp_offers, true},
 	    {"pfs-group", ngp_pfs, false},
 	    {"soft", ngp_soft, false},
+	    {"replay-window", ngp_replay, false},
 	};
 	static const struct field of[] = {
 	    {"esp", qmo_esp, false},
 	    {"ah", qmo_ah, false},
 	    {"lifetime", qmo_lifetime, false},
 	    {"lifetime-kb", qmo_lifetime_kb, false},
+	    {"esn", qmo_esn, false},
 	};
 	struct neg_pol_ctx ctx = {np, NULL};
 	struct pol_qm_offer *offers;
 	yaml_node_item_t *items;
 	size_t count;
 
+	np->replay_window = POL_REPLAY_DEFAULT;
 	GUARD(pw_walk_map(
 	    c, n, "negotiation-policy", f, sizeof(f) / sizeof(f[0]), &ctx));
 	GUARD(pw_seq_items(c, ctx.offers, "offers", true, &items, &count));

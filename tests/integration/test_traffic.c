@@ -33,6 +33,7 @@
 static struct {
 	char *dir;
 	int tag;
+	const char *np_extra; /* in the negotiation policy, this test */
 	struct ourd a, b;
 	char nsr[64]; /* the NAT router, when a test made one */
 } lab;
@@ -45,7 +46,7 @@ static const char negotiate_fmt[] =
     "    offers: [ { encryption: aes128, integrity: sha256, dh-group: 14 } "
     "]\n"
     "negotiation-policies:\n"
-    "  - { name: qm, offers: [ { %s } ] }\n"
+    "  - { name: qm, %soffers: [ { %s } ] }\n"
     "filter-lists:\n"
     "  - { name: nets, filters: [ { source: %s, destination: %s } ] }\n"
     "filter-actions:\n"
@@ -77,8 +78,8 @@ policy(struct ourd *d, const char *offer, const char *src, const char *dst,
 	if (offer == NULL)
 		snprintf(text, sizeof(text), permit_fmt, d->dir, src, dst);
 	else
-		snprintf(text, sizeof(text), negotiate_fmt, d->dir, offer, src,
-		    dst, tun);
+		snprintf(text, sizeof(text), negotiate_fmt, d->dir,
+		    lab.np_extra ? lab.np_extra : "", offer, src, dst, tun);
 	ourd_configure(d, text, "traffic");
 }
 
@@ -138,6 +139,7 @@ reset(void **state)
 	(void)state;
 	ourd_stop(&lab.a, SIGTERM);
 	ourd_stop(&lab.b, SIGTERM);
+	lab.np_extra = NULL;
 	for (int i = 0; i < 2; i++) {
 		const char *ns = i ? lab.b.ns : lab.a.ns;
 		char c = i ? 'b' : 'a';
@@ -399,6 +401,27 @@ test_esp_in_udp_through_nat(void **state)
 	bytes_are(4 * 228, true, true);
 }
 
+/* ESN negotiated (RFC 4304) and a wider replay window: both sides say
+ * so, and the tunnel carries traffic. */
+static void
+test_esn_and_replay_window(void **state)
+{
+	(void)state;
+	direct_link();
+	lab.np_extra = "replay-window: 1024, ";
+	policy(&lab.a, "esp: aes128-sha256, esn: yes", "10.98.1.0/24",
+	    "10.98.2.0/24", "10.99.0.2");
+	policy(&lab.b, "esp: aes128-sha256, esn: yes", "10.98.2.0/24",
+	    "10.98.1.0/24", "10.99.0.1");
+	start_both("10.98.2.0/24", "10.98.1.1", "10.98.1.0/24", "10.98.2.1");
+	negotiate(NULL);
+	qmsas_say("\"esn\": true");
+	qmsas_say("\"replay_window\": 1024");
+	ping("10.98.1.1", "10.98.2.1");
+	bytes_are(4 * 228, true, true);
+	qmsas_say("\"idle_s\": 0");
+}
+
 /* A permit filter: what the TUN device hands over for it goes on in
  * clear, by the main table, and no SA is asked for. */
 static void
@@ -431,6 +454,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_ipv6_tunnel, reset),
 	    cmocka_unit_test_teardown(test_ipv6_ah_transport, reset),
 	    cmocka_unit_test_teardown(test_esp_in_udp_through_nat, reset),
+	    cmocka_unit_test_teardown(test_esn_and_replay_window, reset),
 	    cmocka_unit_test_teardown(test_permit_passes_clear, reset),
 	};
 
