@@ -185,6 +185,7 @@ send_on_sa(
 	size_t blen = len;
 	struct sad_info sa;
 	struct wbuf w;
+	ips_res r;
 	int rc;
 
 	if (!sad_outbound_for(
@@ -196,14 +197,17 @@ send_on_sa(
 		nh = f->proto;
 	}
 	wbuf_init_on(&w, dp->out, sizeof(dp->out));
-	if (sa.p.proto == ISAKMP_PROTO_AH) {
-		rc = ips_ok(
-			 sad_ah_seal(dp->sad, sa.spi, nh, body, blen, &w, now))
-		    ? dp->ops->send_ip(dp->ctx, w.p, w.len)
-		    : -1;
-	} else if (!ips_ok(sad_esp_seal(
-		       dp->sad, sa.spi, nh, body, blen, &w, now))) {
-		rc = -1;
+	r = sa.p.proto == ISAKMP_PROTO_AH
+	    ? sad_ah_seal(dp->sad, sa.spi, nh, body, blen, &w, now)
+	    : sad_esp_seal(dp->sad, sa.spi, nh, body, blen, &w, now);
+	if (!ips_ok(r)) {
+		if (r.err == IPS_E_TOOBIG)
+			dp->drops.expired++;
+		else
+			dp->drops.send_failed++;
+		rc = 0;
+	} else if (sa.p.proto == ISAKMP_PROTO_AH) {
+		rc = dp->ops->send_ip(dp->ctx, w.p, w.len);
 	} else if (udp_encap(&sa.p)) {
 		rc = dp->ops->send_udp(dp->ctx, &sa.p.local, sa.p.local_port,
 		    &sa.p.remote, sa.p.remote_port, w.p, w.len);

@@ -79,6 +79,8 @@ struct dp_drops {
 	uint64_t held_sent; /* held for an SA, then sent on it */
 	uint64_t blocked; /* outbound, a block filter */
 	uint64_t clear; /* outbound, not to protect: passed on in clear */
+	uint64_t expired; /* outbound, its SA past its hard byte lifetime
+			     or its sequence numbers (IKE replaces it) */
 	uint64_t not_ip; /* from the host, not an IP packet */
 	uint64_t inner_mismatch; /* inbound, inner packet off its SA */
 	uint64_t not_ipsec; /* from a raw socket, neither ESP nor AH */

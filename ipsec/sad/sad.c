@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -31,8 +32,26 @@ struct sad_sa {
 #define TOMB ((struct sad_sa *)&tomb_marker)
 static const char tomb_marker;
 
+/*
+ * The outbound lookup's memory: what sad_outbound_for last found for a
+ * flow (an SA or none), valid while no outbound SA has come or gone since
+ * (gen).  Direct-mapped, so a busy flow costs one hash and one compare
+ * instead of a walk over every SA.
+ */
+#define FLOW_SLOTS 1024 /* a power of two */
+
+struct flow_slot {
+	uint64_t gen; /* sad->gen when filled; 0: empty */
+	struct ips_addr src, dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+	struct sad_sa *sa; /* NULL: no SA covers it */
+};
+
 struct sad {
 	struct stats *stats;
+	uint64_t gen; /* moves whenever an outbound SA is keyed or goes */
+	struct flow_slot flows[FLOW_SLOTS];
 	struct sad_sa **v;
 	size_t n, cap;
 	struct sad_sa **tab; /* NULL empty, TOMB deleted */
@@ -52,8 +71,10 @@ sad_new(struct stats *st)
 {
 	struct sad *sad = calloc(1, sizeof(*sad));
 
-	if (sad != NULL)
+	if (sad != NULL) {
 		sad->stats = st;
+		sad->gen = 1;
+	}
 	return sad;
 }
 
@@ -234,6 +255,7 @@ static void
 unlink_sa(struct sad *sad, struct sad_sa *sa)
 {
 	tab_remove(sad, sa);
+	sad->gen++;
 	sad->v[sa->at] = sad->v[--sad->n];
 	sad->v[sa->at]->at = sa->at;
 }
@@ -300,6 +322,7 @@ key_sa(struct sad *sad, struct sad_sa *sa, const struct sad_params *p,
 	sa->info.pair_spi = pair_spi;
 	sa->info.state = SAD_MATURE;
 	sa->info.created_ms = now_ms;
+	sad->gen++;
 	return IPS_OK;
 }
 
@@ -575,6 +598,13 @@ seal_on(struct sad *sad, bool ah, uint32_t spi, uint8_t next_header,
 	struct stats_sa_kind k;
 
 	ENSURE(sa != NULL && (ah ? sa->ah != NULL : sa->esp != NULL), NOTFOUND);
+	/* RFC 4301 4.4.2.1: past its hard byte lifetime the SA carries no
+	 * more; IKE deletes it at its next look, which this hastens */
+	if (sad_life_bytes(&sa->info.p) != 0 &&
+	    sa->info.bytes >= sad_life_bytes(&sa->info.p)) {
+		sad->soft_due = true;
+		BAIL(TOOBIG);
+	}
 	/* RFC 4303 3.3.3, RFC 4302 3.3.2: the counter never cycles; the
 	 * SA must be replaced first (IKE rekeys at SAD_SEQ_SOFT) */
 	ENSURE(
@@ -615,30 +645,63 @@ sad_skip_seq(struct sad *sad, uint32_t spi, uint64_t seq)
 	return IPS_OK;
 }
 
+static bool
+same_flow(const struct flow_slot *f, const struct ips_addr *src,
+    const struct ips_addr *dst, uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	return f->proto == proto && f->sport == sport && f->dport == dport &&
+	    ips_addr_cmp(&f->src, src) == 0 && ips_addr_cmp(&f->dst, dst) == 0;
+}
+
+static size_t
+flow_hash(const struct ips_addr *src, const struct ips_addr *dst, uint8_t proto,
+    uint16_t sport, uint16_t dport)
+{
+	size_t alen = src->af == AF_INET ? 4 : 16;
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ src->b[i]) * 16777619u;
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ dst->b[i]) * 16777619u;
+	h = (h ^ proto) * 16777619u;
+	h = (h ^ sport) * 16777619u;
+	h = (h ^ dport) * 16777619u;
+	return h & (FLOW_SLOTS - 1);
+}
+
 bool
-sad_outbound_for(const struct sad *sad, const struct ips_addr *src,
+sad_outbound_for(struct sad *sad, const struct ips_addr *src,
     const struct ips_addr *dst, uint8_t proto, uint16_t sport, uint16_t dport,
     struct sad_info *row)
 {
-	const struct sad_sa *best = NULL;
+	struct flow_slot *f =
+	    &sad->flows[flow_hash(src, dst, proto, sport, dport)];
+	struct sad_sa *best = NULL;
 
-	/* XXX(issue 4): linear; the SPD's deciding filter should name its
-	 * pair directly.  The newest pair wins: during a rekey the new one
-	 * takes over at once (make-before-break). */
-	for (size_t i = 0; i < sad->n; i++) {
-		const struct sad_sa *sa = sad->v[i];
-		const struct sad_params *p = &sa->info.p;
+	if (f->gen == sad->gen && same_flow(f, src, dst, proto, sport, dport)) {
+		best = f->sa;
+	} else {
+		/* The newest pair wins: during a rekey the new one takes
+		 * over at once (make-before-break). */
+		for (size_t i = 0; i < sad->n; i++) {
+			struct sad_sa *sa = sad->v[i];
+			const struct sad_params *p = &sa->info.p;
 
-		if (sa->info.dir != SAD_OUTBOUND ||
-		    (sa->esp == NULL && sa->ah == NULL) ||
-		    !ips_aspec_contains(&p->src, src) ||
-		    !ips_aspec_contains(&p->dst, dst) ||
-		    (p->sel_proto != 0 && p->sel_proto != proto) ||
-		    (p->sel_sport != 0 && p->sel_sport != sport) ||
-		    (p->sel_dport != 0 && p->sel_dport != dport))
-			continue;
-		if (best == NULL || sa->info.created_ms > best->info.created_ms)
-			best = sa;
+			if (sa->info.dir != SAD_OUTBOUND ||
+			    (sa->esp == NULL && sa->ah == NULL) ||
+			    !ips_aspec_contains(&p->src, src) ||
+			    !ips_aspec_contains(&p->dst, dst) ||
+			    (p->sel_proto != 0 && p->sel_proto != proto) ||
+			    (p->sel_sport != 0 && p->sel_sport != sport) ||
+			    (p->sel_dport != 0 && p->sel_dport != dport))
+				continue;
+			if (best == NULL ||
+			    sa->info.created_ms > best->info.created_ms)
+				best = sa;
+		}
+		*f = (struct flow_slot){
+		    sad->gen, *src, *dst, proto, sport, dport, best};
 	}
 	if (best != NULL)
 		*row = best->info;

@@ -139,7 +139,7 @@ enum sad_rx sad_ah_open(struct sad *sad, const uint8_t *pkt, size_t len,
     uint64_t now_ms);
 /* Seal a payload on outbound SA spi with its next sequence number,
  * appending the ESP packet to out; IPS_E_NOTFOUND without that keyed SA,
- * IPS_E_TOOBIG once its counter is spent. */
+ * IPS_E_TOOBIG once its counter or its hard byte lifetime is spent. */
 IPS_MUST_USE ips_res sad_esp_seal(struct sad *sad, uint32_t spi,
     uint8_t next_header, const uint8_t *payload, size_t len, struct wbuf *out,
     uint64_t now_ms);
@@ -161,9 +161,10 @@ IPS_MUST_USE ips_res sad_skip_seq(struct sad *sad, uint32_t spi, uint64_t seq);
  * packets, since the last call (then IKE should look at its lifetimes now);
  * clears it. */
 bool sad_take_soft_due(struct sad *sad);
-/* The keyed outbound ESP SA whose selectors cover this packet, the
- * newest if several do. */
-bool sad_outbound_for(const struct sad *sad, const struct ips_addr *src,
+/* The keyed outbound ESP or AH SA whose selectors cover this packet, the
+ * newest if several do.  Remembered per flow until an outbound SA comes
+ * or goes: a flow's later packets do not walk the SAD. */
+bool sad_outbound_for(struct sad *sad, const struct ips_addr *src,
     const struct ips_addr *dst, uint8_t proto, uint16_t sport, uint16_t dport,
     struct sad_info *row);
 

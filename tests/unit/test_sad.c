@@ -142,6 +142,39 @@ test_sequence_exhaustion(void **state)
 	stats_free(st);
 }
 
+/* RFC 4301 4.4.2.1: an SA past its hard byte lifetime seals nothing
+ * more, and says so (soft_due) so that IKE deletes it at once. */
+static void
+test_hard_volume(void **state)
+{
+	struct stats *st = stats_new();
+	struct sad *sad = sad_new(st);
+	uint8_t key[20] = {1}, buf[256], pkt[100] = {0x45};
+	struct sad_params p;
+	struct wbuf w;
+	int sealed = 0;
+
+	(void)state;
+	gcm_params(&p);
+	p.life_kb = 1; /* 1024 bytes */
+	assert_true(ips_ok(sad_add_outbound(sad, 4001, &p, key, 20, 0, 0)));
+	for (;;) {
+		ips_res r;
+
+		wbuf_init_on(&w, buf, sizeof(buf));
+		r = sad_esp_seal(sad, 4001, 4, pkt, sizeof(pkt), &w, 0);
+		if (!ips_ok(r)) {
+			assert_int_equal(r.err, IPS_E_TOOBIG);
+			break;
+		}
+		sealed++;
+	}
+	assert_int_equal(sealed, 11); /* the 11th took it to 1100 */
+	assert_true(sad_take_soft_due(sad));
+	sad_free(sad);
+	stats_free(st);
+}
+
 /*
  * RFC 4304: with ESN the counter runs past 2^32; only its low half is on
  * the wire, the receiver infers the high half and the ICV proves it.
@@ -197,6 +230,7 @@ main(void)
 	    cmocka_unit_test(test_index),
 	    cmocka_unit_test(test_sequence_exhaustion),
 	    cmocka_unit_test(test_esn_across_the_wrap),
+	    cmocka_unit_test(test_hard_volume),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

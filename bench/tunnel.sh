@@ -1,0 +1,224 @@
+#!/bin/bash
+# bench/tunnel.sh BUILD_DIR: end-to-end throughput through an IPsec tunnel,
+# TUN device to TUN device, between two ipsecmond, and in the same run
+# between two strongSwan charons with kernel-libipsec (the anchor: the
+# other userspace ESP datapath on a kernel without XFRM).  Each daemon is
+# pinned to a core of its own in its own network namespace, joined by a
+# veth pair; one TCP stream of SIZE_MB (default 400) MB goes from A's
+# protected network to B's (nc), timed from its first byte to its last.
+# Transforms: ESP AES-GCM-128, and AES-128-CBC with HMAC-SHA-256.
+# Needs root (namespaces); `make bench` runs it.
+set -euo pipefail
+
+build=${1:?usage: tunnel.sh BUILD_DIR}
+size_mb=${SIZE_MB:-400}
+build=$(cd "$build" && pwd)
+charon_bin=/usr/lib/ipsec/charon
+work=$(mktemp -d /tmp/ipsecmon-tunnel.XXXXXX)
+ns_a=ipst-a-$$
+ns_b=ipst-b-$$
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	ip netns del "$ns_a" 2>/dev/null || true
+	ip netns del "$ns_b" 2>/dev/null || true
+	if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+die() {
+	echo "tunnel.sh: $*" >&2
+	exit 1
+}
+
+[ -x "$charon_bin" ] || die "$charon_bin missing: scripts/install-deps"
+command -v nc >/dev/null || die "nc missing: scripts/install-deps"
+
+ip netns add "$ns_a"
+ip netns add "$ns_b"
+ip link add tpa$$ netns "$ns_a" type veth peer name tpb$$ netns "$ns_b"
+ip -n "$ns_a" addr add 10.97.0.1/24 dev tpa$$
+ip -n "$ns_b" addr add 10.97.0.2/24 dev tpb$$
+for ns in "$ns_a" "$ns_b"; do ip -n "$ns" link set lo up; done
+ip -n "$ns_a" addr add 10.96.1.1/32 dev lo
+ip -n "$ns_b" addr add 10.96.2.1/32 dev lo
+ip -n "$ns_a" link set tpa$$ up
+ip -n "$ns_b" link set tpb$$ up
+
+stop_all() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
+}
+
+wait_for() { # path timeout_s
+	for _ in $(seq $(($2 * 10))); do
+		[ -S "$1" ] && return 0
+		sleep 0.1
+	done
+	die "$1 did not appear"
+}
+
+# One stream A -> B through the tunnel; prints MB/s.
+transfer() {
+	local t0 t1 got l
+	ip netns exec "$ns_b" sh -c "nc -l -p 5001 | wc -c >$work/got" &
+	l=$!
+	sleep 0.3
+	t0=$(date +%s.%N)
+	head -c "$((size_mb * 1048576))" /dev/zero |
+		ip netns exec "$ns_a" nc -N -s 10.96.1.1 10.96.2.1 5001 ||
+		die "transfer failed"
+	wait "$l"
+	t1=$(date +%s.%N)
+	got=$(cat "$work/got")
+	[ "$got" -eq "$((size_mb * 1048576))" ] ||
+		die "only $got bytes arrived"
+	awk -v a="$t0" -v b="$t1" -v m="$size_mb" \
+		'BEGIN { printf("%.1f\n", m / (b - a)) }'
+}
+
+# ---- ours ------------------------------------------------------------------
+
+our_policy() { # peer mynet peernet esp
+	printf '%s\n' \
+		"policy: { name: bench }" \
+		"secrets: secrets.yaml" \
+		"ike-policies:" \
+		"  - { name: mm, offers: [ { encryption: aes128, integrity: sha256, dh-group: 14 } ] }" \
+		"negotiation-policies:" \
+		"  - { name: qm, offers: [ { esp: $4, lifetime-kb: 0 } ] }" \
+		"filter-lists:" \
+		"  - { name: nets, filters: [ { source: $2, destination: $3 } ] }" \
+		"filter-actions:" \
+		"  - { name: sec, action: negotiate, negotiation-policy: qm }" \
+		"rules:" \
+		"  - { name: peer, filter-list: nets, filter-action: sec, tunnel: $1," \
+		"      authentication: [ { method: psk, secret: k } ] }"
+}
+
+ours() { # esp -> MB/s
+	local d=$work/ours-$1 s
+	mkdir -p "$d/a" "$d/b"
+	our_policy 10.97.0.2 10.96.1.0/24 10.96.2.0/24 "$1" >"$d/a/policy.yaml"
+	our_policy 10.97.0.1 10.96.2.0/24 10.96.1.0/24 "$1" >"$d/b/policy.yaml"
+	for s in a b; do
+		echo 'k: "bench-key"' >"$d/$s/secrets.yaml"
+		chmod 600 "$d/$s/secrets.yaml"
+	done
+	taskset -c 0 ip netns exec "$ns_a" "$build/ipsec/ipsecmond" \
+		-p "$d/a/policy.yaml" -s "$d/a.sock" -e "$d/a/events.jsonl" \
+		-t ipsmt0 2>"$d/a.log" &
+	pids+=($!)
+	taskset -c 1 ip netns exec "$ns_b" "$build/ipsec/ipsecmond" \
+		-p "$d/b/policy.yaml" -s "$d/b.sock" -e "$d/b/events.jsonl" \
+		-t ipsmt0 2>"$d/b.log" &
+	pids+=($!)
+	wait_for "$d/a.sock" 10
+	wait_for "$d/b.sock" 10
+	for _ in $(seq 50); do
+		ip -n "$ns_a" route replace 10.96.2.0/24 dev ipsmt0 \
+			src 10.96.1.1 2>/dev/null &&
+			ip -n "$ns_b" route replace 10.96.1.0/24 dev ipsmt0 \
+				src 10.96.2.1 2>/dev/null && break
+		sleep 0.1
+	done
+	"$build/cli/ipsecmon" --socket "$d/a.sock" initiate rule=peer >/dev/null
+	for _ in $(seq 100); do
+		"$build/cli/ipsecmon" --socket "$d/b.sock" show qmsas \
+			format=json | grep -q outbound_spi && break
+		sleep 0.1
+	done
+	s=$(transfer)
+	stop_all
+	echo "$s"
+}
+
+# ---- charon ------------------------------------------------------------------
+
+charon_start() { # dir ns cpu
+	local d=$1 vici=unix://$1/charon.vici
+	mkdir -p "$d/run" "$d/swanctl"
+	printf '%s\n' \
+		"charon {" \
+		"  load_modular = no" \
+		"  load = random nonce openssl pem pkcs1 x509 pubkey sha1 sha2 hmac aes gcm kdf kernel-libipsec kernel-netlink socket-default vici" \
+		"  install_routes = yes" \
+		"  plugins { vici { socket = $vici } }" \
+		"  filelog { main { path = $d/charon.log" \
+		"    default = 1 } }" \
+		"}" \
+		"swanctl {" \
+		"  load = random nonce openssl pem pkcs1 x509 pubkey sha1 sha2 hmac aes" \
+		"  socket = $vici" \
+		"}" >"$d/strongswan.conf"
+	STRONGSWAN_CONF=$d/strongswan.conf taskset -c "$3" \
+		ip netns exec "$2" unshare -m --propagation private \
+		sh -c 'mount --bind "$1/run" /run && exec '"$charon_bin" \
+		sh "$d" >"$d/charon.out" 2>&1 &
+	pids+=($!)
+	wait_for "$d/charon.vici" 15
+}
+
+swanctl_in() { # dir args...
+	local d=$1
+	shift
+	STRONGSWAN_CONF=$d/strongswan.conf SWANCTL_DIR=$d/swanctl \
+		swanctl "$@" --uri "unix://$d/charon.vici"
+}
+
+charon_conf() { # me peer mynet peernet esp start
+	printf '%s\n' \
+		"connections { c {" \
+		"  version = 1" \
+		"  local_addrs = $1" \
+		"  remote_addrs = $2" \
+		"  proposals = aes128-sha256-modp2048" \
+		"  local { auth = psk }" \
+		"  remote { auth = psk }" \
+		"  children { c { mode = tunnel" \
+		"    local_ts = $3" \
+		"    remote_ts = $4" \
+		"    esp_proposals = $5" \
+		"    start_action = $6 } }" \
+		"} }" \
+		"secrets { ike-k { secret = bench-key } }"
+}
+
+charons() { # esp -> MB/s
+	local d=$work/charon-$1 s
+	charon_start "$d/b" "$ns_b" 1
+	charon_start "$d/a" "$ns_a" 0
+	charon_conf 10.97.0.2 10.97.0.1 10.96.2.0/24 10.96.1.0/24 "$1" none \
+		>"$d/b/swanctl/swanctl.conf"
+	charon_conf 10.97.0.1 10.97.0.2 10.96.1.0/24 10.96.2.0/24 "$1" start \
+		>"$d/a/swanctl/swanctl.conf"
+	swanctl_in "$d/b" --load-all >"$d/b/load.out" 2>&1 ||
+		die "charon config: $(cat "$d/b/load.out")"
+	swanctl_in "$d/a" --load-all >"$d/a/load.out" 2>&1 ||
+		die "charon config: $(cat "$d/a/load.out")"
+	for _ in $(seq 150); do
+		grep -q 'CHILD_SA .* established' "$d/a/charon.log" 2>/dev/null &&
+			break
+		sleep 0.1
+	done
+	grep -q 'CHILD_SA .* established' "$d/a/charon.log" ||
+		die "charon: no CHILD_SA; see $d"
+	sleep 0.5 # its routes into ipsec0
+	s=$(transfer)
+	stop_all
+	echo "$s"
+}
+
+echo "One TCP stream of $size_mb MB through an IPsec tunnel, TUN to TUN,"
+echo "two daemons pinned to a core each in two network namespaces (veth)."
+echo
+printf "%-16s %10s %12s %8s\n" transform "ours MB/s" "charon MB/s" ratio
+for esp in ${TRANSFORMS:-aes128gcm16 aes128-sha256}; do
+	o=$(ours "$esp")
+	c=$(charons "$esp")
+	awk -v n="$esp" -v o="$o" -v c="$c" 'BEGIN {
+		printf("%-16s %10.1f %12.1f %7.2fx\n", n, o, c, o / c) }'
+done
