@@ -40,6 +40,8 @@ bench: deps
 	@taskset -c 1 $(BENCH_BUILD)/bench/esp_throughput
 	@echo
 	@bench/peers.sh $(BENCH_BUILD)
+	@echo
+	@bench/tunnel.sh $(BENCH_BUILD)
 
 # libFuzzer on every parser, FUZZ_SECONDS each (needs clang).
 fuzz:

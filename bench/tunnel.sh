@@ -7,7 +7,8 @@
 # veth pair; one TCP stream of SIZE_MB (default 400) MB goes from A's
 # protected network to B's (nc), timed from its first byte to its last.
 # Transforms: ESP AES-GCM-128, and AES-128-CBC with HMAC-SHA-256.
-# Needs root (namespaces); `make bench` runs it.
+# TRANSFORMS=, SIZE_MB= and PERF=FILE (perf record of our sender) tune a
+# run.  Needs root (namespaces); `make bench` runs it.
 set -euo pipefail
 
 build=${1:?usage: tunnel.sh BUILD_DIR}
@@ -131,7 +132,15 @@ ours() { # esp -> MB/s
 			format=json | grep -q outbound_spi && break
 		sleep 0.1
 	done
+	# PERF=FILE profiles the sending daemon over the transfer alone
+	local perf=
+	if [ -n "${PERF:-}" ]; then
+		perf record -g -o "$PERF-$1" -p "${pids[0]}" >/dev/null 2>&1 &
+		perf=$!
+		sleep 0.5
+	fi
 	s=$(transfer)
+	[ -z "$perf" ] || { kill -INT "$perf"; wait "$perf" || true; }
 	stop_all
 	echo "$s"
 }
@@ -148,7 +157,8 @@ charon_start() { # dir ns cpu
 		"  install_routes = yes" \
 		"  plugins { vici { socket = $vici } }" \
 		"  filelog { main { path = $d/charon.log" \
-		"    default = 1 } }" \
+		"    default = 1" \
+		"    flush_line = yes } }" \
 		"}" \
 		"swanctl {" \
 		"  load = random nonce openssl pem pkcs1 x509 pubkey sha1 sha2 hmac aes" \
