@@ -728,59 +728,6 @@ restore_policy(void **state)
 }
 
 /*
- * TCP through the tunnel: bytes random bytes from one site's address to
- * the other's, their SHA-256 compared at the far end.  from_ns sends from
- * src to the listener dst in to_ns.
- */
-static void
-tcp_transfer(const char *from_ns, const char *src, const char *to_ns,
-    const char *dst, size_t bytes)
-{
-	char data[700], got[700], cmd[2048], *want, *have, log[700];
-	pid_t server;
-	int st;
-
-	snprintf(data, sizeof(data), "%s/tcp.data", lab.dir);
-	snprintf(got, sizeof(got), "%s/tcp.sha", lab.dir);
-	snprintf(log, sizeof(log), "%s/nc.log", lab.dir);
-	tl_sh("head -c %zu /dev/urandom > %s", bytes, data);
-	snprintf(cmd, sizeof(cmd), "sha256sum < %s", data);
-	want = tl_run(cmd, false, &st);
-	{
-		char sh[900];
-		char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec",
-		    (char *)to_ns, (char *)"sh", (char *)"-c", sh, NULL};
-
-		snprintf(
-		    sh, sizeof(sh), "nc -l %s 5001 | sha256sum > %s", dst, got);
-		server = tl_spawn(argv, log);
-	}
-	/* until it listens */
-	snprintf(cmd, sizeof(cmd),
-	    "ip netns exec %s sh -c 'ss -ltn | grep -q %s:5001'", to_ns, dst);
-	for (int w = 0; w < 5000; w += 50) {
-		free(tl_run(cmd, true, &st));
-		if (st == 0)
-			break;
-		usleep(50000);
-	}
-	snprintf(cmd, sizeof(cmd),
-	    "ip netns exec %s timeout 120 nc -N -s %s %s 5001 < %s", from_ns,
-	    src, dst, data);
-	free(have = tl_run(cmd, true, &st));
-	if (st != 0 || tl_wait_exit(server, 30000) != 0)
-		fail_msg("the TCP transfer %s -> %s failed (%d):\n%s", src, dst,
-		    st, tl_read_file(lab.log, NULL));
-	have = tl_read_file(got, NULL);
-	if (have == NULL || strcmp(have, want) != 0)
-		fail_msg("%zu bytes %s -> %s: sent %s, received %s", bytes, src,
-		    dst, want, have ? have : "nothing");
-	free(want);
-	free(have);
-	tl_sh("rm -f %s %s", data, got);
-}
-
-/*
  * 50 MB each way through the tunnel with charon, for AES-GCM and for
  * AES-CBC with HMAC-SHA-256, under a 20 MB volume lifetime: we rekey
  * twice or more during each transfer, and TCP loses nothing (issue 4's
@@ -817,8 +764,10 @@ test_tcp_transfer(void **state)
 		free(cli("initiate rule=to-b"));
 		assert_true(wait_ours("ESTABLISHED", "initiator", 1, 10000));
 		child_matches();
-		tcp_transfer(lab.ns_a, "10.98.1.1", lab.ns_b, "10.98.2.1", mb);
-		tcp_transfer(lab.ns_b, "10.98.2.1", lab.ns_a, "10.98.1.1", mb);
+		tl_tcp_transfer(lab.dir, lab.ns_a, "10.98.1.1", lab.ns_b,
+		    "10.98.2.1", mb, lab.log);
+		tl_tcp_transfer(lab.dir, lab.ns_b, "10.98.2.1", lab.ns_a,
+		    "10.98.1.1", mb, lab.log);
 		if (stat_of("rekeys") < rk0 + 4)
 			fail_msg("rekeys %llu -> %llu", (unsigned long long)rk0,
 			    (unsigned long long)stat_of("rekeys"));

@@ -292,6 +292,13 @@ test_esp_transport(void **state)
 	qmsas_say("\"mode\": \"transport\"");
 	ping("10.99.0.1", "10.99.0.2");
 	bytes_are(4 * 208, false, true);
+	/* and TCP both ways, raw ESP in transport mode */
+	tl_tcp_transfer(lab.dir, lab.a.ns, "10.99.0.1", lab.b.ns, "10.99.0.2",
+	    20u << 20, lab.a.log);
+	tl_tcp_transfer(lab.dir, lab.b.ns, "10.99.0.2", lab.a.ns, "10.99.0.1",
+	    20u << 20, lab.b.log);
+	assert_true(ourd_stat(&lab.a, "transport_bytes_sent") > 20u << 20);
+	assert_true(ourd_stat(&lab.a, "transport_bytes_received") > 20u << 20);
 }
 
 /* AH in tunnel mode: authenticated, not confidential (228 bytes: the
@@ -389,16 +396,35 @@ test_esp_in_udp_through_nat(void **state)
 	tl_sh("ip netns exec %s nft add rule ip nat post oifname rb%d "
 	      "masquerade",
 	    lab.nsr, lab.tag);
-	policy(&lab.a, "esp: aes128gcm16", "10.98.1.0/24", "10.98.2.0/24",
-	    "10.99.0.2");
+	/* a 20 MB volume lifetime: the transfers below rekey under load */
+	policy(&lab.a, "esp: aes128gcm16, lifetime-kb: 20000", "10.98.1.0/24",
+	    "10.98.2.0/24", "10.99.0.2");
 	/* B knows A by the address the NAT gives it */
-	policy(&lab.b, "esp: aes128gcm16", "10.98.2.0/24", "10.98.1.0/24",
-	    "10.99.0.3");
+	policy(&lab.b, "esp: aes128gcm16, lifetime-kb: 20000", "10.98.2.0/24",
+	    "10.98.1.0/24", "10.99.0.3");
 	start_both("10.98.2.0/24", "10.98.1.1", "10.98.1.0/24", "10.98.2.1");
 	negotiate(NULL);
 	qmsas_say("\"mode\": \"udp-tunnel\"");
 	ping("10.98.1.1", "10.98.2.1");
 	bytes_are(4 * 228, true, true);
+	/* 50 MB each way through the NAT, across Quick Mode rekeys that
+	 * lose nothing (SHA-256 at the far end) */
+	tl_tcp_transfer(lab.dir, lab.a.ns, "10.98.1.1", lab.b.ns, "10.98.2.1",
+	    50u << 20, lab.a.log);
+	tl_tcp_transfer(lab.dir, lab.b.ns, "10.98.2.1", lab.a.ns, "10.98.1.1",
+	    50u << 20, lab.b.log);
+	if (ourd_stat(&lab.a, "rekeys") < 4)
+		fail_msg("only %llu rekeys",
+		    (unsigned long long)ourd_stat(&lab.a, "rekeys"));
+	for (int i = 0; i < 2; i++) {
+		struct ourd *d = i ? &lab.b : &lab.a;
+
+		assert_true(ourd_stat(d, "bytes_sent_in_tunnels") > 50u << 20);
+		assert_true(
+		    ourd_stat(d, "bytes_received_in_tunnels") > 50u << 20);
+		assert_int_equal(ourd_stat(d, "packets_not_authenticated"), 0);
+		assert_int_equal(ourd_stat(d, "bad_spi_packets"), 0);
+	}
 }
 
 /* ESN negotiated (RFC 4304) and a wider replay window: both sides say

@@ -405,3 +405,50 @@ tl_make_pki(const char *dir)
 	      "-gencrl -out crl.pem 2>/dev/null",
 	    dir, dir, leaf);
 }
+void
+tl_tcp_transfer(const char *dir, const char *from_ns, const char *src,
+    const char *to_ns, const char *dst, size_t bytes, const char *why_log)
+{
+	char data[700], got[700], cmd[2048], *want, *have, log[700];
+	pid_t server;
+	int st;
+
+	snprintf(data, sizeof(data), "%s/tcp.data", dir);
+	snprintf(got, sizeof(got), "%s/tcp.sha", dir);
+	snprintf(log, sizeof(log), "%s/nc.log", dir);
+	tl_sh("head -c %zu /dev/urandom > %s", bytes, data);
+	snprintf(cmd, sizeof(cmd), "sha256sum < %s", data);
+	want = tl_run(cmd, false, &st);
+	{
+		char sh[900];
+		char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec",
+		    (char *)to_ns, (char *)"sh", (char *)"-c", sh, NULL};
+
+		snprintf(
+		    sh, sizeof(sh), "nc -l %s 5001 | sha256sum > %s", dst, got);
+		server = tl_spawn(argv, log);
+	}
+	/* until it listens */
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns exec %s sh -c 'ss -ltn | grep -q %s:5001'", to_ns, dst);
+	for (int w = 0; w < 5000; w += 50) {
+		free(tl_run(cmd, true, &st));
+		if (st == 0)
+			break;
+		usleep(50000);
+	}
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns exec %s timeout 120 nc -N -s %s %s 5001 < %s", from_ns,
+	    src, dst, data);
+	free(have = tl_run(cmd, true, &st));
+	if (st != 0 || tl_wait_exit(server, 30000) != 0)
+		fail_msg("the TCP transfer %s -> %s failed (%d):\n%s", src, dst,
+		    st, tl_read_file(why_log, NULL));
+	have = tl_read_file(got, NULL);
+	if (have == NULL || strcmp(have, want) != 0)
+		fail_msg("%zu bytes %s -> %s: sent %s, received %s", bytes, src,
+		    dst, want, have ? have : "nothing");
+	free(want);
+	free(have);
+	tl_sh("rm -f %s %s", data, got);
+}

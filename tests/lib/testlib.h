@@ -62,6 +62,14 @@ uint8_t *tl_pcap_record(const char *path, size_t n, size_t *len);
  *   under it; d-chain.pem is d.pem followed by int.pem.
  */
 void tl_make_pki(const char *dir);
+/*
+ * TCP through a tunnel: bytes random bytes from src in from_ns to a
+ * listener on dst in to_ns (nc, port 5001), their SHA-256 compared at
+ * the far end; files under dir.  Fails the test, with why_log's text,
+ * if anything differs.
+ */
+void tl_tcp_transfer(const char *dir, const char *from_ns, const char *src,
+    const char *to_ns, const char *dst, size_t bytes, const char *why_log);
 
 /*
  * Compare actual with tests/golden/<name>; with IPS_UPDATE_GOLDEN=1 in the
