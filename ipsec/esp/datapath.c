@@ -127,10 +127,45 @@ dp_flow_parse(const uint8_t *pkt, size_t len, struct dp_flow *f)
 			ips_ok(rbuf_bytes(&r, f->dst.b, 16)),
 		    IKE_MALFORMED);
 		f->src.af = f->dst.af = AF_INET6;
-		/* XXX(issue 4): extension headers are not walked; the
-		 * protocol is then theirs and the ports unknown */
+		/* RFC 4301 4.4.1.1: the selector's protocol is the one
+		 * after the extension headers; a fragment other than the
+		 * first has no ports (a truncated chain: none either) */
+		for (;;) {
+			uint8_t next, hlen;
+			uint16_t off;
+
+			if (nh == 0 || nh == 43 || nh == 60) {
+				/*= rfc8200#section-4.3
+				 *# Next Header | Hdr Ext Len | Options */
+				if (!ips_ok(rbuf_u8(&r, &next)) ||
+				    !ips_ok(rbuf_u8(&r, &hlen)) ||
+				    !ips_ok(
+					rbuf_skip(&r, (size_t)hlen * 8 + 6)))
+					break;
+				nh = next;
+				continue;
+			}
+			if (nh == 44) {
+				/*= rfc8200#section-4.5
+				 *# Next Header | Reserved | Fragment Offset
+				 *# | Res | M | Identification */
+				if (!ips_ok(rbuf_u8(&r, &next)) ||
+				    !ips_ok(rbuf_skip(&r, 1)) ||
+				    !ips_ok(rbuf_u16(&r, &off)) ||
+				    !ips_ok(rbuf_skip(&r, 4)))
+					break;
+				nh = next;
+				if ((off & 0xfff8) != 0) {
+					f->proto = nh;
+					return IPS_OK; /* no ports here */
+				}
+				continue;
+			}
+			f->proto = nh;
+			ports(&r, nh, f);
+			return IPS_OK;
+		}
 		f->proto = nh;
-		ports(&r, nh, f);
 		return IPS_OK;
 	}
 	BAIL(IKE_MALFORMED);
@@ -194,7 +229,8 @@ send_on_sa(
 	if (transport_mode(&sa.p)) {
 		body = pkt + ip_hl(pkt);
 		blen = ip_total(pkt) - ip_hl(pkt);
-		nh = f->proto;
+		/* what follows the header, an IPv6 extension header too */
+		nh = pkt[0] >> 4 == 4 ? pkt[9] : pkt[6];
 	}
 	wbuf_init_on(&w, dp->out, sizeof(dp->out));
 	r = sa.p.proto == ISAKMP_PROTO_AH

@@ -11,7 +11,8 @@
 #include "raw.h"
 #include "wire/ip.h"
 
-#define RAW_BATCH 64 /* packets read per wake-up */
+#define RAW_BATCH 16 /* packets per recvmmsg */
+#define RAW_WAKE 4 /* recvmmsg calls per wake-up, at most */
 
 enum { RX_ESP4, RX_AH4, RX_ESP6, RX_AH6, RX_N };
 
@@ -31,38 +32,77 @@ struct raw_ip {
 	int open_polls;
 	raw_ip_cb cb;
 	void *ctx;
-	/* room for a rebuilt IPv6 header in front of the largest packet */
-	uint8_t buf[IP6_HDR_LEN + 65536];
+	/* one batch, used by whichever socket is read: room for a rebuilt
+	 * IPv6 header in front of the largest packet, each */
+	uint8_t buf[RAW_BATCH][IP6_HDR_LEN + 65536];
+	struct iovec iov[RAW_BATCH];
+	struct sockaddr_in6 from[RAW_BATCH];
+	union {
+		struct cmsghdr h;
+		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cmsg[RAW_BATCH];
 };
 
+/* One received packet as a whole IP packet: an IPv6 one gets back the
+ * header raw sockets strip (RFC 8200 3), rebuilt from recvmsg's
+ * addresses; AH zeroes the fields we cannot know (RFC 4302 3.3.3). */
+static void
+hand_over(struct rx_sock *s, uint8_t *buf, size_t n, struct msghdr *m)
+{
+	struct raw_ip *r = s->r;
+
+	if (s->af == AF_INET6) {
+		const struct sockaddr_in6 *from = m->msg_name;
+		struct ips_addr src = {.af = AF_INET6}, dst = {.af = AF_INET6};
+		bool have_dst = false;
+		struct wbuf w;
+
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL;
+		     c = CMSG_NXTHDR(m, c))
+			if (c->cmsg_level == IPPROTO_IPV6 &&
+			    c->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				memcpy(dst.b, &pi.ipi6_addr, 16);
+				have_dst = true;
+			}
+		memcpy(src.b, &from->sin6_addr, 16);
+		wbuf_init_on(&w, buf, IP6_HDR_LEN);
+		if (!have_dst || n > 65535 ||
+		    !ips_ok(ip_put_header(&w, &src, &dst, s->proto, n, 0)))
+			return;
+		n += IP6_HDR_LEN;
+	}
+	r->cb(r->ctx, buf, n);
+}
+
+/* Up to RAW_BATCH packets per recvmmsg, RAW_WAKE calls per wake-up. */
 static void
 on_readable(uv_poll_t *p, int status, int events)
 {
 	struct rx_sock *s = p->data;
 	struct raw_ip *r = s->r;
+	size_t off = s->af == AF_INET6 ? IP6_HDR_LEN : 0;
 
 	(void)events;
 	if (status < 0)
 		return;
-	for (int i = 0; i < RAW_BATCH; i++) {
-		struct sockaddr_in6 from;
-		union {
-			struct cmsghdr h;
-			uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		} cbuf;
-		struct iovec iov;
-		struct msghdr m = {.msg_name = &from,
-		    .msg_namelen = sizeof(from),
-		    .msg_iov = &iov,
-		    .msg_iovlen = 1,
-		    .msg_control = cbuf.b,
-		    .msg_controllen = sizeof(cbuf.b)};
-		size_t off = s->af == AF_INET6 ? IP6_HDR_LEN : 0;
-		ssize_t n;
+	for (int wake = 0; wake < RAW_WAKE; wake++) {
+		struct mmsghdr mm[RAW_BATCH];
+		int n;
 
-		iov.iov_base = r->buf + off;
-		iov.iov_len = sizeof(r->buf) - off;
-		n = recvmsg(s->fd, &m, MSG_DONTWAIT);
+		for (int i = 0; i < RAW_BATCH; i++) {
+			r->iov[i] = (struct iovec){
+			    r->buf[i] + off, sizeof(r->buf[i]) - off};
+			mm[i].msg_hdr = (struct msghdr){.msg_name = &r->from[i],
+			    .msg_namelen = sizeof(r->from[i]),
+			    .msg_iov = &r->iov[i],
+			    .msg_iovlen = 1,
+			    .msg_control = r->cmsg[i].b,
+			    .msg_controllen = sizeof(r->cmsg[i].b)};
+		}
+		n = recvmmsg(s->fd, mm, RAW_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
 			/* a socket that fails for good would wake us
@@ -72,35 +112,10 @@ on_readable(uv_poll_t *p, int status, int events)
 			uv_poll_stop(p);
 			return;
 		}
-		if (n <= 0)
+		for (int i = 0; i < n; i++)
+			hand_over(s, r->buf[i], mm[i].msg_len, &mm[i].msg_hdr);
+		if (n < RAW_BATCH)
 			return;
-		if (s->af == AF_INET6) {
-			/* RFC 8200 3: rebuilt from what recvmsg tells; AH
-			 * zeroes the fields we cannot know (RFC 4302 3.3.3) */
-			struct cmsghdr *c;
-			struct ips_addr src = {.af = AF_INET6},
-					dst = {.af = AF_INET6};
-			struct wbuf w;
-			bool have_dst = false;
-
-			for (c = CMSG_FIRSTHDR(&m); c != NULL;
-			     c = CMSG_NXTHDR(&m, c))
-				if (c->cmsg_level == IPPROTO_IPV6 &&
-				    c->cmsg_type == IPV6_PKTINFO) {
-					struct in6_pktinfo pi;
-
-					memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-					memcpy(dst.b, &pi.ipi6_addr, 16);
-					have_dst = true;
-				}
-			memcpy(src.b, &from.sin6_addr, 16);
-			wbuf_init_on(&w, r->buf, IP6_HDR_LEN);
-			if (!have_dst || n > 65535 ||
-			    !ips_ok(ip_put_header(
-				&w, &src, &dst, s->proto, (size_t)n, 0)))
-				continue;
-		}
-		r->cb(r->ctx, r->buf, (size_t)n + off);
 	}
 }
 

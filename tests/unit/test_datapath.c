@@ -579,6 +579,52 @@ test_modes(void **state)
 	}
 }
 
+/* RFC 4301 4.4.1.1: an IPv6 packet's selector protocol and ports come
+ * after its extension headers; a later fragment has no ports. */
+static void
+test_ipv6_extension_headers(void **state)
+{
+	uint8_t p[128];
+	struct dp_flow f;
+	size_t n;
+
+	(void)state;
+	n = udp_between(p, "fd00:98:1::1", "fd00:98:2::7");
+	/* insert hop-by-hop (8 bytes) then destination options (16) */
+	memmove(p + 40 + 24, p + 40, n - 40);
+	memset(p + 40, 0, 24);
+	p[6] = 0; /* base header: hop-by-hop next */
+	p[40] = 60; /* hop-by-hop: then destination options */
+	p[41] = 0; /* 8 bytes */
+	p[48] = 17; /* destination options: then UDP */
+	p[49] = 1; /* 16 bytes */
+	n += 24;
+	p[4] = (uint8_t)((n - 40) >> 8);
+	p[5] = (uint8_t)(n - 40);
+	assert_true(ips_ok(dp_flow_parse(p, n, &f)));
+	assert_int_equal(f.proto, 17);
+	assert_int_equal(f.sport, 0x3039);
+	assert_int_equal(f.dport, 53);
+	/* a fragment header, offset 8: UDP without ports */
+	n = udp_between(p, "fd00:98:1::1", "fd00:98:2::7");
+	memmove(p + 48, p + 40, n - 40);
+	memset(p + 40, 0, 8);
+	p[6] = 44;
+	p[40] = 17;
+	p[43] = 8; /* offset 1 (x 8 bytes) */
+	n += 8;
+	p[5] = (uint8_t)(n - 40);
+	assert_true(ips_ok(dp_flow_parse(p, n, &f)));
+	assert_int_equal(f.proto, 17);
+	assert_int_equal(f.sport, 0);
+	/* a chain cut short: no protocol beyond it, no ports */
+	p[6] = 0;
+	p[40] = 60;
+	p[41] = 200; /* longer than the packet */
+	assert_true(ips_ok(dp_flow_parse(p, n, &f)));
+	assert_int_equal(f.sport, 0);
+}
+
 int
 main(void)
 {
@@ -587,6 +633,7 @@ main(void)
 	    cmocka_unit_test(test_inner_packet_must_match),
 	    cmocka_unit_test(test_hold_bounds),
 	    cmocka_unit_test(test_modes),
+	    cmocka_unit_test(test_ipv6_extension_headers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
