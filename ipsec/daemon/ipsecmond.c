@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -461,6 +462,10 @@ usage(FILE *f)
 	    "      --fwmark MARK     mark every IKE, ESP and AH socket "
 	    "(policy routing;\n"
 	    "                        docs/ESP.md, Routing)\n"
+	    "      --allow-core-dumps  let the kernel dump core (the dump "
+	    "holds "
+	    "live SA\n"
+	    "                        and IKE keys: for debugging only)\n"
 	    "  -c, --check           validate the policy and secrets, then "
 	    "exit\n"
 	    "      --syslog          log to syslog instead of stderr\n"
@@ -495,6 +500,7 @@ main(int argc, char **argv)
 	    {"ike-port", required_argument, NULL, 'I'},
 	    {"natt-port", required_argument, NULL, 'N'},
 	    {"fwmark", required_argument, NULL, 'M'},
+	    {"allow-core-dumps", no_argument, NULL, 'D'},
 	    {"check", no_argument, NULL, 'c'},
 	    {"syslog", no_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -505,7 +511,7 @@ main(int argc, char **argv)
 	const char *events = DEFAULT_EVENTS, *tun = DEFAULT_TUN;
 	unsigned long mode = 0660, ike_port = IKE_PORT,
 		      natt_port = IKE_NATT_PORT;
-	bool check = false, use_syslog = false, verbose = false;
+	bool check = false, use_syslog = false, verbose = false, cores = false;
 	unsigned long mark = 0;
 	struct daemon d;
 	char err[512];
@@ -579,6 +585,9 @@ main(int argc, char **argv)
 		case 'v':
 			verbose = true;
 			break;
+		case 'D':
+			cores = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -587,6 +596,16 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/*
+	 * The SA and IKE keys live in OpenSSL's contexts on the ordinary
+	 * heap, as key schedules and HMAC pad states, where MADV_DONTDUMP
+	 * cannot reach them: a core dump would hold every live key.  As
+	 * ssh-agent does, this process is not dumpable (nor traceable by
+	 * other users) unless the operator asks.
+	 */
+	if (!cores && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "ipsecmond: cannot disable core dumps: %s\n",
+		    strerror(errno));
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
