@@ -271,6 +271,11 @@ bytes_are(uint64_t bytes, bool tunnel, bool confidential)
 		assert_int_equal(ourd_stat(d, "bad_spi_packets"), 0);
 		assert_int_equal(ourd_stat(d, "packets_not_authenticated"), 0);
 		assert_int_equal(ourd_stat(d, "packets_not_decrypted"), 0);
+		/* a transport pair is an SA pair but no tunnel */
+		assert_int_equal(ourd_stat(d, "active_sas"), 2);
+		assert_int_equal(
+		    ourd_stat(d, "active_tunnels"), tunnel ? 1 : 0);
+		assert_int_equal(ourd_stat(d, "offloaded_bytes_sent"), 0);
 	}
 }
 
