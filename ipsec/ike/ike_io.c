@@ -12,6 +12,8 @@
 
 #define IO_MAX_DGRAM 65536
 #define NSOCKS 4 /* {500, 4500} x {v4, v6} */
+#define IO_BATCH 16 /* datagrams per recvmmsg */
+#define IO_WAKE 4 /* recvmmsg calls per wake-up, at most */
 /*
  * Socket buffers sized for a burst: a hub whose peers all reconnect at once
  * (after an outage, or a reload) gets hundreds of first messages in one
@@ -38,7 +40,14 @@ struct ike_io {
 	void *ctx;
 	struct stats *stats;
 	uint16_t natt_port;
-	uint8_t buf[IO_MAX_DGRAM];
+	/* one batch, for whichever socket is read */
+	uint8_t buf[IO_BATCH][IO_MAX_DGRAM];
+	struct iovec iov[IO_BATCH];
+	struct sockaddr_storage from[IO_BATCH];
+	union {
+		char buf[256];
+		struct cmsghdr align;
+	} cmsg[IO_BATCH];
 };
 
 static void
@@ -105,6 +114,38 @@ local_of(struct io_sock *s, struct msghdr *mh, struct ike_endpoint *ep)
 	return found;
 }
 
+/* One datagram as received: IKE (marker removed) or ESP to its callback. */
+static void
+hand_over(struct io_sock *s, uint8_t *buf, size_t len, struct msghdr *mh)
+{
+	struct ike_io *io = s->io;
+	struct ike_endpoint local, remote;
+	const uint8_t *msg = buf;
+
+	if ((mh->msg_flags & MSG_TRUNC) || !local_of(s, mh, &local)) {
+		stats_on_ike_receive_error(io->stats);
+		return;
+	}
+	to_endpoint(mh->msg_name, &remote);
+	if (s->natt) {
+		static const uint8_t marker[4];
+
+		/* RFC 3948 2.1: a one-byte 0xff is a NAT keepalive. */
+		if (len == 1 && msg[0] == 0xff)
+			return;
+		if (len < 4 || memcmp(msg, marker, 4) != 0) {
+			if (io->esp_cb != NULL)
+				io->esp_cb(io->ctx, &local, &remote, msg, len);
+			return;
+		}
+		msg += 4;
+		len -= 4;
+	}
+	io->ike_cb(io->ctx, &local, &remote, msg, len);
+}
+
+/* Drain what is queued: IO_BATCH datagrams per recvmmsg, a bounded
+ * number of calls per wake-up. */
 static void
 on_readable(uv_poll_t *p, int status, int events)
 {
@@ -116,50 +157,31 @@ on_readable(uv_poll_t *p, int status, int events)
 		stats_on_ike_receive_error(io->stats);
 		return;
 	}
-	/* Drain what is queued, a bounded number per wake-up. */
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage from;
-		union {
-			char buf[256];
-			struct cmsghdr align;
-		} cmsg;
-		struct iovec iov = {io->buf, sizeof(io->buf)};
-		struct msghdr mh = {&from, sizeof(from), &iov, 1, cmsg.buf,
-		    sizeof(cmsg.buf), 0};
-		struct ike_endpoint local, remote;
-		ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
-		const uint8_t *msg = io->buf;
-		size_t len;
+	for (int wake = 0; wake < IO_WAKE; wake++) {
+		struct mmsghdr mm[IO_BATCH];
+		int n;
 
+		for (int i = 0; i < IO_BATCH; i++) {
+			io->iov[i] = (struct iovec){io->buf[i], IO_MAX_DGRAM};
+			mm[i].msg_hdr =
+			    (struct msghdr){.msg_name = &io->from[i],
+				.msg_namelen = sizeof(io->from[i]),
+				.msg_iov = &io->iov[i],
+				.msg_iovlen = 1,
+				.msg_control = io->cmsg[i].buf,
+				.msg_controllen = sizeof(io->cmsg[i].buf)};
+		}
+		n = recvmmsg(s->fd, mm, IO_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
 				stats_on_ike_receive_error(io->stats);
 			return;
 		}
-		if ((mh.msg_flags & MSG_TRUNC) || !local_of(s, &mh, &local)) {
-			stats_on_ike_receive_error(io->stats);
-			continue;
-		}
-		to_endpoint(&from, &remote);
-		len = (size_t)n;
-		if (s->natt) {
-			static const uint8_t marker[4];
-
-			/* RFC 3948 2.1: a one-byte 0xff is a NAT keepalive. */
-			if (len == 1 && msg[0] == 0xff)
-				continue;
-			if (len >= 4 && memcmp(msg, marker, 4) == 0) {
-				msg += 4;
-				len -= 4;
-			} else {
-				if (io->esp_cb != NULL)
-					io->esp_cb(
-					    io->ctx, &local, &remote, msg, len);
-				continue;
-			}
-		}
-		io->ike_cb(io->ctx, &local, &remote, msg, len);
+		for (int i = 0; i < n; i++)
+			hand_over(s, io->buf[i], mm[i].msg_len, &mm[i].msg_hdr);
+		if (n < IO_BATCH)
+			return;
 	}
 }
 
