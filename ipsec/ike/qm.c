@@ -621,6 +621,7 @@ qm_start(struct ike_sa *sa, const struct pol_rule *r,
 	struct ike_qm *qm;
 	uint32_t msgid = 0;
 	ips_res res;
+	int af;
 
 	while (msgid == 0)
 		GUARD(ike_random(&msgid, sizeof(msgid)));
@@ -636,10 +637,13 @@ qm_start(struct ike_sa *sa, const struct pol_rule *r,
 	qm->remote_port = rport;
 	qm->local_sel = *local_sel;
 	qm->remote_sel = *remote_sel;
-	qm->idcilen =
-	    id_of(local_sel, sa->local.addr.af, proto, lport, qm->idci);
-	qm->idcrlen =
-	    id_of(remote_sel, sa->local.addr.af, proto, rport, qm->idcr);
+	/* the selectors' family, which a tunnel's need not share; "any"
+	 * (no family of its own) takes the other's, or the ISAKMP SA's */
+	af = local_sel->lo.af != 0   ? local_sel->lo.af
+	    : remote_sel->lo.af != 0 ? remote_sel->lo.af
+				     : sa->local.addr.af;
+	qm->idcilen = id_of(local_sel, af, proto, lport, qm->idci);
+	qm->idcrlen = id_of(remote_sel, af, proto, rport, qm->idcr);
 	res = qm->noffers > 0 ? IPS_OK : IPS_ERR(IKE_NO_PROPOSAL);
 	if (ips_ok(res))
 		res = sad_get_spi(sa->ike->sad, &qm->spi_in,

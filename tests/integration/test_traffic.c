@@ -356,6 +356,24 @@ test_ipv6_tunnel(void **state)
 	bytes_are(4 * 248, true, true);
 }
 
+/* IPv6 networks joined over an IPv4 tunnel (the inner header's family
+ * is not the outer's): 248 bytes a packet. */
+static void
+test_ipv6_over_ipv4(void **state)
+{
+	(void)state;
+	direct_link();
+	policy(&lab.a, "esp: aes128gcm16", "fd00:98:1::/64", "fd00:98:2::/64",
+	    "10.99.0.2");
+	policy(&lab.b, "esp: aes128gcm16", "fd00:98:2::/64", "fd00:98:1::/64",
+	    "10.99.0.1");
+	start_both(
+	    "fd00:98:2::/64", "fd00:98:1::1", "fd00:98:1::/64", "fd00:98:2::1");
+	negotiate(NULL);
+	ping("fd00:98:1::1", "fd00:98:2::1");
+	bytes_are(4 * 248, true, true);
+}
+
 /* AH transport over IPv6: the rebuilt IPv6 header in the ICV. */
 static void
 test_ipv6_ah_transport(void **state)
@@ -483,6 +501,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_ah_tunnel, reset),
 	    cmocka_unit_test_teardown(test_ah_transport, reset),
 	    cmocka_unit_test_teardown(test_ipv6_tunnel, reset),
+	    cmocka_unit_test_teardown(test_ipv6_over_ipv4, reset),
 	    cmocka_unit_test_teardown(test_ipv6_ah_transport, reset),
 	    cmocka_unit_test_teardown(test_esp_in_udp_through_nat, reset),
 	    cmocka_unit_test_teardown(test_esn_and_replay_window, reset),
