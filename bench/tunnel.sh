@@ -14,53 +14,8 @@ set -euo pipefail
 build=${1:?usage: tunnel.sh BUILD_DIR}
 size_mb=${SIZE_MB:-400}
 build=$(cd "$build" && pwd)
-charon_bin=/usr/lib/ipsec/charon
-work=$(mktemp -d /tmp/ipsecmon-tunnel.XXXXXX)
-ns_a=ipst-a-$$
-ns_b=ipst-b-$$
-pids=()
-
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	ip netns del "$ns_a" 2>/dev/null || true
-	ip netns del "$ns_b" 2>/dev/null || true
-	if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-die() {
-	echo "tunnel.sh: $*" >&2
-	exit 1
-}
-
-[ -x "$charon_bin" ] || die "$charon_bin missing: scripts/install-deps"
+. "$(dirname "$0")/lab.sh"
 command -v nc >/dev/null || die "nc missing: scripts/install-deps"
-
-ip netns add "$ns_a"
-ip netns add "$ns_b"
-ip link add tpa$$ netns "$ns_a" type veth peer name tpb$$ netns "$ns_b"
-ip -n "$ns_a" addr add 10.97.0.1/24 dev tpa$$
-ip -n "$ns_b" addr add 10.97.0.2/24 dev tpb$$
-for ns in "$ns_a" "$ns_b"; do ip -n "$ns" link set lo up; done
-ip -n "$ns_a" addr add 10.96.1.1/32 dev lo
-ip -n "$ns_b" addr add 10.96.2.1/32 dev lo
-ip -n "$ns_a" link set tpa$$ up
-ip -n "$ns_b" link set tpb$$ up
-
-stop_all() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	pids=()
-}
-
-wait_for() { # path timeout_s
-	for _ in $(seq $(($2 * 10))); do
-		[ -S "$1" ] && return 0
-		sleep 0.1
-	done
-	die "$1 did not appear"
-}
 
 # One stream A -> B through the tunnel; prints MB/s.
 transfer() {
@@ -146,38 +101,6 @@ ours() { # esp -> MB/s
 }
 
 # ---- charon ------------------------------------------------------------------
-
-charon_start() { # dir ns cpu
-	local d=$1 vici=unix://$1/charon.vici
-	mkdir -p "$d/run" "$d/swanctl"
-	printf '%s\n' \
-		"charon {" \
-		"  load_modular = no" \
-		"  load = random nonce openssl pem pkcs1 x509 pubkey sha1 sha2 hmac aes gcm kdf kernel-libipsec kernel-netlink socket-default vici" \
-		"  install_routes = yes" \
-		"  plugins { vici { socket = $vici } }" \
-		"  filelog { main { path = $d/charon.log" \
-		"    default = 1" \
-		"    flush_line = yes } }" \
-		"}" \
-		"swanctl {" \
-		"  load = random nonce openssl pem pkcs1 x509 pubkey sha1 sha2 hmac aes" \
-		"  socket = $vici" \
-		"}" >"$d/strongswan.conf"
-	STRONGSWAN_CONF=$d/strongswan.conf taskset -c "$3" \
-		ip netns exec "$2" unshare -m --propagation private \
-		sh -c 'mount --bind "$1/run" /run && exec '"$charon_bin" \
-		sh "$d" >"$d/charon.out" 2>&1 &
-	pids+=($!)
-	wait_for "$d/charon.vici" 15
-}
-
-swanctl_in() { # dir args...
-	local d=$1
-	shift
-	STRONGSWAN_CONF=$d/strongswan.conf SWANCTL_DIR=$d/swanctl \
-		swanctl "$@" --uri "unix://$d/charon.vici"
-}
 
 charon_conf() { # me peer mynet peernet esp start
 	printf '%s\n' \

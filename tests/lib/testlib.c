@@ -452,3 +452,17 @@ tl_tcp_transfer(const char *dir, const char *from_ns, const char *src,
 	free(have);
 	tl_sh("rm -f %s %s", data, got);
 }
+
+size_t
+tl_unhex(const char *h, uint8_t *out)
+{
+	size_t n = 0;
+
+	for (; h[0] && h[1]; h += 2) {
+		unsigned v;
+
+		assert_int_equal(sscanf(h, "%2x", &v), 1);
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}

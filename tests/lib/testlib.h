@@ -62,6 +62,8 @@ uint8_t *tl_pcap_record(const char *path, size_t n, size_t *len);
  *   under it; d-chain.pem is d.pem followed by int.pem.
  */
 void tl_make_pki(const char *dir);
+/* Hex digits to bytes (a test vector); returns how many. */
+size_t tl_unhex(const char *h, uint8_t *out);
 /*
  * TCP through a tunnel: bytes random bytes from src in from_ns to a
  * listener on dst in to_ns (nc, port 5001), their SHA-256 compared at

@@ -13,25 +13,13 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include "crypto/ike_crypto.h"
 #include "crypto/ike_keys.h"
 
 /* The algorithm cache every test computes with (group setup). */
 static struct ike_crypto *cx;
-
-static size_t
-unhex(const char *h, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (; h[0] && h[1]; h += 2) {
-		unsigned v;
-
-		assert_int_equal(sscanf(h, "%2x", &v), 1);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
 
 static void
 test_hmac_vectors(void **state)
@@ -61,7 +49,7 @@ test_hmac_vectors(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < 4; i++) {
-		size_t n = unhex(v[i].mac, want);
+		size_t n = tl_unhex(v[i].mac, want);
 
 		assert_int_equal(n, ike_hash_len(v[i].alg));
 		assert_true(
@@ -78,12 +66,12 @@ test_aes_cbc_vector(void **state)
 	uint8_t key[16], iv[16], pt[32], ct[32], want[32], back[32];
 
 	(void)state;
-	unhex("2b7e151628aed2a6abf7158809cf4f3c", key);
-	unhex("000102030405060708090a0b0c0d0e0f", iv);
-	unhex(
+	tl_unhex("2b7e151628aed2a6abf7158809cf4f3c", key);
+	tl_unhex("000102030405060708090a0b0c0d0e0f", iv);
+	tl_unhex(
 	    "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51",
 	    pt);
-	unhex(
+	tl_unhex(
 	    "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2",
 	    want);
 	assert_true(ips_ok(

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
+
 #include <openssl/evp.h>
 
 #include "esp/esp.h"
@@ -251,20 +253,6 @@ test_bad_sa(void **state)
 	    esp_sa_new(&ok, true, 1000, key, 16, &sa).err, IPS_E_INVAL);
 }
 
-static size_t
-unhex(const char *h, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (; h[0] && h[1]; h += 2) {
-		unsigned v;
-
-		assert_int_equal(sscanf(h, "%2x", &v), 1);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
 /*
  * Published vectors.  AES-GCM-ESP packets of draft-mcgrew-gcm-test-01
  * section 4 (16-byte key, 32-bit sequence numbers), opened as the peer's:
@@ -337,14 +325,14 @@ test_published_vectors(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(gcm) / sizeof(gcm[0]); i++) {
 		uint8_t key[20], pkt[128], want[128], out[128], nh = 0;
-		size_t plen = unhex(gcm[i].packet, pkt);
-		size_t wlen = unhex(gcm[i].inner, want);
+		size_t plen = tl_unhex(gcm[i].packet, pkt);
+		size_t wlen = tl_unhex(gcm[i].inner, want);
 		struct esp_sa *in;
 		uint32_t spi, lo;
 		struct wbuf w;
 
-		unhex(gcm[i].key, key);
-		unhex(gcm[i].salt, key + 16);
+		tl_unhex(gcm[i].key, key);
+		tl_unhex(gcm[i].salt, key + 16);
 		assert_true(ips_ok(
 		    esp_sa_new(&a, false, gcm[i].spi, key, sizeof(key), &in)));
 		assert_true(ips_ok(esp_peek(pkt, plen, &spi, &lo)));
@@ -366,9 +354,9 @@ test_published_vectors(void **state)
 	}
 	for (size_t i = 0; i < sizeof(hmac) / sizeof(hmac[0]); i++) {
 		uint8_t key[64], data[64], want[16], mac[64];
-		size_t klen = unhex(hmac[i].key, key);
-		size_t dlen = unhex(hmac[i].data, data);
-		size_t wlen = unhex(hmac[i].mac, want), n = 0;
+		size_t klen = tl_unhex(hmac[i].key, key);
+		size_t dlen = tl_unhex(hmac[i].data, data);
+		size_t wlen = tl_unhex(hmac[i].mac, want), n = 0;
 		EVP_MAC_CTX *m = esp_hmac_new(hmac[i].auth, key, klen);
 
 		assert_non_null(m);
