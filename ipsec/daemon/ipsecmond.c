@@ -53,6 +53,7 @@ struct daemon {
 	struct dp *dp; /* NULL without a TUN device */
 	struct raw_ip *raw; /* ESP and AH as IP; NULL without CAP_NET_RAW */
 	uint32_t mark; /* on every socket of ours (--fwmark), 0 for none */
+	bool warned_no_mark;
 	int tun_fd;
 	uv_poll_t tun_poll;
 	uint8_t tun_buf[DP_MTU + 256];
@@ -140,6 +141,29 @@ dp_send_ip(void *ctx, const uint8_t *pkt, size_t len)
 			      : -ENOTCONN;
 }
 
+/*
+ * Cleartext goes back out through a raw socket, and only the mark keeps
+ * policy routing from handing it straight back to the TUN device; with
+ * no mark it is not sent (docs/ESP.md, Routing), and the log says why
+ * once.
+ */
+static int
+dp_send_clear(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+
+	if (d->mark == 0) {
+		if (!d->warned_no_mark)
+			ips_log(IPS_LOG_WARNING,
+			    "cleartext for a permit filter or soft SA came "
+			    "through the TUN device; without --fwmark it is "
+			    "dropped");
+		d->warned_no_mark = true;
+		return -EHOSTUNREACH;
+	}
+	return dp_send_ip(ctx, pkt, len);
+}
+
 static int
 dp_deliver(void *ctx, const uint8_t *pkt, size_t len)
 {
@@ -157,7 +181,7 @@ dp_decide(void *ctx, const struct dp_flow *f)
 	enum pol_action a;
 
 	if (!ike_outbound_action(engine_ike(d->engine), &p, &a))
-		return DP_CLEAR;
+		return DP_NONE;
 	return a == POL_ACTION_NEGOTIATE ? DP_PROTECT
 	    : a == POL_ACTION_BLOCK	 ? DP_BLOCK
 					 : DP_CLEAR;
@@ -200,7 +224,8 @@ dp_now(void *ctx)
 }
 
 static const struct dp_ops daemon_dp_ops = {dp_send_udp, dp_send_ip,
-    dp_send_raw, dp_deliver, dp_decide, dp_acquire, dp_soft_expired, dp_now};
+    dp_send_clear, dp_send_raw, dp_deliver, dp_decide, dp_acquire,
+    dp_soft_expired, dp_now};
 
 static void
 on_esp(void *ctx, const struct ike_endpoint *local,

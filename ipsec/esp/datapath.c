@@ -316,6 +316,17 @@ dp_tick(struct dp *dp)
 	}
 }
 
+/* Not ours to protect: on in clear, by the host's routes past the TUN
+ * device (the daemon refuses when it has no mark to say so). */
+static void
+pass_clear(struct dp *dp, const uint8_t *pkt)
+{
+	if (dp->ops->send_clear(dp->ctx, pkt, ip_total(pkt)) == 0)
+		dp->drops.clear++;
+	else
+		dp->drops.clear_unsent++;
+}
+
 void
 dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len)
 {
@@ -329,18 +340,24 @@ dp_outbound(struct dp *dp, const uint8_t *pkt, size_t len)
 	case DP_BLOCK:
 		dp->drops.blocked++;
 		return;
+	case DP_NONE:
+		dp->drops.unmatched++;
+		return;
 	case DP_CLEAR:
-		/* not ours to protect: on, by the main routing table */
-		if (dp->ops->send_ip(dp->ctx, pkt, ip_total(pkt)) == 0)
-			dp->drops.clear++;
-		else
-			dp->drops.send_failed++;
+		pass_clear(dp, pkt);
 		return;
 	case DP_PROTECT:
 		break;
 	}
 	if (send_on_sa(dp, pkt, len, &f))
 		return;
+	/* a soft association: the peer never answered and the policy
+	 * lets this traffic go in clear meanwhile */
+	if (sad_soft_covers(dp->sad, &f.src, &f.dst, f.proto, f.sport, f.dport,
+		dp->ops->now_ms(dp->ctx))) {
+		pass_clear(dp, pkt);
+		return;
+	}
 	/* RFC 4301 5.1: the packet waits (bounded) for the SA asked for */
 	hold(dp, pkt, len);
 	dp->ops->acquire(dp->ctx, &f);

@@ -44,7 +44,9 @@ IPS_MUST_USE ips_res dp_flow_parse(
 enum dp_verdict {
 	DP_PROTECT, /* a negotiate filter: an SA, or an acquire */
 	DP_BLOCK, /* a block filter */
-	DP_CLEAR, /* a permit filter, or none: not ours to protect */
+	DP_CLEAR, /* a permit filter: passed on in clear */
+	DP_NONE, /* no filter: not traffic the host should route to us
+		    (its own IPv6 chatter on the device, say); dropped */
 };
 
 struct dp_ops {
@@ -55,6 +57,10 @@ struct dp_ops {
 	/* A whole IP packet, its header ours (AH, or cleartext passed on
 	 * by a permit filter), by the main routing table. */
 	int (*send_ip)(void *ctx, const uint8_t *pkt, size_t len);
+	/* A cleartext packet from the host, a permit filter's or a soft
+	 * SA's, sent on past the TUN device; non-zero if it cannot be (no
+	 * routing that keeps it from coming back in). */
+	int (*send_clear)(void *ctx, const uint8_t *pkt, size_t len);
 	/* An ESP packet to the peer as IP protocol 50 (no NAT between). */
 	int (*send_raw)(void *ctx, const struct ips_addr *local,
 	    const struct ips_addr *remote, const uint8_t *pkt, size_t len);
@@ -78,7 +84,10 @@ struct dp_drops {
 			   protect when its SA came (a reload) */
 	uint64_t held_sent; /* held for an SA, then sent on it */
 	uint64_t blocked; /* outbound, a block filter */
-	uint64_t clear; /* outbound, not to protect: passed on in clear */
+	uint64_t clear; /* outbound, a permit filter's or a soft SA's:
+			   passed on in clear */
+	uint64_t clear_unsent; /* the same, that could not be (no mark) */
+	uint64_t unmatched; /* outbound, no filter at all */
 	uint64_t expired; /* outbound, its SA past its hard byte lifetime
 			     or its sequence numbers (IKE replaces it) */
 	uint64_t not_ip; /* from the host, not an IP packet */

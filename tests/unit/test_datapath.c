@@ -76,8 +76,8 @@ deliver(void *ctx, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-/* The SPD of these tests: 10.98.9.0/24 is blocked, 10.98.8.0/24 is not
- * ours to protect, the rest is. */
+/* The SPD of these tests: 10.98.9.0/24 is blocked, 10.98.8.0/24 is
+ * permitted, 10.98.7.0/24 no filter's, the rest to protect. */
 static enum dp_verdict
 decide(void *ctx, const struct dp_flow *f)
 {
@@ -86,6 +86,7 @@ decide(void *ctx, const struct dp_flow *f)
 		return DP_BLOCK;
 	return f->dst.b[2] == 9 ? DP_BLOCK
 	    : f->dst.b[2] == 8	? DP_CLEAR
+	    : f->dst.b[2] == 7	? DP_NONE
 				: DP_PROTECT;
 }
 
@@ -118,8 +119,8 @@ udp_encap_p(const struct sad_params *p)
 	    p->encap == IPSEC_ENCAP_UDP_TRANSPORT;
 }
 
-static const struct dp_ops ops = {send_udp, send_ip, send_raw, deliver, decide,
-    acquire, soft_expired, now_ms};
+static const struct dp_ops ops = {send_udp, send_ip, send_ip, send_raw, deliver,
+    decide, acquire, soft_expired, now_ms};
 
 /* A tunnel-mode ESP-in-UDP SA from ours to theirs (selectors). */
 static void
@@ -237,12 +238,18 @@ test_one_sa_both_ends(void **state)
 	assert_int_equal(io.wire_len, n);
 	assert_memory_equal(io.wire, pkt, n);
 	io.wire_len = 0;
+	/* no filter's: dropped, not passed on */
+	n = udp_packet(pkt, 1, 1, 7, 1);
+	dp_outbound(da, pkt, n);
+	assert_int_equal(io.ip, 1);
+	assert_int_equal(io.wire_len, 0);
 	/* not IP at all */
 	dp_outbound(da, (const uint8_t *)"hello", 5);
 	dp_drops(da, &drops);
 	assert_int_equal(drops.no_sa, 0);
 	assert_int_equal(drops.blocked, 1);
 	assert_int_equal(drops.clear, 1);
+	assert_int_equal(drops.unmatched, 1);
 	assert_int_equal(drops.not_ip, 1);
 
 	memset(&g, 0, sizeof(g));
@@ -579,6 +586,47 @@ test_modes(void **state)
 	}
 }
 
+/* A soft association (the peer never answered, the policy allows clear)
+ * lets its traffic pass in clear, with no acquire, until it expires. */
+static void
+test_soft_sa_passes_clear(void **state)
+{
+	struct stats *st = stats_new();
+	struct sad *a = sad_new(st);
+	struct dp *da = dp_new(a, &ops, NULL);
+	struct sad_soft soft;
+	struct dp_drops drops;
+	uint8_t pkt[64];
+	const char *why;
+	size_t n;
+
+	(void)state;
+	memset(&io, 0, sizeof(io));
+	memset(&soft, 0, sizeof(soft));
+	assert_true(ips_addr_parse("10.99.0.2", &soft.remote));
+	assert_true(ips_ok(ips_aspec_parse("10.98.1.0/24", &soft.src, &why)));
+	assert_true(ips_ok(ips_aspec_parse("10.98.5.0/24", &soft.dst, &why)));
+	snprintf(soft.rule, sizeof(soft.rule), "r");
+	soft.created_ms = 0;
+	soft.expires_ms = 5000; /* now_ms() is 1000 */
+	assert_true(ips_ok(sad_add_soft(a, &soft)));
+	n = udp_packet(pkt, 1, 1, 5, 1);
+	dp_outbound(da, pkt, n);
+	assert_int_equal(io.ip, 1);
+	assert_memory_equal(io.wire, pkt, n);
+	assert_int_equal(io.acquires, 0);
+	/* what it does not cover still waits for an SA */
+	n = udp_packet(pkt, 1, 1, 6, 1);
+	dp_outbound(da, pkt, n);
+	assert_int_equal(io.ip, 1);
+	assert_int_equal(io.acquires, 1);
+	dp_drops(da, &drops);
+	assert_int_equal(drops.clear, 1);
+	dp_free(da);
+	sad_free(a);
+	stats_free(st);
+}
+
 /* RFC 4301 4.4.1.1: an IPv6 packet's selector protocol and ports come
  * after its extension headers; a later fragment has no ports. */
 static void
@@ -634,6 +682,7 @@ main(void)
 	    cmocka_unit_test(test_hold_bounds),
 	    cmocka_unit_test(test_modes),
 	    cmocka_unit_test(test_ipv6_extension_headers),
+	    cmocka_unit_test(test_soft_sa_passes_clear),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
