@@ -117,15 +117,18 @@ ah_seal(struct ah_sa *sa, uint64_t seq, const struct ips_addr *src,
 {
 	size_t start = out->len, hl = ip_header_len(src);
 	size_t alen = ah_len(sa, src->af);
-	uint8_t *ah, *body;
-	ips_res r;
+	uint8_t *ip, *ah, *body;
+	struct wbuf h;
 
-	if (!ips_ok(r = ip_put_header(
-			out, src, dst, AH_PROTO, alen + len, (uint16_t)seq)) ||
-	    !ips_ok(r = wbuf_reserve(out, alen, &ah)) ||
-	    !ips_ok(r = wbuf_reserve(out, len, &body))) {
+	/* one reservation: a wbuf that grows would move earlier ones */
+	GUARD(wbuf_reserve(out, hl + alen + len, &ip));
+	ah = ip + hl;
+	body = ah + alen;
+	wbuf_init_on(&h, ip, hl);
+	if (!ips_ok(ip_put_header(
+		&h, src, dst, AH_PROTO, alen + len, (uint16_t)seq))) {
 		out->len = start;
-		return r;
+		BAIL(TOOBIG);
 	}
 	/*= rfc4302#section-2
 	 *# Next Header | Payload Len | RESERVED | SPI | Sequence Number |

@@ -227,6 +227,15 @@ send_on_sa(
 		dp->sad, &f->src, &f->dst, f->proto, f->sport, f->dport, &sa))
 		return false;
 	if (transport_mode(&sa.p)) {
+		/* RFC 4303 3.1.1, RFC 4302 3.1.1: transport mode takes whole
+		 * datagrams (an IPv4 fragment's header would be lost), and
+		 * IPv6 extension headers would have to be split around it:
+		 * neither is done here */
+		if (pkt[0] >> 4 == 4 ? ((pkt[6] & 0x3f) | pkt[7]) != 0
+				     : pkt[6] != f->proto) {
+			dp->drops.not_transportable++;
+			return true;
+		}
 		body = pkt + ip_hl(pkt);
 		blen = ip_total(pkt) - ip_hl(pkt);
 		/* what follows the header, an IPv6 extension header too */

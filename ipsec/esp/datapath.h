@@ -88,6 +88,9 @@ struct dp_drops {
 			   passed on in clear */
 	uint64_t clear_unsent; /* the same, that could not be (no mark) */
 	uint64_t unmatched; /* outbound, no filter at all */
+	uint64_t not_transportable; /* outbound on a transport SA: an IPv4
+				       fragment, or IPv6 with extension
+				       headers */
 	uint64_t expired; /* outbound, its SA past its hard byte lifetime
 			     or its sequence numbers (IKE replaces it) */
 	uint64_t not_ip; /* from the host, not an IP packet */

@@ -548,6 +548,15 @@ open_on(struct sad *sad, bool ah, const uint8_t *pkt, size_t len,
 		stats_on_bad_spi(sad->stats);
 		return SAD_RX_BAD_SPI;
 	}
+	/* RFC 4301 4.4.2.1: past its hard byte lifetime the SA is over,
+	 * whatever the peer thinks; until IKE deletes it (hastened here)
+	 * its packets are those of an SA that no longer exists */
+	if (sad_life_bytes(&sa->info.p) != 0 &&
+	    sa->info.bytes >= sad_life_bytes(&sa->info.p)) {
+		sad->soft_due = true;
+		stats_on_bad_spi(sad->stats);
+		return SAD_RX_BAD_SPI;
+	}
 	/* the window first (cheap), recorded only once the ICV has
 	 * verified: RFC 4303 3.4.3, RFC 4302 3.4.3 */
 	seq = replay_infer(&sa->replay, lo);
@@ -641,6 +650,9 @@ sad_skip_seq(struct sad *sad, uint32_t spi, uint64_t seq)
 	struct sad_sa *sa = find(sad, SAD_OUTBOUND, spi);
 
 	ENSURE(sa != NULL && seq >= sa->info.seq && seq <= UINT32_MAX, INVAL);
+	if (!sa->info.p.esn && sa->info.seq < SAD_SEQ_SOFT &&
+	    seq >= SAD_SEQ_SOFT)
+		sad->soft_due = true;
 	sa->info.seq = seq;
 	return IPS_OK;
 }

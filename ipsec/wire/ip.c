@@ -108,6 +108,10 @@ ip_fix_transport_csum(uint8_t *pkt, size_t len)
 		return;
 	if (len < hl + off + 2)
 		return;
+	/* a UDP datagram must be all of the payload: else it is not what
+	 * its header says, and a fresh checksum would only hide that */
+	if (proto == 17 && ((size_t)pkt[hl + 4] << 8 | pkt[hl + 5]) != len - hl)
+		return;
 	/* a UDP checksum of zero means none was sent (IPv4 only) */
 	if (proto == 17 && pkt[hl + 6] == 0 && pkt[hl + 7] == 0 &&
 	    pkt[0] >> 4 == 4)

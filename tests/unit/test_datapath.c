@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "esp/ah.h"
 #include "esp/datapath.h"
 #include "stats/stats.h"
 #include "wire/ike_wire.h"
@@ -586,6 +587,84 @@ test_modes(void **state)
 	}
 }
 
+/* Transport mode takes whole datagrams: an IPv4 fragment, or IPv6 with
+ * extension headers, is refused rather than sent broken. */
+static void
+test_transport_takes_whole_datagrams(void **state)
+{
+	struct stats *st = stats_new();
+	struct sad *a = sad_new(st);
+	struct dp *da = dp_new(a, &ops, NULL);
+	uint8_t key[20] = {1}, pkt[128];
+	struct sad_params p;
+	struct dp_drops drops;
+	const char *why;
+	size_t n;
+
+	(void)state;
+	memset(&io, 0, sizeof(io));
+	params(&p, "10.99.0.1", "10.99.0.2");
+	p.encap = IPSEC_ENCAP_TRANSPORT;
+	assert_true(ips_addr_parse("10.99.0.1", &p.local));
+	assert_true(ips_addr_parse("10.99.0.2", &p.remote));
+	assert_true(ips_ok(sad_add_outbound(a, 900, &p, key, 20, 0, 0)));
+	params(&p, "fd00:99::1", "fd00:99::2");
+	p.encap = IPSEC_ENCAP_TRANSPORT;
+	assert_true(ips_ok(ips_aspec_parse("fd00:99::1", &p.src, &why)));
+	assert_true(ips_addr_parse("fd00:99::1", &p.local));
+	assert_true(ips_addr_parse("fd00:99::2", &p.remote));
+	assert_true(ips_ok(sad_add_outbound(a, 901, &p, key, 20, 0, 0)));
+	n = udp_between(pkt, "10.99.0.1", "10.99.0.2");
+	pkt[6] = 0x20; /* more fragments */
+	dp_outbound(da, pkt, n);
+	assert_int_equal(io.raw, 0);
+	pkt[6] = 0;
+	dp_outbound(da, pkt, n); /* whole: sent */
+	assert_int_equal(io.raw, 1);
+	n = udp_between(pkt, "fd00:99::1", "fd00:99::2");
+	memmove(pkt + 48, pkt + 40, n - 40);
+	memset(pkt + 40, 0, 8);
+	pkt[6] = 60; /* destination options, then UDP */
+	pkt[40] = 17;
+	n += 8;
+	pkt[5] = (uint8_t)(n - 40);
+	dp_outbound(da, pkt, n);
+	assert_int_equal(io.raw, 1);
+	dp_drops(da, &drops);
+	assert_int_equal(drops.not_transportable, 2);
+	dp_free(da);
+	sad_free(a);
+	stats_free(st);
+}
+
+/* ah_seal into a buffer that grows while it writes (one reservation). */
+static void
+test_ah_into_growing_buffer(void **state)
+{
+	static uint8_t payload[3000];
+	uint8_t key[32] = {2}, nh = 0;
+	struct ips_addr s, d;
+	struct ah_sa *sa;
+	struct wbuf w, o;
+
+	(void)state;
+	memset(payload, 0x5a, sizeof(payload));
+	assert_true(ips_addr_parse("10.99.0.1", &s));
+	assert_true(ips_addr_parse("10.99.0.2", &d));
+	assert_true(ips_ok(
+	    ah_sa_new(IPSEC_AUTH_HMAC_SHA2_256, false, 77, key, 32, &sa)));
+	wbuf_init(&w, 65536);
+	wbuf_init(&o, 65536);
+	assert_true(
+	    ips_ok(ah_seal(sa, 1, &s, &d, 17, payload, sizeof(payload), &w)));
+	assert_true(ips_ok(ah_open(sa, 1, w.p, w.len, &o, &nh)));
+	assert_int_equal(o.len, sizeof(payload));
+	assert_int_equal(nh, 17);
+	wbuf_free(&w);
+	wbuf_free(&o);
+	ah_sa_free(sa);
+}
+
 /* A soft association (the peer never answered, the policy allows clear)
  * lets its traffic pass in clear, with no acquire, until it expires. */
 static void
@@ -683,6 +762,8 @@ main(void)
 	    cmocka_unit_test(test_modes),
 	    cmocka_unit_test(test_ipv6_extension_headers),
 	    cmocka_unit_test(test_soft_sa_passes_clear),
+	    cmocka_unit_test(test_transport_takes_whole_datagrams),
+	    cmocka_unit_test(test_ah_into_growing_buffer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -171,6 +171,37 @@ test_hard_volume(void **state)
 	}
 	assert_int_equal(sealed, 11); /* the 11th took it to 1100 */
 	assert_true(sad_take_soft_due(sad));
+	/* and inbound: the receiver's own limit, whatever the sender's */
+	{
+		struct sad *tx = sad_new(st), *rx = sad_new(st);
+		struct sad_params q = p;
+		struct sad_info row;
+		uint32_t spi;
+		int opened = 0;
+
+		q.life_kb = 0;
+		assert_true(ips_ok(sad_get_spi(rx, &spi, 0)));
+		assert_true(
+		    ips_ok(sad_update_inbound(rx, spi, &p, key, 20, 0, 0)));
+		assert_true(
+		    ips_ok(sad_add_outbound(tx, spi, &q, key, 20, 0, 0)));
+		for (int i = 0; i < 12; i++) {
+			uint8_t out[256], nh;
+			struct wbuf o;
+
+			wbuf_init_on(&w, buf, sizeof(buf));
+			wbuf_init_on(&o, out, sizeof(out));
+			assert_true(ips_ok(
+			    sad_esp_seal(tx, spi, 4, pkt, sizeof(pkt), &w, 0)));
+			if (sad_esp_open(rx, buf, w.len, &o, &nh, &row, 0) ==
+			    SAD_RX_OK)
+				opened++;
+		}
+		assert_int_equal(opened, 11);
+		assert_true(sad_take_soft_due(rx));
+		sad_free(tx);
+		sad_free(rx);
+	}
 	sad_free(sad);
 	stats_free(st);
 }
