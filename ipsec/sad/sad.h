@@ -112,8 +112,7 @@ bool sad_on_packet(struct sad *sad, enum sad_dir dir, uint32_t spi, size_t len,
  * counted in the Quick Mode statistic its comment names. */
 enum sad_rx {
 	SAD_RX_OK,
-	SAD_RX_BAD_SPI, /* no keyed inbound SA has its SPI, or it is past
-			   its hard byte lifetime: Bad SPI Packets */
+	SAD_RX_BAD_SPI, /* no keyed inbound SA has its SPI: Bad SPI Packets */
 	SAD_RX_REPLAY, /* duplicate, or left of the window: With Replay
 			  Detection (and the SA's replay drops) */
 	SAD_RX_ICV, /* its ICV did not verify: Not Authenticated (and the

@@ -280,23 +280,63 @@ bytes_are(uint64_t bytes, bool tunnel, bool confidential)
 }
 
 /*
- * Transport-mode ESP between the hosts themselves: the traffic to the
- * very address IKE uses goes through the TUN device (table 250) while
- * the daemons' marked sockets do not.  4 requests and 4 replies of 208
- * bytes each way (ICMP 8 + 200; the IP header is not protected).
+ * One shape of the datapath over the direct link: A's side and B's
+ * (selectors, and the addresses ping runs between), the tunnel endpoints
+ * (NULL: transport mode, between the hosts themselves), and what each of
+ * ping's 4 requests and 4 replies of 200 bytes counts as protected bytes.
  */
+struct shape {
+	const char *offer;
+	const char *a_net, *b_net;
+	const char *a_host, *b_host;
+	const char *a_end, *b_end;
+	uint64_t packet;
+	bool confidential;
+};
+
+static const struct shape
+    /* the traffic to the very address IKE uses goes through the TUN
+     * device (table 250), the daemons' marked sockets do not; 208 bytes
+     * (ICMP 8 + 200: the IP header is not protected) */
+    esp_transport = {"esp: aes128gcm16", "10.99.0.1", "10.99.0.2", "10.99.0.1",
+	"10.99.0.2", NULL, NULL, 208, true},
+    /* authenticated, not confidential; 228 bytes, the inner IPv4
+     * header inside */
+    ah_tunnel = {"ah: sha256", "10.98.1.0/24", "10.98.2.0/24", "10.98.1.1",
+	"10.98.2.1", "10.99.0.1", "10.99.0.2", 228, false},
+    ah_transport = {"ah: sha1", "10.99.0.1", "10.99.0.2", "10.99.0.1",
+	"10.99.0.2", NULL, NULL, 208, false},
+    /* IKE and ESP over IPv6 (raw protocol 50 on an IPv6 socket), IPv6
+     * inside: 248 bytes (IPv6 40, ICMPv6 8, 200) */
+    ipv6_tunnel = {"esp: aes256gcm16", "fd00:98:1::/64", "fd00:98:2::/64",
+	"fd00:98:1::1", "fd00:98:2::1", "fd00:99::1", "fd00:99::2", 248, true},
+    /* IPv6 networks over an IPv4 tunnel: the families differ */
+    ipv6_over_ipv4 = {"esp: aes128gcm16", "fd00:98:1::/64", "fd00:98:2::/64",
+	"fd00:98:1::1", "fd00:98:2::1", "10.99.0.1", "10.99.0.2", 248, true},
+    /* the rebuilt IPv6 header in AH's ICV */
+    ipv6_ah_transport = {"ah: sha256", "fd00:99::1", "fd00:99::2", "fd00:99::1",
+	"fd00:99::2", NULL, NULL, 208, false};
+
+static void
+run_shape(const struct shape *s)
+{
+	bool tunnel = s->a_end != NULL;
+
+	direct_link();
+	policy(&lab.a, s->offer, s->a_net, s->b_net, s->b_end);
+	policy(&lab.b, s->offer, s->b_net, s->a_net, s->a_end);
+	start_both(s->b_net, s->a_host, s->a_net, s->b_host);
+	negotiate(tunnel ? NULL : s->b_host);
+	qmsas_say(tunnel ? "\"mode\": \"tunnel\"" : "\"mode\": \"transport\"");
+	ping(s->a_host, s->b_host);
+	bytes_are(4 * s->packet, tunnel, s->confidential);
+}
+
 static void
 test_esp_transport(void **state)
 {
 	(void)state;
-	direct_link();
-	policy(&lab.a, "esp: aes128gcm16", "10.99.0.1", "10.99.0.2", NULL);
-	policy(&lab.b, "esp: aes128gcm16", "10.99.0.2", "10.99.0.1", NULL);
-	start_both("10.99.0.2", "10.99.0.1", "10.99.0.1", "10.99.0.2");
-	negotiate("10.99.0.2");
-	qmsas_say("\"mode\": \"transport\"");
-	ping("10.99.0.1", "10.99.0.2");
-	bytes_are(4 * 208, false, true);
+	run_shape(&esp_transport);
 	/* and TCP both ways, raw ESP in transport mode */
 	tl_tcp_transfer(lab.dir, lab.a.ns, "10.99.0.1", lab.b.ns, "10.99.0.2",
 	    20u << 20, lab.a.log);
@@ -306,86 +346,39 @@ test_esp_transport(void **state)
 	assert_true(ourd_stat(&lab.a, "transport_bytes_received") > 20u << 20);
 }
 
-/* AH in tunnel mode: authenticated, not confidential (228 bytes: the
- * inner IPv4 header is inside). */
 static void
 test_ah_tunnel(void **state)
 {
 	(void)state;
-	direct_link();
-	policy(
-	    &lab.a, "ah: sha256", "10.98.1.0/24", "10.98.2.0/24", "10.99.0.2");
-	policy(
-	    &lab.b, "ah: sha256", "10.98.2.0/24", "10.98.1.0/24", "10.99.0.1");
-	start_both("10.98.2.0/24", "10.98.1.1", "10.98.1.0/24", "10.98.2.1");
-	negotiate(NULL);
-	qmsas_say("\"mode\": \"tunnel\"");
-	ping("10.98.1.1", "10.98.2.1");
-	bytes_are(4 * 228, true, false);
+	run_shape(&ah_tunnel);
 }
 
 static void
 test_ah_transport(void **state)
 {
 	(void)state;
-	direct_link();
-	policy(&lab.a, "ah: sha1", "10.99.0.1", "10.99.0.2", NULL);
-	policy(&lab.b, "ah: sha1", "10.99.0.2", "10.99.0.1", NULL);
-	start_both("10.99.0.2", "10.99.0.1", "10.99.0.1", "10.99.0.2");
-	negotiate("10.99.0.2");
-	qmsas_say("\"mode\": \"transport\"");
-	ping("10.99.0.1", "10.99.0.2");
-	bytes_are(4 * 208, false, false);
+	run_shape(&ah_transport);
 }
 
-/* IKE and ESP over IPv6 (raw protocol 50 on an IPv6 socket), IPv6
- * inside: 248 bytes a packet (IPv6 40, ICMPv6 8, 200). */
 static void
 test_ipv6_tunnel(void **state)
 {
 	(void)state;
-	direct_link();
-	policy(&lab.a, "esp: aes256gcm16", "fd00:98:1::/64", "fd00:98:2::/64",
-	    "fd00:99::2");
-	policy(&lab.b, "esp: aes256gcm16", "fd00:98:2::/64", "fd00:98:1::/64",
-	    "fd00:99::1");
-	start_both(
-	    "fd00:98:2::/64", "fd00:98:1::1", "fd00:98:1::/64", "fd00:98:2::1");
-	negotiate(NULL);
-	ping("fd00:98:1::1", "fd00:98:2::1");
-	bytes_are(4 * 248, true, true);
+	run_shape(&ipv6_tunnel);
 }
 
-/* IPv6 networks joined over an IPv4 tunnel (the inner header's family
- * is not the outer's): 248 bytes a packet. */
 static void
 test_ipv6_over_ipv4(void **state)
 {
 	(void)state;
-	direct_link();
-	policy(&lab.a, "esp: aes128gcm16", "fd00:98:1::/64", "fd00:98:2::/64",
-	    "10.99.0.2");
-	policy(&lab.b, "esp: aes128gcm16", "fd00:98:2::/64", "fd00:98:1::/64",
-	    "10.99.0.1");
-	start_both(
-	    "fd00:98:2::/64", "fd00:98:1::1", "fd00:98:1::/64", "fd00:98:2::1");
-	negotiate(NULL);
-	ping("fd00:98:1::1", "fd00:98:2::1");
-	bytes_are(4 * 248, true, true);
+	run_shape(&ipv6_over_ipv4);
 }
 
-/* AH transport over IPv6: the rebuilt IPv6 header in the ICV. */
 static void
 test_ipv6_ah_transport(void **state)
 {
 	(void)state;
-	direct_link();
-	policy(&lab.a, "ah: sha256", "fd00:99::1", "fd00:99::2", NULL);
-	policy(&lab.b, "ah: sha256", "fd00:99::2", "fd00:99::1", NULL);
-	start_both("fd00:99::2", "fd00:99::1", "fd00:99::1", "fd00:99::2");
-	negotiate("fd00:99::2");
-	ping("fd00:99::1", "fd00:99::2");
-	bytes_are(4 * 208, false, false);
+	run_shape(&ipv6_ah_transport);
 }
 
 /*
