@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 
 BENCH_BUILD ?= build-bench
 
-.PHONY: all deps build test demo bench format check-format fuzz clean
+.PHONY: all deps build test demo bench format check-format fuzz clean lint-mib
 
 all: build
 
@@ -59,3 +59,8 @@ check-format:
 
 clean:
 	rm -rf $(BUILD) $(DEMO_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)
+
+# smilint -l 6 on our MIB, with the IETF base modules install-deps put in
+# /usr/local/share/ipsecmon/mibs (docs/MIB.md); any message fails.
+lint-mib: deps
+	@mib/lint.sh mib/IPSECMON-MIB.txt /usr/local/share/ipsecmon/mibs

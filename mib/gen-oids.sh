@@ -1,0 +1,43 @@
+#!/bin/sh
+# mib/gen-oids.sh MIB OUT SMIPATH: the C header of the MIB's OIDs, from
+# smidump's list of identifiers, so that the MIB file stays the only place
+# they are written (docs/MIB.md).  For every node, scalar, table, row,
+# column and notification NAME:
+#   IPSM_OID_NAME      the OID's arcs, comma-separated
+#   IPSM_OIDLEN_NAME   how many
+# and, for the two statistics groups, X-macro lists in MIB order:
+#   IPSM_MIB_MM_STATS(X) / IPSM_MIB_QM_STATS(X)   X(NAME, "NAME", subid)
+set -eu
+mib=$1
+out=$2
+SMIPATH=$3
+export SMIPATH
+tmp=$out.tmp
+smidump -l 6 -f identifiers "$mib" >"$tmp.ids"
+{
+	echo "/* Generated from $(basename "$mib") by mib/gen-oids.sh: do not edit. */"
+	echo "#ifndef IPSM_MIB_OIDS_H"
+	echo "#define IPSM_MIB_OIDS_H"
+	echo
+	awk '$1 != "#" && NF == 4 {
+		arcs = $4; gsub(/\./, ",", arcs)
+		n = split($4, a, ".")
+		printf("#define IPSM_OID_%s %s\n#define IPSM_OIDLEN_%s %d\n",
+		    $2, arcs, $2, n)
+	}' "$tmp.ids"
+	for g in Mm Qm; do
+		G=$(echo "$g" | tr a-z A-Z)
+		base=$(awk -v g="ipsm${g}Stats" '$2 == g { print $4 }' "$tmp.ids")
+		echo
+		printf '#define IPSM_MIB_%s_STATS(X)' "$G"
+		awk -v b="$base." '$3 == "scalar" && index($4, b) == 1 {
+			s = substr($4, length(b) + 1)
+			printf(" \\\n\tX(%s, \"%s\", %s)", $2, $2, s)
+		}' "$tmp.ids"
+		echo
+	done
+	echo
+	echo "#endif"
+} >"$tmp"
+mv "$tmp" "$out"
+rm -f "$tmp.ids"
