@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <uv.h>
 
+#include "agent/agent.h"
 #include "audit/audit.h"
 #include "base/log.h"
 #include "ctl/ctl_client.h"
@@ -53,6 +54,7 @@ struct daemon {
 	struct dp *dp; /* NULL without a TUN device */
 	struct raw_ip *raw; /* ESP and AH as IP; NULL without CAP_NET_RAW */
 	uint32_t mark; /* on every socket of ours (--fwmark), 0 for none */
+	struct agent *agent; /* the AgentX subagent; NULL: --agentx none */
 	bool warned_no_mark;
 	int tun_fd;
 	uv_poll_t tun_poll;
@@ -464,11 +466,31 @@ on_signal(uv_signal_t *s, int signum)
 	ike_io_stop(d->io);
 	d->io = NULL;
 	datapath_stop(d);
+	agent_stop(d->agent);
+	d->agent = NULL;
 	uv_close((uv_handle_t *)&d->tick, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 }
+
+/* ---- the AgentX subagent (agent/agent.h) ---- */
+
+static void
+agent_snapshot(void *ctx, struct agent_snapshot *out)
+{
+	struct daemon *d = ctx;
+	const struct policy *p = engine_policy(d->engine);
+	struct ctl_view_src src;
+
+	memset(out, 0, sizeof(*out));
+	engine_view_src(d->engine, &src, &out->mm, &out->qm, false, NULL);
+	out->discontinuity = stats_discontinuity_time(engine_stats(d->engine));
+	if (p != NULL)
+		out->policy = *policy_meta(p);
+}
+
+static const struct agent_ops daemon_agent_ops = {agent_snapshot};
 
 static void
 usage(FILE *f)
@@ -487,6 +509,10 @@ usage(FILE *f)
 	    "      --fwmark MARK     mark every IKE, ESP and AH socket "
 	    "(policy routing;\n"
 	    "                        docs/ESP.md, Routing)\n"
+	    "      --agentx SOCKET   the AgentX master to serve IPSECMON-MIB "
+	    "through\n"
+	    "                        (default " AGENT_DEFAULT_MASTER
+	    "; none: no SNMP)\n"
 	    "      --allow-core-dumps  let the kernel dump core (the dump "
 	    "holds "
 	    "live SA\n"
@@ -526,6 +552,7 @@ main(int argc, char **argv)
 	    {"natt-port", required_argument, NULL, 'N'},
 	    {"fwmark", required_argument, NULL, 'M'},
 	    {"allow-core-dumps", no_argument, NULL, 'D'},
+	    {"agentx", required_argument, NULL, 'A'},
 	    {"check", no_argument, NULL, 'c'},
 	    {"syslog", no_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -534,6 +561,7 @@ main(int argc, char **argv)
 	};
 	const char *policy = DEFAULT_POLICY, *sock = CTL_DEFAULT_SOCKET;
 	const char *events = DEFAULT_EVENTS, *tun = DEFAULT_TUN;
+	const char *agentx = AGENT_DEFAULT_MASTER;
 	unsigned long mode = 0660, ike_port = IKE_PORT,
 		      natt_port = IKE_NATT_PORT;
 	bool check = false, use_syslog = false, verbose = false, cores = false;
@@ -613,6 +641,9 @@ main(int argc, char **argv)
 		case 'D':
 			cores = true;
 			break;
+		case 'A':
+			agentx = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -687,6 +718,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	datapath_start(&d, tun);
+	if (strcmp(agentx, "none") != 0 &&
+	    !ips_ok(
+		agent_start(&d.loop, agentx, &daemon_agent_ops, &d, &d.agent)))
+		ips_log(IPS_LOG_WARNING, "no SNMP subagent: Net-SNMP failed");
+	else if (d.agent != NULL)
+		ips_log(
+		    IPS_LOG_INFO, "SNMP subagent for AgentX master %s", agentx);
 	uv_timer_init(&d.loop, &d.tick);
 	d.tick.data = &d;
 	uv_timer_start(&d.tick, on_tick, IKE_TICK_MS, IKE_TICK_MS);

@@ -42,17 +42,18 @@ void
 ourd_start(struct ourd *d)
 {
 	char policy[700], events[700], mark[32];
-	char *argv[16] = {(char *)"ip", (char *)"netns", (char *)"exec", d->ns,
+	char *argv[20] = {(char *)"ip", (char *)"netns", (char *)"exec", d->ns,
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", policy, (char *)"-s",
-	    d->sock, (char *)"-e", events, (char *)"-t", d->tun, NULL};
+	    d->sock, (char *)"-e", events, (char *)"-t", d->tun,
+	    (char *)"--agentx", (char *)(d->agentx ? d->agentx : "none"), NULL};
 
 	snprintf(policy, sizeof(policy), "%s/policy.yaml", d->dir);
 	snprintf(events, sizeof(events), "%s/events.jsonl", d->dir);
 	if (d->mark != 0) {
 		snprintf(mark, sizeof(mark), "%u", d->mark);
-		argv[13] = (char *)"--fwmark";
-		argv[14] = mark;
-		argv[15] = NULL;
+		argv[15] = (char *)"--fwmark";
+		argv[16] = mark;
+		argv[17] = NULL;
 	}
 	d->pid = tl_spawn(argv, d->log);
 	if (!tl_wait_socket(d->sock, 10000))

@@ -17,6 +17,7 @@ struct ourd {
 	char log[512];
 	char dir[512]; /* policy.yaml, secrets.yaml, events.jsonl */
 	unsigned mark; /* --fwmark, 0 for none */
+	const char *agentx; /* --agentx master socket; NULL: none */
 	pid_t pid;
 };
 

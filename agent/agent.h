@@ -1,0 +1,49 @@
+/*
+ * agent: the Net-SNMP AgentX subagent inside ipsecmond, serving
+ * IPSECMON-MIB (mib/IPSECMON-MIB.txt) from the engine's live state.  It
+ * runs on the daemon's libuv loop: Net-SNMP's descriptors are uv_poll
+ * handles and its next timeout a uv_timer, re-armed after every event, so
+ * no second thread ever touches engine state.
+ *
+ * The master may start late or restart: Net-SNMP retries the connection
+ * every AGENT_RETRY_S seconds and re-registers; the engine runs on.
+ */
+#ifndef IPS_AGENT_H
+#define IPS_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "base/ips_err.h"
+#include "spd/policy.h"
+#include "stats/stats.h"
+
+#define AGENT_DEFAULT_MASTER "/var/agentx/master"
+#define AGENT_RETRY_S 1 /* AgentX ping / reconnect interval */
+
+/* One consistent view of what the MIB serves, taken once per request
+ * PDU. */
+struct agent_snapshot {
+	struct ips_mm_stats mm;
+	struct ips_qm_stats qm;
+	time_t discontinuity; /* when the counters last started from 0 */
+	struct pol_meta policy; /* borrowed strings; name NULL: none */
+};
+
+struct agent_ops {
+	void (*snapshot)(void *ctx, struct agent_snapshot *out);
+};
+
+struct agent;
+
+/* Connect (now or later) to the AgentX master at master (a Unix socket
+ * path, or Net-SNMP's transport syntax). */
+IPS_MUST_USE ips_res agent_start(uv_loop_t *loop, const char *master,
+    const struct agent_ops *ops, void *ctx, struct agent **out);
+/* Unregister and close; libuv handles close with the loop. */
+void agent_stop(struct agent *a);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * The AgentX subagent (issue 5), under a real snmpd started by the test
+ * as master with its own configuration: loopback in a namespace of its
+ * own, a private AgentX socket.  snmpwalk of the whole module must give
+ * every statistic `ipsecmon show stats format=json` gives, by the MIB's
+ * names; the policy scalars say the policy's; when snmpd restarts, the
+ * subagent is back within seconds.
+ */
+#include <ctype.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ourd.h"
+#include "testlib.h"
+
+#define SNMP_PORT 11161
+
+static struct {
+	char *dir;
+	char ns[64];
+	char agentx[600], snmpd_conf[600], snmpd_log[600];
+	pid_t snmpd;
+	struct ourd d;
+} lab;
+
+static void
+snmpd_start(void)
+{
+	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns,
+	    (char *)"snmpd", (char *)"-f", (char *)"-Lo", (char *)"-C",
+	    (char *)"-c", lab.snmpd_conf, (char *)"-I",
+	    (char *)"-ifTable,ifXTable", NULL};
+	char sock[700];
+
+	lab.snmpd = tl_spawn(argv, lab.snmpd_log);
+	snprintf(sock, sizeof(sock), "%s", lab.agentx);
+	if (!tl_wait_socket(sock, 10000))
+		fail_msg("snmpd did not start:\n%s",
+		    tl_read_file(lab.snmpd_log, NULL));
+}
+
+/* An SNMP command in the namespace, with our MIB loaded. */
+static char *
+snmp(const char *cmd, const char *args, int *st)
+{
+	char line[1500];
+
+	snprintf(line, sizeof(line),
+	    "ip netns exec %s env MIBDIRS=%s MIBS=IPSECMON-MIB %s -v2c -c "
+	    "public -OQsU 127.0.0.1:%d %s",
+	    lab.ns, tl_env("IPS_MIB_DIRS"), cmd, SNMP_PORT, args);
+	return tl_run(line, true, st);
+}
+
+/* Walk the module until the subagent answers (it may still be
+ * connecting); the walk's output. */
+static char *
+walk_when_up(int timeout_ms)
+{
+	for (int w = 0; w <= timeout_ms; w += 200) {
+		int st;
+		char *out = snmp("snmpwalk", "IPSECMON-MIB::ipsecmonMIB", &st);
+
+		if (st == 0 && strstr(out, "ipsmQmBadSPIPackets.0") != NULL)
+			return out;
+		free(out);
+		usleep(200000);
+	}
+	fail_msg("the subagent never answered:\n%s\nsnmpd:\n%s",
+	    tl_read_file(lab.d.log, NULL), tl_read_file(lab.snmpd_log, NULL));
+	return NULL;
+}
+
+static int
+setup(void **state)
+{
+	char text[1024], src[700];
+
+	(void)state;
+	memset(&lab, 0, sizeof(lab));
+	lab.dir = tl_mkdtemp();
+	tl_netns_create("agt", lab.ns, sizeof(lab.ns));
+	tl_sh("ip -n %s link set lo up", lab.ns);
+	/* a route towards the example's head office, which is not there */
+	tl_sh("ip -n %s link add agd0 type veth peer name agd1", lab.ns);
+	tl_sh("ip -n %s link set agd1 up", lab.ns);
+	tl_sh("ip -n %s addr add 10.99.0.1/24 dev agd0", lab.ns);
+	tl_sh("ip -n %s link set agd0 up", lab.ns);
+	snprintf(lab.agentx, sizeof(lab.agentx), "%s/agentx", lab.dir);
+	snprintf(
+	    lab.snmpd_conf, sizeof(lab.snmpd_conf), "%s/snmpd.conf", lab.dir);
+	snprintf(lab.snmpd_log, sizeof(lab.snmpd_log), "%s/snmpd.log", lab.dir);
+	snprintf(text, sizeof(text),
+	    "agentaddress udp:127.0.0.1:%d\n"
+	    "master agentx\n"
+	    "agentXSocket unix:%s\n"
+	    "rocommunity public 127.0.0.1\n",
+	    SNMP_PORT, lab.agentx);
+	tl_write_file(lab.snmpd_conf, text, 0600);
+	snmpd_start();
+	ourd_init(&lab.d, lab.dir, "d", lab.ns, "none");
+	lab.d.agentx = lab.agentx;
+	snprintf(src, sizeof(src), "%s/examples/policy.yaml",
+	    tl_env("IPS_SOURCE_DIR"));
+	{
+		char *p = tl_read_file(src, NULL), *k, path[700];
+
+		ourd_configure(&lab.d, p, "unused");
+		free(p);
+		/* the example's own keys, by the names its rules use */
+		snprintf(src, sizeof(src), "%s/examples/secrets.yaml",
+		    tl_env("IPS_SOURCE_DIR"));
+		k = tl_read_file(src, NULL);
+		snprintf(path, sizeof(path), "%s/secrets.yaml", lab.d.dir);
+		tl_write_file(path, k, 0600);
+		free(k);
+	}
+	ourd_start(&lab.d);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	ourd_stop(&lab.d, SIGTERM);
+	if (lab.snmpd > 0)
+		tl_stop(lab.snmpd, SIGTERM);
+	tl_netns_delete(lab.ns);
+	tl_rmrf(lab.dir);
+	free(lab.dir);
+	return 0;
+}
+
+/* "key_name" -> the MIB's name after its prefix, as test_mib spells it */
+static void
+camel(const char *key, char *out, size_t len)
+{
+	static const char *const caps[] = {"sa", "sas", "spi", "ike", "isadb"};
+	size_t n = 0;
+
+	out[0] = '\0';
+	while (*key != '\0') {
+		char word[32];
+		size_t w = strcspn(key, "_");
+
+		snprintf(word, sizeof(word), "%.*s", (int)w, key);
+		key += w + (key[w] == '_');
+		for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+			if (strcmp(word, caps[i]) == 0)
+				for (char *c = word; *c != '\0'; c++)
+					*c = (char)toupper((unsigned char)*c);
+		if (strcmp(word, "SAS") == 0)
+			snprintf(word, sizeof(word), "SAs");
+		word[0] = (char)toupper((unsigned char)word[0]);
+		n += (size_t)snprintf(out + n, len - n, "%s", word);
+	}
+}
+
+/* Every "key": value of one JSON section appears in the walk as
+ * PREFIXName.0 = value. */
+static size_t
+compare_section(
+    const char *json, const char *section, const char *prefix, const char *walk)
+{
+	char head[64];
+	const char *s, *end;
+	size_t n = 0;
+
+	snprintf(head, sizeof(head), "\"%s\": {", section);
+	assert_non_null(s = strstr(json, head));
+	s += strlen(head);
+	end = strchr(s, '}');
+	assert_non_null(end);
+	while ((s = strchr(s, '"')) != NULL && s < end) {
+		char key[64], name[128], want[200], c[80];
+		unsigned long long v;
+		int used = 0;
+
+		if (sscanf(s, "\"%63[a-z_]\": %llu%n", key, &v, &used) != 2)
+			fail_msg("unexpected JSON at %.40s", s);
+		s += used;
+		camel(key, c, sizeof(c));
+		snprintf(name, sizeof(name), "%s%s", prefix, c);
+		snprintf(want, sizeof(want), "%s.0 = %llu\n", name, v);
+		if (strstr(walk, want) == NULL)
+			fail_msg("walk lacks \"%s\" (JSON %s = %llu):\n%s",
+			    want, key, v, walk);
+		n++;
+	}
+	return n;
+}
+
+static void
+test_walk_equals_show_stats(void **state)
+{
+	char *walk, *json;
+
+	(void)state;
+	/* something to count: a Main Mode towards a peer that is not there
+	 * keeps its gauges and counters still for many seconds */
+	free(ourd_cli(&lab.d, "initiate rule=to-head-office"));
+	sleep(1);
+	walk = walk_when_up(10000);
+	json = ourd_cli(&lab.d, "show stats format=json");
+	assert_int_equal(
+	    compare_section(json, "main_mode", "ipsmMm", walk), 23);
+	assert_int_equal(
+	    compare_section(json, "quick_mode", "ipsmQm", walk), 21);
+	assert_non_null(strstr(walk, "ipsmPolicyName.0 = Branch office\n"));
+	assert_non_null(strstr(walk, "ipsmPolicyStore.0 = local\n"));
+	assert_non_null(strstr(walk, "ipsmStatsDiscontinuityTime.0 = "));
+	/* no key of the policy's in what SNMP shows */
+	{
+		char path[700], *k, *v;
+
+		snprintf(path, sizeof(path), "%s/secrets.yaml", lab.d.dir);
+		k = tl_read_file(path, NULL);
+		for (v = strstr(k, "head-office: "); v != NULL;) {
+			char val[128];
+
+			if (sscanf(v + 13, "\"%127[^\"]\"", val) == 1 ||
+			    sscanf(v + 13, "%127s", val) == 1)
+				assert_null(strstr(walk, val));
+			break;
+		}
+		free(k);
+	}
+	free(walk);
+	free(json);
+}
+
+/* snmpd restarted: the subagent re-registers within seconds (AgentX
+ * ping every AGENT_RETRY_S), and the engine ran on meanwhile. */
+static void
+test_master_restart(void **state)
+{
+	char *walk;
+
+	(void)state;
+	free(walk_when_up(10000));
+	tl_stop(lab.snmpd, SIGTERM);
+	lab.snmpd = 0;
+	free(ourd_cli(&lab.d, "show stats")); /* the daemon is fine */
+	snmpd_start();
+	walk = walk_when_up(5000);
+	assert_non_null(strstr(walk, "ipsmMmIKEMainMode.0 = "));
+	free(walk);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_walk_equals_show_stats),
+	    cmocka_unit_test(test_master_restart),
+	};
+
+	if (getenv("IPS_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("IPS_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
