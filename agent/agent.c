@@ -164,7 +164,8 @@ policy_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 	return SNMP_ERR_NOERROR;
 }
 
-/* TimeStamp: our uptime, in hundredths, when the counters last began. */
+/* ipsmStats: when the counters last began, as TimeStamp (our uptime in
+ * hundredths) and as DateAndTime. */
 static int
 disc_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
     netsnmp_agent_request_info *ri, netsnmp_request_info *req)
@@ -180,8 +181,11 @@ disc_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 		    ? (u_long)(a->snap.discontinuity - a->started) * 100
 		    : 0;
 
-		snmp_set_var_typed_value(
-		    req->requestvb, ASN_TIMETICKS, &t, sizeof(t));
+		if (req->requestvb->name[IPSM_OIDLEN_ipsmStats] == 2)
+			set_date(req->requestvb, a->snap.discontinuity);
+		else
+			snmp_set_var_typed_value(
+			    req->requestvb, ASN_TIMETICKS, &t, sizeof(t));
 	}
 	return SNMP_ERR_NOERROR;
 }
@@ -205,8 +209,7 @@ register_all(struct agent *a)
 	static const oid policy[] = {IPSM_OID_ipsmPolicy};
 	static const oid mm[] = {IPSM_OID_ipsmMmStats};
 	static const oid qm[] = {IPSM_OID_ipsmQmStats};
-	static const oid disc[] = {IPSM_OID_ipsmStatsDiscontinuityTime};
-	netsnmp_handler_registration *reg;
+	static const oid stats[] = {IPSM_OID_ipsmStats};
 	size_t nmm, nqm;
 
 	(void)stats_mm_desc(&nmm);
@@ -216,14 +219,11 @@ register_all(struct agent *a)
 	    register_group(a, "ipsmMmStats", stats_handler, mm, OID_LENGTH(mm),
 		1, (oid)nmm) != SNMPERR_SUCCESS ||
 	    register_group(a, "ipsmQmStats", stats_handler, qm, OID_LENGTH(qm),
-		1, (oid)nqm) != SNMPERR_SUCCESS)
+		1, (oid)nqm) != SNMPERR_SUCCESS ||
+	    register_group(a, "ipsmStats", disc_handler, stats,
+		OID_LENGTH(stats), 1, 2) != SNMPERR_SUCCESS)
 		return -1;
-	reg = netsnmp_create_handler_registration("ipsmStatsDiscontinuityTime",
-	    disc_handler, disc, OID_LENGTH(disc), HANDLER_CAN_RONLY);
-	if (reg == NULL)
-		return -1;
-	reg->handler->myvoid = a;
-	return netsnmp_register_scalar(reg) == SNMPERR_SUCCESS ? 0 : -1;
+	return 0;
 }
 
 /* ---- the loop: Net-SNMP's fds and timeout as libuv handles ------------ */

@@ -14,6 +14,7 @@
 
 #include "base/addr.h"
 #include "ctl/ctl_client.h"
+#include "remote.h"
 #include "render.h"
 
 #define EXIT_REFUSED 1
@@ -50,8 +51,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: ipsecmon [--socket PATH] [--timeout MS] COMMAND "
-	    "[key=value ...]\n\ncommands:\n");
+	    "usage: ipsecmon [--socket PATH | --host HOST[:PORT] "
+	    "[--community C]]\n"
+	    "                [--timeout MS] COMMAND [key=value ...]\n\n"
+	    "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		char name[32];
 
@@ -69,7 +72,10 @@ usage(FILE *f)
 	    "destination\n"
 	    "  rule=NAME peer=IP        what initiate starts\n"
 	    "\nThe socket defaults to $IPSECMON_SOCKET, "
-	    "else " CTL_DEFAULT_SOCKET ".\n");
+	    "else " CTL_DEFAULT_SOCKET ".\n"
+	    "--host reads the view from HOST's SNMP agent instead "
+	    "(IPSECMON-MIB, SNMPv2c,\n"
+	    "community default public; show stats for now).\n");
 }
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -189,10 +195,13 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"socket", required_argument, NULL, 's'},
 	    {"timeout", required_argument, NULL, 't'},
+	    {"host", required_argument, NULL, 'H'},
+	    {"community", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *sock = getenv("IPSECMON_SOCKET");
+	const char *host = NULL, *community = "public";
 	int timeout_ms = 10000, used, c, rc;
 	Ipsm__Request req = IPSM__REQUEST__INIT;
 	Ipsm__ShowFilters sf = IPSM__SHOW_FILTERS__INIT;
@@ -225,6 +234,12 @@ main(int argc, char **argv)
 				return bad("timeout must be a positive number "
 					   "of milliseconds, not '%s'",
 				    optarg);
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'C':
+			community = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -282,6 +297,21 @@ main(int argc, char **argv)
 		req.show_stats = &ss;
 	}
 
+	if (host != NULL) {
+		/* the same view, from the host's agent (IPSECMON-MIB) */
+		if (req.op_case != IPSM__REQUEST__OP_SHOW_STATS)
+			return bad("--host serves 'show stats' only, so far "
+				   "(not '%s')",
+			    cmd->noun ? cmd->noun : cmd->verb);
+		if (remote_show_stats(host, community, timeout_ms, &resp, err,
+			sizeof(err)) != 0) {
+			fprintf(stderr, "ipsecmon: %s\n", err);
+			return EXIT_UNREACHABLE;
+		}
+		rc = render_response(resp, fmt, stdout) == 0 ? 0 : EXIT_REFUSED;
+		remote_free(resp);
+		return rc;
+	}
 	if (!ips_ok(
 		ctl_client_connect(sock, timeout_ms, &cl, err, sizeof(err)))) {
 		fprintf(stderr, "ipsecmon: %s\n", err);

@@ -239,6 +239,48 @@ test_walk_equals_show_stats(void **state)
 	free(json);
 }
 
+/* `ipsecmon --host` reads the same view over SNMP as the control socket
+ * gives, in every format, to the byte. */
+static void
+test_remote_view_equals_local(void **state)
+{
+	static const char *const formats[] = {"table", "list", "json"};
+
+	(void)state;
+	free(walk_when_up(10000));
+	for (size_t i = 0; i < 3; i++) {
+		char args[64], cmd[800], *local, *remote;
+		int st;
+
+		snprintf(
+		    args, sizeof(args), "show stats format=%s", formats[i]);
+		local = ourd_cli(&lab.d, args);
+		snprintf(cmd, sizeof(cmd),
+		    "ip netns exec %s %s --host 127.0.0.1:%d %s", lab.ns,
+		    tl_env("IPSECMON"), SNMP_PORT, args);
+		remote = tl_run(cmd, true, &st);
+		if (st != 0 || strcmp(local, remote) != 0)
+			fail_msg("format=%s (%d):\nlocal:\n%s\nremote:\n%s",
+			    formats[i], st, local, remote);
+		free(local);
+		free(remote);
+	}
+	/* a host with no agent: a clear error, exit 3 */
+	{
+		char cmd[800], *out;
+		int st;
+
+		snprintf(cmd, sizeof(cmd),
+		    "ip netns exec %s %s --host 127.0.0.1:11199 --timeout 500 "
+		    "show stats",
+		    lab.ns, tl_env("IPSECMON"));
+		out = tl_run(cmd, true, &st);
+		assert_int_equal(st, 3);
+		assert_non_null(strstr(out, "no answer over SNMP"));
+		free(out);
+	}
+}
+
 /* snmpd restarted: the subagent re-registers within seconds (AgentX
  * ping every AGENT_RETRY_S), and the engine ran on meanwhile. */
 static void
@@ -262,6 +304,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_walk_equals_show_stats),
+	    cmocka_unit_test(test_remote_view_equals_local),
 	    cmocka_unit_test(test_master_restart),
 	};
 

@@ -1,0 +1,25 @@
+/*
+ * remote: ipsecmon's views read from a host's agent over SNMP
+ * (IPSECMON-MIB, served by ipsecmond's AgentX subagent through the host's
+ * snmpd) instead of the local control socket, built into the same view
+ * messages so that they render exactly as the local ones do.
+ *
+ * SNMPv2c for now (issue 5: v3 USM to come); `show stats` for now.
+ */
+#ifndef IPSM_REMOTE_H
+#define IPSM_REMOTE_H
+
+#include <stddef.h>
+
+#include "ctl.pb-c.h"
+
+/*
+ * The statistics of host ("NAME[:PORT]", Net-SNMP's peer syntax) as a
+ * Response carrying a StatsView; 0, or -1 with errbuf saying why.  Free
+ * it with remote_free().
+ */
+int remote_show_stats(const char *host, const char *community, int timeout_ms,
+    Ipsm__Response **out, char *errbuf, size_t errlen);
+void remote_free(Ipsm__Response *r);
+
+#endif
