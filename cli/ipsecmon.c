@@ -52,7 +52,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: ipsecmon [--socket PATH | --host HOST[:PORT] "
-	    "[--community C]]\n"
+	    "[--community C | --user U]]\n"
 	    "                [--timeout MS] COMMAND [key=value ...]\n\n"
 	    "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -75,7 +75,11 @@ usage(FILE *f)
 	    "else " CTL_DEFAULT_SOCKET ".\n"
 	    "--host reads the view from HOST's SNMP agent instead "
 	    "(IPSECMON-MIB, SNMPv2c,\n"
-	    "community default public; show stats for now).\n");
+	    "community default public; show stats for now).  --user U "
+	    "speaks SNMPv3\n"
+	    "(authPriv, SHA-256/AES) with the passphrases in "
+	    "$IPSECMON_SNMP_AUTH_PASS and\n"
+	    "$IPSECMON_SNMP_PRIV_PASS.\n");
 }
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -197,11 +201,13 @@ main(int argc, char **argv)
 	    {"timeout", required_argument, NULL, 't'},
 	    {"host", required_argument, NULL, 'H'},
 	    {"community", required_argument, NULL, 'C'},
+	    {"user", required_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *sock = getenv("IPSECMON_SOCKET");
-	const char *host = NULL, *community = "public";
+	const char *host = NULL;
+	struct remote_auth auth = {"public", NULL, NULL, NULL};
 	int timeout_ms = 10000, used, c, rc;
 	Ipsm__Request req = IPSM__REQUEST__INIT;
 	Ipsm__ShowFilters sf = IPSM__SHOW_FILTERS__INIT;
@@ -239,7 +245,14 @@ main(int argc, char **argv)
 			host = optarg;
 			break;
 		case 'C':
-			community = optarg;
+			auth.community = optarg;
+			break;
+		case 'U':
+			/* the passphrases from the environment: on the
+			 * command line, ps would show them */
+			auth.user = optarg;
+			auth.auth_pass = getenv("IPSECMON_SNMP_AUTH_PASS");
+			auth.priv_pass = getenv("IPSECMON_SNMP_PRIV_PASS");
 			break;
 		case 'h':
 			usage(stdout);
@@ -303,7 +316,7 @@ main(int argc, char **argv)
 			return bad("--host serves 'show stats' only, so far "
 				   "(not '%s')",
 			    cmd->noun ? cmd->noun : cmd->verb);
-		if (remote_show_stats(host, community, timeout_ms, &resp, err,
+		if (remote_show_stats(host, &auth, timeout_ms, &resp, err,
 			sizeof(err)) != 0) {
 			fprintf(stderr, "ipsecmon: %s\n", err);
 			return EXIT_UNREACHABLE;

@@ -4,7 +4,7 @@
  * snmpd) instead of the local control socket, built into the same view
  * messages so that they render exactly as the local ones do.
  *
- * SNMPv2c for now (issue 5: v3 USM to come); `show stats` for now.
+ * SNMPv2c or SNMPv3 (USM, SHA-256/AES); `show stats` for now.
  */
 #ifndef IPSM_REMOTE_H
 #define IPSM_REMOTE_H
@@ -13,13 +13,20 @@
 
 #include "ctl.pb-c.h"
 
+/* How to speak to the agent: SNMPv2c with a community, or, when user is
+ * set, SNMPv3 USM authPriv with HMAC-SHA-256 and AES-128. */
+struct remote_auth {
+	const char *community;
+	const char *user, *auth_pass, *priv_pass;
+};
+
 /*
  * The statistics of host ("NAME[:PORT]", Net-SNMP's peer syntax) as a
  * Response carrying a StatsView; 0, or -1 with errbuf saying why.  Free
  * it with remote_free().
  */
-int remote_show_stats(const char *host, const char *community, int timeout_ms,
-    Ipsm__Response **out, char *errbuf, size_t errlen);
+int remote_show_stats(const char *host, const struct remote_auth *auth,
+    int timeout_ms, Ipsm__Response **out, char *errbuf, size_t errlen);
 void remote_free(Ipsm__Response *r);
 
 #endif

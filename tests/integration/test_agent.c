@@ -83,7 +83,7 @@ walk_when_up(int timeout_ms)
 static int
 setup(void **state)
 {
-	char text[1024], src[700];
+	char text[2048], src[700];
 
 	(void)state;
 	memset(&lab, 0, sizeof(lab));
@@ -103,8 +103,12 @@ setup(void **state)
 	    "agentaddress udp:127.0.0.1:%d\n"
 	    "master agentx\n"
 	    "agentXSocket unix:%s\n"
-	    "rocommunity public 127.0.0.1\n",
-	    SNMP_PORT, lab.agentx);
+	    "rocommunity public 127.0.0.1\n"
+	    "createUser ipsmv3 SHA-256 \"v3-auth-phrase\" AES "
+	    "\"v3-priv-phrase\"\n"
+	    "rouser ipsmv3 priv\n"
+	    "[snmp] persistentDir %s/snmp-state\n",
+	    SNMP_PORT, lab.agentx, lab.dir);
 	tl_write_file(lab.snmpd_conf, text, 0600);
 	snmpd_start();
 	ourd_init(&lab.d, lab.dir, "d", lab.ns, "none");
@@ -262,6 +266,29 @@ test_remote_view_equals_local(void **state)
 		if (st != 0 || strcmp(local, remote) != 0)
 			fail_msg("format=%s (%d):\nlocal:\n%s\nremote:\n%s",
 			    formats[i], st, local, remote);
+		free(local);
+		free(remote);
+	}
+	/* SNMPv3, authPriv with SHA-256 and AES: the same again, and a
+	 * wrong passphrase is refused */
+	for (int good = 1; good >= 0; good--) {
+		char cmd[900], *local, *remote;
+		int st;
+
+		local = ourd_cli(&lab.d, "show stats format=json");
+		snprintf(cmd, sizeof(cmd),
+		    "ip netns exec %s env IPSECMON_SNMP_AUTH_PASS=%s "
+		    "IPSECMON_SNMP_PRIV_PASS=v3-priv-phrase %s --host "
+		    "127.0.0.1:%d --user ipsmv3 --timeout 2000 show stats "
+		    "format=json",
+		    lab.ns, good ? "v3-auth-phrase" : "not-the-phrase",
+		    tl_env("IPSECMON"), SNMP_PORT);
+		remote = tl_run(cmd, true, &st);
+		if (good && (st != 0 || strcmp(local, remote) != 0))
+			fail_msg("SNMPv3 (%d):\nlocal:\n%s\nremote:\n%s", st,
+			    local, remote);
+		if (!good)
+			assert_int_equal(st, 3);
 		free(local);
 		free(remote);
 	}
