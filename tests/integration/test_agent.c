@@ -6,7 +6,6 @@
  * names; the policy scalars say the policy's; when snmpd restarts, the
  * subagent is back within seconds.
  */
-#include <ctype.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -145,31 +144,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* "key_name" -> the MIB's name after its prefix, as test_mib spells it */
-static void
-camel(const char *key, char *out, size_t len)
-{
-	static const char *const caps[] = {"sa", "sas", "spi", "ike", "isadb"};
-	size_t n = 0;
-
-	out[0] = '\0';
-	while (*key != '\0') {
-		char word[32];
-		size_t w = strcspn(key, "_");
-
-		snprintf(word, sizeof(word), "%.*s", (int)w, key);
-		key += w + (key[w] == '_');
-		for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
-			if (strcmp(word, caps[i]) == 0)
-				for (char *c = word; *c != '\0'; c++)
-					*c = (char)toupper((unsigned char)*c);
-		if (strcmp(word, "SAS") == 0)
-			snprintf(word, sizeof(word), "SAs");
-		word[0] = (char)toupper((unsigned char)word[0]);
-		n += (size_t)snprintf(out + n, len - n, "%s", word);
-	}
-}
-
 /* Every "key": value of one JSON section appears in the walk as
  * PREFIXName.0 = value. */
 static size_t
@@ -193,7 +167,7 @@ compare_section(
 		if (sscanf(s, "\"%63[a-z_]\": %llu%n", key, &v, &used) != 2)
 			fail_msg("unexpected JSON at %.40s", s);
 		s += used;
-		camel(key, c, sizeof(c));
+		tl_stat_mib_name(key, c, sizeof(c));
 		snprintf(name, sizeof(name), "%s%s", prefix, c);
 		snprintf(want, sizeof(want), "%s.0 = %llu\n", name, v);
 		if (strstr(walk, want) == NULL)

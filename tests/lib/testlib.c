@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -465,4 +466,28 @@ tl_unhex(const char *h, uint8_t *out)
 		out[n++] = (uint8_t)v;
 	}
 	return n;
+}
+
+void
+tl_stat_mib_name(const char *key, char *out, size_t len)
+{
+	static const char *const caps[] = {"sa", "sas", "spi", "ike", "isadb"};
+	size_t n = 0;
+
+	out[0] = '\0';
+	while (*key != '\0' && n < len) {
+		char word[32];
+		size_t w = strcspn(key, "_");
+
+		snprintf(word, sizeof(word), "%.*s", (int)w, key);
+		key += w + (key[w] == '_');
+		for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+			if (strcmp(word, caps[i]) == 0)
+				for (char *c = word; *c != '\0'; c++)
+					*c = (char)toupper((unsigned char)*c);
+		if (strcmp(word, "SAS") == 0)
+			snprintf(word, sizeof(word), "SAs");
+		word[0] = (char)toupper((unsigned char)word[0]);
+		n += (size_t)snprintf(out + n, len - n, "%s", word);
+	}
 }

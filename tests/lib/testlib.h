@@ -62,6 +62,10 @@ uint8_t *tl_pcap_record(const char *path, size_t n, size_t *len);
  *   under it; d-chain.pem is d.pem followed by int.pem.
  */
 void tl_make_pki(const char *dir);
+/* A statistic's key as IPSECMON-MIB spells it after ipsmMm/ipsmQm:
+ * bad_spi_packets -> BadSPIPackets (words capitalised; SA, SAs, SPI, IKE,
+ * ISADB as the MIB writes them). */
+void tl_stat_mib_name(const char *key, char *out, size_t len);
 /* Hex digits to bytes (a test vector); returns how many. */
 size_t tl_unhex(const char *h, uint8_t *out);
 /*

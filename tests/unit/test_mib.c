@@ -4,7 +4,6 @@
  * is the MIB object with the same position (the agent serves column i
  * from statistic i).  The OIDs come from the generated header only.
  */
-#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,33 +14,8 @@
 #include <cmocka.h>
 
 #include "ipsm_mib_oids.h"
+#include "testlib.h"
 #include "stats/stats_list.h"
-
-/* bad_spi_packets -> BadSPIPackets: words capitalised, the acronyms the
- * MIB spells in capitals kept so. */
-static void
-camel(const char *key, char *out, size_t len)
-{
-	static const char *const caps[] = {"sa", "sas", "spi", "ike", "isadb"};
-	char word[32];
-	size_t n = 0;
-
-	out[0] = '\0';
-	while (*key != '\0') {
-		size_t w = strcspn(key, "_");
-
-		snprintf(word, sizeof(word), "%.*s", (int)w, key);
-		key += w + (key[w] == '_');
-		for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
-			if (strcmp(word, caps[i]) == 0)
-				for (char *c = word; *c != '\0'; c++)
-					*c = (char)toupper((unsigned char)*c);
-		if (strcmp(word, "SAS") == 0)
-			snprintf(word, sizeof(word), "SAs");
-		word[0] = (char)toupper((unsigned char)word[0]);
-		n += (size_t)snprintf(out + n, len - n, "%s", word);
-	}
-}
 
 #define KEY(k, kind, disp) #k,
 #define MIBNAME(id, name, sub) name,
@@ -55,7 +29,7 @@ same(const char *prefix, const char *const *keys, size_t nkeys,
 	for (size_t i = 0; i < nkeys; i++) {
 		char want[96], c[80];
 
-		camel(keys[i], c, sizeof(c));
+		tl_stat_mib_name(keys[i], c, sizeof(c));
 		snprintf(want, sizeof(want), "%s%s", prefix, c);
 		assert_string_equal(names[i], want);
 		assert_int_equal(subids[i], (int)i + 1);
