@@ -8,7 +8,9 @@
 
 #include "agent.h"
 #include "base/log.h"
+#include "ike/proposal.h"
 #include "ipsm_mib_oids.h"
+#include "wire/ike_wire.h"
 
 #define AGENT_NAME "ipsecmond"
 #define AGENT_MAX_FDS 8 /* Net-SNMP's sockets: one AgentX session */
@@ -190,6 +192,254 @@ disc_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 	return SNMP_ERR_NOERROR;
 }
 
+/* ---- ipsmQmSaTable: GET and GETNEXT by binary search on the SPI ------ */
+
+#define QM_COL_FIRST 2 /* column 1 is the index, not-accessible */
+#define QM_COL_LAST 29
+
+static void
+set_u32(netsnmp_variable_list *v, u_char type, uint64_t x)
+{
+	u_long u = x > UINT32_MAX ? UINT32_MAX : (u_long)x;
+
+	snmp_set_var_typed_value(v, type, &u, sizeof(u));
+}
+
+static void
+set_int(netsnmp_variable_list *v, long x)
+{
+	snmp_set_var_typed_value(v, ASN_INTEGER, &x, sizeof(x));
+}
+
+/* InetAddressType (RFC 4001): unknown(0), ipv4(1), ipv6(2). */
+static long
+addr_type(int af)
+{
+	return af == AF_INET ? 1 : af == AF_INET6 ? 2 : 0;
+}
+
+static void
+set_addr(netsnmp_variable_list *v, const struct ips_addr *a)
+{
+	size_t n = a->af == AF_INET ? 4 : a->af == AF_INET6 ? 16 : 0;
+
+	snmp_set_var_typed_value(v, ASN_OCTET_STR, a->b, n);
+}
+
+/* A selector's first or last address: exact for an address, a subnet
+ * or a range; "any" has none (type unknown, empty). */
+static struct ips_addr
+sel_end(const struct ips_aspec *s, bool last)
+{
+	struct ips_addr a = s->lo;
+
+	if (s->kind == IPS_ASPEC_ANY ||
+	    (s->lo.af != AF_INET && s->lo.af != AF_INET6)) {
+		memset(&a, 0, sizeof(a));
+		return a;
+	}
+	if (!last || s->kind == IPS_ASPEC_HOST)
+		return a;
+	if (s->kind == IPS_ASPEC_RANGE)
+		return s->hi;
+	/* a prefix: its host bits set */
+	for (size_t i = 0; i < (a.af == AF_INET ? 4u : 16u); i++) {
+		unsigned bit = (unsigned)i * 8;
+
+		if (bit >= s->plen)
+			a.b[i] = 0xff;
+		else if (bit + 8 > s->plen)
+			a.b[i] |= (uint8_t)(0xff >> (s->plen - bit));
+	}
+	return a;
+}
+
+static long
+mode_of(uint16_t encap)
+{
+	switch (encap) {
+	case IPSEC_ENCAP_TRANSPORT:
+		return 2;
+	case IPSEC_ENCAP_UDP_TUNNEL:
+	case IPSEC_ENCAP_UDP_TUNNEL_DRAFT:
+		return 3;
+	case IPSEC_ENCAP_UDP_TRANSPORT:
+	case IPSEC_ENCAP_UDP_TRANSPORT_DRAFT:
+		return 4;
+	default:
+		return 1;
+	}
+}
+
+static void
+qm_value(netsnmp_variable_list *v, oid col, const struct agent_qm_row *r)
+{
+	const struct sad_params *p = &r->in.p;
+	const struct sad_info *o = r->has_out ? &r->out : NULL;
+	struct ips_addr a;
+	char buf[64];
+	uint64_t age = (r->now_ms - r->in.created_ms) / 1000;
+
+	switch (col) {
+	case 2:
+		set_string(v, p->rule);
+		break;
+	case 3:
+	case 4:
+	case 5:
+		a = sel_end(&p->src, col == 5);
+		if (col == 3)
+			set_int(v, addr_type(sel_end(&p->src, false).af));
+		else
+			set_addr(v, &a);
+		break;
+	case 6:
+	case 7:
+	case 8:
+		a = sel_end(&p->dst, col == 8);
+		if (col == 6)
+			set_int(v, addr_type(sel_end(&p->dst, false).af));
+		else
+			set_addr(v, &a);
+		break;
+	case 9:
+		set_u32(v, ASN_UNSIGNED, p->sel_proto);
+		break;
+	case 10: /* the inbound SA's selectors are the peer's first */
+		set_u32(v, ASN_UNSIGNED, o ? o->p.sel_sport : p->sel_dport);
+		break;
+	case 11:
+		set_u32(v, ASN_UNSIGNED, o ? o->p.sel_dport : p->sel_sport);
+		break;
+	case 12:
+		set_int(v, mode_of(p->encap));
+		break;
+	case 13:
+		set_int(v, addr_type(p->local.af));
+		break;
+	case 14:
+		set_addr(v, &p->local);
+		break;
+	case 15:
+		set_int(v, addr_type(p->remote.af));
+		break;
+	case 16:
+		set_addr(v, &p->remote);
+		break;
+	case 17:
+		set_int(v, p->proto);
+		break;
+	case 18:
+		set_u32(v, ASN_UNSIGNED, r->in.pair_spi);
+		break;
+	case 19:
+		set_string(v,
+		    p->proto == ISAKMP_PROTO_ESP
+			? ike_esp_encr_text(
+			      p->transform, p->keybits, buf, sizeof(buf))
+			: "");
+		break;
+	case 20:
+		set_string(v, p->auth != 0 ? ike_ipsec_auth_text(p->auth) : "");
+		break;
+	case 21:
+		set_u32(v, ASN_UNSIGNED, p->pfs_group);
+		break;
+	case 22:
+		set_u32(v, ASN_UNSIGNED,
+		    p->life_s > age ? (uint64_t)p->life_s - age : 0);
+		break;
+	case 23:
+		set_counter64(v, r->in.bytes);
+		break;
+	case 24:
+		set_counter64(v, o ? o->bytes : 0);
+		break;
+	case 25:
+		set_counter64(v, r->in.packets);
+		break;
+	case 26:
+		set_counter64(v, o ? o->packets : 0);
+		break;
+	case 27:
+		set_counter64(v, r->in.replay_drops);
+		break;
+	case 28:
+		set_counter64(v, r->in.icv_failures);
+		break;
+	case 29:
+		set_int(v, p->esn ? 1 : 2); /* TruthValue */
+		break;
+	}
+}
+
+static int
+qm_table_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
+    netsnmp_agent_request_info *ri, netsnmp_request_info *req)
+{
+	static const oid entry[] = {IPSM_OID_ipsmQmSaEntry};
+	const size_t el = OID_LENGTH(entry);
+	struct agent *a = h->myvoid;
+
+	(void)reg;
+	for (; req != NULL; req = req->next) {
+		netsnmp_variable_list *v = req->requestvb;
+		struct agent_qm_row row;
+		oid col = QM_COL_FIRST, name[MAX_OID_LEN];
+		uint32_t after = 0;
+
+		if (req->processed)
+			continue;
+		if (ri->mode == MODE_GET) {
+			if (v->name_length != el + 2 ||
+			    snmp_oid_compare(v->name, el, entry, el) != 0 ||
+			    v->name[el] < QM_COL_FIRST ||
+			    v->name[el] > QM_COL_LAST) {
+				netsnmp_set_request_error(
+				    ri, req, SNMP_NOSUCHOBJECT);
+				continue;
+			}
+			if (v->name[el + 1] == 0 ||
+			    v->name[el + 1] > UINT32_MAX ||
+			    !a->ops->qm_next(
+				a->ctx, (uint32_t)v->name[el + 1] - 1, &row) ||
+			    row.in.spi != v->name[el + 1]) {
+				netsnmp_set_request_error(
+				    ri, req, SNMP_NOSUCHINSTANCE);
+				continue;
+			}
+			qm_value(v, v->name[el], &row);
+			continue;
+		}
+		if (ri->mode != MODE_GETNEXT)
+			continue;
+		/* where the request points, in the table's (column, SPI)
+		 * order; before the table or its first column: the start */
+		if (v->name_length > el &&
+		    snmp_oid_compare(v->name, el, entry, el) == 0 &&
+		    v->name[el] >= QM_COL_FIRST) {
+			col = v->name[el];
+			if (v->name_length > el + 1)
+				after = v->name[el + 1] >= UINT32_MAX
+				    ? UINT32_MAX
+				    : (uint32_t)v->name[el + 1];
+		}
+		for (; col <= QM_COL_LAST; col++, after = 0) {
+			if (after == UINT32_MAX ||
+			    !a->ops->qm_next(a->ctx, after, &row))
+				continue;
+			memcpy(name, entry, sizeof(entry));
+			name[el] = col;
+			name[el + 1] = row.in.spi;
+			snmp_set_var_objid(v, name, el + 2);
+			qm_value(v, col, &row);
+			break;
+		}
+		/* past the last column: nothing here, the master moves on */
+	}
+	return SNMP_ERR_NOERROR;
+}
+
 static int
 register_group(struct agent *a, const char *name, Netsnmp_Node_Handler *fn,
     const oid *root, size_t rootlen, oid lo, oid hi)
@@ -223,6 +473,19 @@ register_all(struct agent *a)
 	    register_group(a, "ipsmStats", disc_handler, stats,
 		OID_LENGTH(stats), 1, 2) != SNMPERR_SUCCESS)
 		return -1;
+	{
+		static const oid entry[] = {IPSM_OID_ipsmQmSaEntry};
+		netsnmp_handler_registration *reg =
+		    netsnmp_create_handler_registration("ipsmQmSaTable",
+			qm_table_handler, entry, OID_LENGTH(entry),
+			HANDLER_CAN_RONLY);
+
+		if (reg == NULL)
+			return -1;
+		reg->handler->myvoid = a;
+		if (netsnmp_register_handler(reg) != MIB_REGISTERED_OK)
+			return -1;
+	}
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "base/ips_err.h"
+#include "sad/sad.h"
 #include "spd/policy.h"
 #include "stats/stats.h"
 
@@ -33,8 +34,18 @@ struct agent_snapshot {
 	struct pol_meta policy; /* borrowed strings; name NULL: none */
 };
 
+/* One Quick Mode SA pair, a row of ipsmQmSaTable. */
+struct agent_qm_row {
+	struct sad_info in, out; /* out valid when has_out */
+	bool has_out;
+	uint64_t now_ms; /* the SAD's clock, for the lifetime left */
+};
+
 struct agent_ops {
 	void (*snapshot)(void *ctx, struct agent_snapshot *out);
+	/* The pair with the lowest inbound SPI above after (O(log n)):
+	 * false past the last. */
+	bool (*qm_next)(void *ctx, uint32_t after, struct agent_qm_row *row);
 };
 
 struct agent;

@@ -490,7 +490,19 @@ agent_snapshot(void *ctx, struct agent_snapshot *out)
 		out->policy = *policy_meta(p);
 }
 
-static const struct agent_ops daemon_agent_ops = {agent_snapshot};
+static bool
+agent_qm_next(void *ctx, uint32_t after, struct agent_qm_row *row)
+{
+	struct daemon *d = ctx;
+	struct ike *ike = engine_ike(d->engine);
+
+	row->now_ms = ike_now_ms(ike);
+	return sad_next_pair(
+	    ike_sad(ike), after, &row->in, &row->out, &row->has_out);
+}
+
+static const struct agent_ops daemon_agent_ops = {
+    agent_snapshot, agent_qm_next};
 
 static void
 usage(FILE *f)

@@ -51,6 +51,10 @@ struct flow_slot {
 struct sad {
 	struct stats *stats;
 	uint64_t gen; /* moves whenever an outbound SA is keyed or goes */
+	/* Inbound SPIs in order, for the MIB's SA table: a GETNEXT is a
+	 * binary search, never a walk (sad_next_pair). */
+	uint32_t *in_spis;
+	size_t nin, incap;
 	struct flow_slot flows[FLOW_SLOTS];
 	struct sad_sa **v;
 	size_t n, cap;
@@ -106,6 +110,7 @@ sad_free(struct sad *sad)
 		munmap(sad->keys, sad->key_slots * SAD_KEY_MAX);
 	}
 	free(sad->free_slots);
+	free(sad->in_spis);
 	free(sad->v);
 	free(sad->tab);
 	free(sad->soft);
@@ -226,6 +231,23 @@ tab_remove(struct sad *sad, const struct sad_sa *sa)
 		}
 }
 
+/* How many inbound SPIs are below spi: where it is, or would go. */
+static size_t
+spi_rank(const struct sad *sad, uint32_t spi)
+{
+	size_t lo = 0, hi = sad->nin;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sad->in_spis[mid] < spi)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static struct sad_sa *
 add(struct sad *sad, enum sad_dir dir, uint32_t spi)
 {
@@ -240,8 +262,25 @@ add(struct sad *sad, enum sad_dir dir, uint32_t spi)
 		sad->v = nv;
 		sad->cap = ncap;
 	}
+	if (dir == SAD_INBOUND && sad->nin == sad->incap) {
+		size_t ncap = sad->incap ? sad->incap * 2 : 64;
+		uint32_t *ns = realloc(sad->in_spis, ncap * sizeof(*ns));
+
+		if (ns == NULL)
+			return NULL;
+		sad->in_spis = ns;
+		sad->incap = ncap;
+	}
 	if (!tab_reserve(sad) || (sa = calloc(1, sizeof(*sa))) == NULL)
 		return NULL;
+	if (dir == SAD_INBOUND) {
+		size_t at = spi_rank(sad, spi);
+
+		memmove(sad->in_spis + at + 1, sad->in_spis + at,
+		    (sad->nin - at) * sizeof(*sad->in_spis));
+		sad->in_spis[at] = spi;
+		sad->nin++;
+	}
 	sa->info.spi = spi;
 	sa->info.dir = dir;
 	sa->at = sad->n;
@@ -256,6 +295,15 @@ unlink_sa(struct sad *sad, struct sad_sa *sa)
 {
 	tab_remove(sad, sa);
 	sad->gen++;
+	if (sa->info.dir == SAD_INBOUND) {
+		size_t at = spi_rank(sad, sa->info.spi);
+
+		if (at < sad->nin && sad->in_spis[at] == sa->info.spi) {
+			memmove(sad->in_spis + at, sad->in_spis + at + 1,
+			    (sad->nin - at - 1) * sizeof(*sad->in_spis));
+			sad->nin--;
+		}
+	}
 	sad->v[sa->at] = sad->v[--sad->n];
 	sad->v[sa->at]->at = sa->at;
 }
@@ -828,4 +876,31 @@ sad_soft_list(const struct sad *sad, struct sad_soft *out, size_t max)
 	for (size_t i = 0; i < sad->nsoft && i < max; i++)
 		out[i] = sad->soft[i];
 	return sad->nsoft;
+}
+
+bool
+sad_next_pair(const struct sad *sad, uint32_t after, struct sad_info *in,
+    struct sad_info *out, bool *has_out)
+{
+	/* larval SAs (an SPI given, not yet keyed) are skipped: few at a
+	 * time, as many as Quick Modes under way */
+	for (size_t at = after == UINT32_MAX ? sad->nin
+					     : spi_rank(sad, after + 1);
+	     at < sad->nin; at++) {
+		const struct sad_sa *sa =
+		    find(sad, SAD_INBOUND, sad->in_spis[at]);
+		const struct sad_sa *o;
+
+		if (sa == NULL || sa->info.state != SAD_MATURE)
+			continue;
+		*in = sa->info;
+		o = sa->info.pair_spi != 0
+		    ? find(sad, SAD_OUTBOUND, sa->info.pair_spi)
+		    : NULL;
+		*has_out = o != NULL;
+		if (o != NULL)
+			*out = o->info;
+		return true;
+	}
+	return false;
 }

@@ -29,7 +29,28 @@ static struct {
 	char agentx[600], snmpd_conf[600], snmpd_log[600];
 	pid_t snmpd;
 	struct ourd d;
+	char pns[64]; /* the head office: a peer of ours */
+	struct ourd peer;
 } lab;
+
+/* The example policy's head office, mirrored, keyed with its secret. */
+static const char peer_fmt[] =
+    "policy: { name: head office }\n"
+    "secrets: secrets.yaml\n"
+    "ike-policies:\n"
+    "  - { name: mm, offers: [ { encryption: aes256, integrity: sha256, "
+    "dh-group: 14 } ] }\n"
+    "negotiation-policies:\n"
+    "  - { name: qm, pfs-group: 19, offers: [ { esp: aes128gcm16 } ] }\n"
+    "filter-lists:\n"
+    "  - { name: branch, filters: [ { source: 10.98.2.0/24, destination: "
+    "10.98.1.0/24 } ] }\n"
+    "filter-actions:\n"
+    "  - { name: sec, action: negotiate, negotiation-policy: qm }\n"
+    "rules:\n"
+    "  - { name: to-branch, filter-list: branch, filter-action: sec, "
+    "tunnel: 10.99.0.1,\n"
+    "      authentication: [ { method: psk, secret: k } ] }\n";
 
 static void
 snmpd_start(void)
@@ -90,8 +111,11 @@ setup(void **state)
 	tl_netns_create("agt", lab.ns, sizeof(lab.ns));
 	tl_sh("ip -n %s link set lo up", lab.ns);
 	/* a route towards the example's head office, which is not there */
-	tl_sh("ip -n %s link add agd0 type veth peer name agd1", lab.ns);
-	tl_sh("ip -n %s link set agd1 up", lab.ns);
+	tl_netns_create("agp", lab.pns, sizeof(lab.pns));
+	tl_sh("ip -n %s link add agd0 type veth peer name agd1 netns %s",
+	    lab.ns, lab.pns);
+	tl_sh("ip -n %s addr add 10.99.0.2/24 dev agd1", lab.pns);
+	tl_sh("ip -n %s link set agd1 up", lab.pns);
 	tl_sh("ip -n %s addr add 10.99.0.1/24 dev agd0", lab.ns);
 	tl_sh("ip -n %s link set agd0 up", lab.ns);
 	snprintf(lab.agentx, sizeof(lab.agentx), "%s/agentx", lab.dir);
@@ -128,6 +152,20 @@ setup(void **state)
 		free(k);
 	}
 	ourd_start(&lab.d);
+	/* the head office, with the example's key for it */
+	{
+		char path[700], *k, *v, psk[128] = "";
+
+		snprintf(path, sizeof(path), "%s/secrets.yaml", lab.d.dir);
+		k = tl_read_file(path, NULL);
+		if ((v = strstr(k, "head-office: ")) != NULL &&
+		    sscanf(v + 13, "\"%127[^\"]\"", psk) != 1)
+			sscanf(v + 13, "%127s", psk);
+		free(k);
+		ourd_init(&lab.peer, lab.dir, "peer", lab.pns, "none");
+		ourd_configure(&lab.peer, peer_fmt, psk);
+		ourd_start(&lab.peer);
+	}
 	return 0;
 }
 
@@ -136,6 +174,8 @@ teardown(void **state)
 {
 	(void)state;
 	ourd_stop(&lab.d, SIGTERM);
+	ourd_stop(&lab.peer, SIGTERM);
+	tl_netns_delete(lab.pns);
 	if (lab.snmpd > 0)
 		tl_stop(lab.snmpd, SIGTERM);
 	tl_netns_delete(lab.ns);
@@ -213,6 +253,87 @@ test_walk_equals_show_stats(void **state)
 		}
 		free(k);
 	}
+	free(walk);
+	free(json);
+}
+
+static void
+must_say(const char *walk, const char *want)
+{
+	if (strstr(walk, want) == NULL)
+		fail_msg("no \"%s\" in:\n%s", want, walk);
+}
+
+/* The pair's JSON field, a string: "key": "value" */
+static void
+json_str(const char *json, const char *key, char *out, size_t len)
+{
+	char want[64];
+	const char *s;
+
+	snprintf(want, sizeof(want), "\"%s\": \"", key);
+	if ((s = strstr(json, want)) == NULL)
+		fail_msg("no %s in:\n%s", key, json);
+	s += strlen(want);
+	snprintf(out, len, "%.*s", (int)strcspn(s, "\""), s);
+}
+
+/*
+ * ipsmQmSaTable with a real pair (Main Mode and Quick Mode with the
+ * head office): one row, indexed by our inbound SPI, saying what
+ * `show qmsas` says; a GET of one cell; the walk ends at the table.
+ */
+static void
+test_qm_sa_table(void **state)
+{
+	char *json, *walk, in[16], out[16], want[200], args[200];
+	unsigned long spi;
+	int st;
+
+	(void)state;
+	if (ourd_stat(&lab.d, "active_sas") == 0) /* run alone */
+		free(ourd_cli(&lab.d, "initiate rule=to-head-office"));
+	if (!ourd_wait_stat(&lab.d, "active_sas", 2, 15000))
+		fail_msg("no SA pair with the head office:\n%s\n%s",
+		    tl_read_file(lab.d.log, NULL),
+		    tl_read_file(lab.peer.log, NULL));
+	json = ourd_cli(&lab.d, "show qmsas format=json");
+	json_str(json, "inbound_spi", in, sizeof(in));
+	json_str(json, "outbound_spi", out, sizeof(out));
+	spi = strtoul(in, NULL, 16);
+	walk = snmp("snmpwalk", "IPSECMON-MIB::ipsmQmSaTable", &st);
+	assert_int_equal(st, 0);
+	snprintf(
+	    want, sizeof(want), "ipsmQmSaRule.%lu = to-head-office\n", spi);
+	if (strstr(walk, want) == NULL)
+		fail_msg(
+		    "no \"%s\" in:\n%s\n(show qmsas: %s)", want, walk, json);
+	snprintf(want, sizeof(want), "ipsmQmSaOutboundSpi.%lu = %lu\n", spi,
+	    strtoul(out, NULL, 16));
+	must_say(walk, want);
+	snprintf(
+	    want, sizeof(want), "ipsmQmSaEncryption.%lu = AES-GCM-128\n", spi);
+	must_say(walk, want);
+	snprintf(want, sizeof(want), "ipsmQmSaMode.%lu = tunnel\n", spi);
+	must_say(walk, want);
+	snprintf(want, sizeof(want), "ipsmQmSaPfsGroup.%lu = 19\n", spi);
+	must_say(walk, want);
+	snprintf(want, sizeof(want), "ipsmQmSaLocalAddressLast.%lu = ", spi);
+	must_say(walk, want);
+	/* one row: each column once */
+	assert_null(strstr(strstr(walk, "ipsmQmSaRule.") + 1, "ipsmQmSaRule."));
+	free(walk);
+	snprintf(
+	    args, sizeof(args), "IPSECMON-MIB::ipsmQmSaTunnelRemote.%lu", spi);
+	walk = snmp("snmpget", args, &st);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(walk, "= \"0A 63 00 02 \"") != NULL
+		? walk
+		: strstr(walk, "10.99.0.2"));
+	free(walk);
+	/* an SPI with no pair: no such instance */
+	walk = snmp("snmpget", "IPSECMON-MIB::ipsmQmSaRule.300", &st);
+	must_say(walk, "No Such Instance");
 	free(walk);
 	free(json);
 }
@@ -306,6 +427,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_walk_equals_show_stats),
 	    cmocka_unit_test(test_remote_view_equals_local),
+	    cmocka_unit_test(test_qm_sa_table),
 	    cmocka_unit_test(test_master_restart),
 	};
 

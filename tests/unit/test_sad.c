@@ -94,6 +94,25 @@ test_index(void **state)
 	    sad_add_outbound(sad, 77777, &p, key, 16, 0, 0).err, IPS_E_INVAL);
 	assert_false(sad_get(sad, SAD_OUTBOUND, 77777, &row));
 	assert_int_equal(sad_count(sad), N);
+	/* the SA table's order: every keyed inbound SA once, SPIs rising */
+	{
+		struct sad_info in, out;
+		uint32_t after = 0;
+		size_t seen = 0, want = 0;
+		bool has;
+
+		for (size_t i = 0; i < N; i++)
+			want += !gone[i] && i % 2 == 0;
+		while (sad_next_pair(sad, after, &in, &out, &has)) {
+			assert_true(in.spi > after);
+			assert_int_equal(in.dir, SAD_INBOUND);
+			assert_int_equal(in.state, SAD_MATURE);
+			after = in.spi;
+			seen++;
+		}
+		assert_int_equal(seen, want);
+		assert_false(sad_next_pair(sad, UINT32_MAX, &in, &out, &has));
+	}
 	sad_free(sad);
 	stats_free(st);
 }
