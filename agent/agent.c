@@ -305,11 +305,11 @@ qm_value(netsnmp_variable_list *v, oid col, const struct agent_qm_row *r)
 	case 9:
 		set_u32(v, ASN_UNSIGNED, p->sel_proto);
 		break;
-	case 10: /* the inbound SA's selectors are the peer's first */
-		set_u32(v, ASN_UNSIGNED, o ? o->p.sel_sport : p->sel_dport);
+	case 10: /* both SAs of a pair keep the selectors ours first */
+		set_u32(v, ASN_UNSIGNED, p->sel_sport);
 		break;
 	case 11:
-		set_u32(v, ASN_UNSIGNED, o ? o->p.sel_dport : p->sel_sport);
+		set_u32(v, ASN_UNSIGNED, p->sel_dport);
 		break;
 	case 12:
 		set_int(v, mode_of(p->encap));
