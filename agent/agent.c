@@ -373,6 +373,17 @@ qm_value(netsnmp_variable_list *v, oid col, const struct agent_qm_row *r)
 	}
 }
 
+/*
+ * A subid as the 32-bit number it is on the wire: Net-SNMP's AgentX
+ * decoding sign-extends those above 2^31 into its 64-bit oid (an SPI
+ * often is), so only the low half is trusted.
+ */
+static uint32_t
+sub32(oid o)
+{
+	return (uint32_t)(o & 0xffffffffu);
+}
+
 static int
 qm_table_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
     netsnmp_agent_request_info *ri, netsnmp_request_info *req)
@@ -399,11 +410,10 @@ qm_table_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 				    ri, req, SNMP_NOSUCHOBJECT);
 				continue;
 			}
-			if (v->name[el + 1] == 0 ||
-			    v->name[el + 1] > UINT32_MAX ||
+			if (sub32(v->name[el + 1]) == 0 ||
 			    !a->ops->qm_next(
-				a->ctx, (uint32_t)v->name[el + 1] - 1, &row) ||
-			    row.in.spi != v->name[el + 1]) {
+				a->ctx, sub32(v->name[el + 1]) - 1, &row) ||
+			    row.in.spi != sub32(v->name[el + 1])) {
 				netsnmp_set_request_error(
 				    ri, req, SNMP_NOSUCHINSTANCE);
 				continue;
@@ -420,9 +430,7 @@ qm_table_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 		    v->name[el] >= QM_COL_FIRST) {
 			col = v->name[el];
 			if (v->name_length > el + 1)
-				after = v->name[el + 1] >= UINT32_MAX
-				    ? UINT32_MAX
-				    : (uint32_t)v->name[el + 1];
+				after = sub32(v->name[el + 1]);
 		}
 		for (; col <= QM_COL_LAST; col++, after = 0) {
 			if (after == UINT32_MAX ||

@@ -327,9 +327,7 @@ test_qm_sa_table(void **state)
 	    args, sizeof(args), "IPSECMON-MIB::ipsmQmSaTunnelRemote.%lu", spi);
 	walk = snmp("snmpget", args, &st);
 	assert_int_equal(st, 0);
-	assert_non_null(strstr(walk, "= \"0A 63 00 02 \"") != NULL
-		? walk
-		: strstr(walk, "10.99.0.2"));
+	must_say(walk, "= \"0A 63 00 02 \"");
 	free(walk);
 	/* an SPI with no pair: no such instance */
 	walk = snmp("snmpget", "IPSECMON-MIB::ipsmQmSaRule.300", &st);
