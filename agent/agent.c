@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
@@ -5,6 +6,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
+#include <net-snmp/agent/agent_callbacks.h>
 
 #include "agent.h"
 #include "base/log.h"
@@ -31,6 +33,8 @@ struct agent {
 	struct agent_snapshot snap; /* of the request being answered */
 	bool stopping;
 	int handles; /* open libuv handles: memory goes with the last */
+	char master[256];
+	struct agent_status status;
 };
 
 /* Net-SNMP's state is process-wide: one agent per process. */
@@ -602,6 +606,43 @@ rearm(struct agent *a)
 		uv_timer_start(&a->timer, on_timer, 1000, 0);
 }
 
+/* The AgentX session opened (registered) or closed: counted and said at
+ * notice level, so an operator sees a master restart and our return. */
+static int
+on_session(int major, int minor, void *server, void *client)
+{
+	struct agent *a = client;
+
+	(void)major;
+	(void)server;
+	if (minor == SNMPD_CALLBACK_INDEX_START) {
+		a->status.connected = true;
+		if (a->status.registrations++ == 0)
+			ips_log(IPS_LOG_NOTICE,
+			    "snmp: registered with the AgentX master %s",
+			    a->master);
+		else
+			ips_log(IPS_LOG_NOTICE,
+			    "snmp: re-registered with the AgentX master %s "
+			    "(reconnect %llu)",
+			    a->master,
+			    (unsigned long long)a->status.registrations - 1);
+	} else if (a->status.connected) {
+		a->status.connected = false;
+		a->status.losses++;
+		ips_log(IPS_LOG_NOTICE,
+		    "snmp: lost the AgentX master %s; retrying every %d s",
+		    a->master, AGENT_RETRY_S);
+	}
+	return 0;
+}
+
+void
+agent_status(const struct agent *a, struct agent_status *out)
+{
+	*out = a->status;
+}
+
 /* Net-SNMP's messages go to our log, at debug level: a missing master is
  * retried every second and would otherwise fill it. */
 static int
@@ -636,6 +677,7 @@ agent_start(uv_loop_t *loop, const char *master, const struct agent_ops *ops,
 	a->ops = ops;
 	a->ctx = ctx;
 	a->started = time(NULL);
+	snprintf(a->master, sizeof(a->master), "%s", master);
 	for (int i = 0; i < AGENT_MAX_FDS; i++)
 		a->fds[i].fd = -1;
 	uv_timer_init(loop, &a->timer);
@@ -648,6 +690,10 @@ agent_start(uv_loop_t *loop, const char *master, const struct agent_ops *ops,
 	snmp_register_callback(
 	    SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, log_to_ours, NULL);
 	snmp_enable_calllog();
+	snmp_register_callback(SNMP_CALLBACK_APPLICATION,
+	    SNMPD_CALLBACK_INDEX_START, on_session, a);
+	snmp_register_callback(SNMP_CALLBACK_APPLICATION,
+	    SNMPD_CALLBACK_INDEX_STOP, on_session, a);
 	netsnmp_ds_set_boolean(
 	    NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
 	netsnmp_ds_set_string(

@@ -50,10 +50,18 @@ struct agent_ops {
 
 struct agent;
 
+/* The AgentX session's history: registrations (the first, then one per
+ * reconnect) and losses of the master. */
+struct agent_status {
+	bool connected;
+	uint64_t registrations, losses;
+};
+
 /* Connect (now or later) to the AgentX master at master (a Unix socket
  * path, or Net-SNMP's transport syntax). */
 IPS_MUST_USE ips_res agent_start(uv_loop_t *loop, const char *master,
     const struct agent_ops *ops, void *ctx, struct agent **out);
+void agent_status(const struct agent *a, struct agent_status *out);
 /* Unregister and close; libuv handles close with the loop. */
 void agent_stop(struct agent *a);
 

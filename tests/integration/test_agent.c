@@ -417,6 +417,15 @@ test_master_restart(void **state)
 	walk = walk_when_up(5000);
 	assert_non_null(strstr(walk, "ipsmMmIKEMainMode.0 = "));
 	free(walk);
+	/* and the daemon said so, at notice level: the loss, the return */
+	{
+		char *log = tl_read_file(lab.d.log, NULL);
+
+		must_say(log, "snmp: registered with the AgentX master");
+		must_say(log, "snmp: lost the AgentX master");
+		must_say(log, "snmp: re-registered with the AgentX master");
+		free(log);
+	}
 }
 
 int
