@@ -611,10 +611,13 @@ rearm(struct agent *a)
 static int
 on_session(int major, int minor, void *server, void *client)
 {
-	struct agent *a = client;
+	struct agent *a = the_agent;
 
 	(void)major;
 	(void)server;
+	(void)client;
+	if (a == NULL)
+		return 0;
 	if (minor == SNMPD_CALLBACK_INDEX_START) {
 		a->status.connected = true;
 		if (a->status.registrations++ == 0)
@@ -690,10 +693,11 @@ agent_start(uv_loop_t *loop, const char *master, const struct agent_ops *ops,
 	snmp_register_callback(
 	    SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, log_to_ours, NULL);
 	snmp_enable_calllog();
+	/* no client argument: snmp_shutdown() frees those */
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION,
-	    SNMPD_CALLBACK_INDEX_START, on_session, a);
+	    SNMPD_CALLBACK_INDEX_START, on_session, NULL);
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION,
-	    SNMPD_CALLBACK_INDEX_STOP, on_session, a);
+	    SNMPD_CALLBACK_INDEX_STOP, on_session, NULL);
 	netsnmp_ds_set_boolean(
 	    NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
 	netsnmp_ds_set_string(
@@ -713,7 +717,9 @@ agent_start(uv_loop_t *loop, const char *master, const struct agent_ops *ops,
 	    NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
 	netsnmp_ds_set_boolean(
 	    NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+	the_agent = a; /* init_snmp may already connect (on_session) */
 	if (init_agent(AGENT_NAME) != 0 || register_all(a) != 0) {
+		the_agent = NULL;
 		a->stopping = true;
 		uv_close((uv_handle_t *)&a->timer, timer_closed);
 		BAIL(IO);
@@ -723,7 +729,6 @@ agent_start(uv_loop_t *loop, const char *master, const struct agent_ops *ops,
 	 * back within a second of a master restart */
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
 	    NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, AGENT_RETRY_S);
-	the_agent = a;
 	rearm(a);
 	*out = a;
 	return IPS_OK;

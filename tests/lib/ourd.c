@@ -1,4 +1,5 @@
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -64,9 +65,16 @@ ourd_start(struct ourd *d)
 void
 ourd_stop(struct ourd *d, int sig)
 {
+	int st = 0;
+
 	if (d->pid > 0)
-		tl_stop(d->pid, sig);
+		st = tl_stop(d->pid, sig);
 	d->pid = 0;
+	/* a clean exit on SIGTERM: the sanitizers abort on an error at
+	 * shutdown (a leak, a use after free), which must not pass */
+	if (sig == SIGTERM && st != 0)
+		fail_msg("ipsecmond exited with %d on SIGTERM:\n%s", st,
+		    tl_read_file(d->log, NULL));
 }
 
 char *

@@ -28,6 +28,7 @@ void ourd_init(struct ourd *d, const char *parent, const char *name,
 void ourd_configure(struct ourd *d, const char *policy, const char *psk);
 /* Start it; fails the test if its control socket does not appear. */
 void ourd_start(struct ourd *d);
+/* Stop it with sig; after SIGTERM it must have exited 0. */
 void ourd_stop(struct ourd *d, int sig);
 /* ipsecmon --socket ... args; fails the test on a non-zero exit. */
 char *ourd_cli(struct ourd *d, const char *args);
