@@ -34,8 +34,7 @@ ah_sa_new(unsigned auth, bool esn, uint32_t spi, const uint8_t *key,
 	sa->auth = auth;
 	sa->esn = esn;
 	sa->spi = spi;
-	/* RFC 2404 2, RFC 4868 2.3: the HMACs truncated */
-	sa->icv_len = auth == IPSEC_AUTH_HMAC_SHA ? 12 : 16;
+	sa->icv_len = esp_hmac_icv_len(auth);
 	if ((sa->mac = esp_hmac_new(auth, key, klen)) == NULL) {
 		free(sa);
 		BAIL(NOMEM);

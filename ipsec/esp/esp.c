@@ -61,6 +61,12 @@ esp_auth_key_len(unsigned auth)
 }
 
 size_t
+esp_hmac_icv_len(unsigned auth)
+{
+	return auth == IPSEC_AUTH_HMAC_SHA ? 12 : 16;
+}
+
+size_t
 esp_key_len(const struct esp_alg *a)
 {
 	size_t e = enc_key_len(a), m = esp_auth_key_len(a->auth);
@@ -190,7 +196,7 @@ esp_sa_new(const struct esp_alg *alg, bool outbound, uint32_t spi,
 		break;
 	}
 	if (!sa->aead) /* RFC 2404 2, RFC 4868 2.3: truncated HMACs */
-		sa->icv_len = alg->auth == IPSEC_AUTH_HMAC_SHA ? 12 : 16;
+		sa->icv_len = esp_hmac_icv_len(alg->auth);
 	ok = alg->transform == ESP_TRANSFORM_NULL ||
 	    (cipher_setup(sa, key, ek) &&
 		(sa->aead || !outbound || ivgen_setup(sa)));

@@ -43,6 +43,9 @@ struct esp_alg {
  * integrity key's alone (HMAC-SHA1 20, HMAC-SHA-256 32, else 0). */
 size_t esp_key_len(const struct esp_alg *alg);
 size_t esp_auth_key_len(unsigned auth);
+/* The truncated HMAC's length on the wire, for ESP and AH alike: 12
+ * for HMAC-SHA1-96 (RFC 2404 2), 16 for HMAC-SHA-256-128 (RFC 4868 2.3). */
+size_t esp_hmac_icv_len(unsigned auth);
 /* An HMAC (IPSEC_AUTH_HMAC_SHA or _SHA2_256) keyed once, for ESP and AH
  * alike; NULL if OpenSSL cannot make it. */
 EVP_MAC_CTX *esp_hmac_new(unsigned auth, const uint8_t *key, size_t klen);
