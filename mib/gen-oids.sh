@@ -5,6 +5,7 @@
 # column and notification NAME:
 #   IPSM_OID_NAME      the OID's arcs, comma-separated
 #   IPSM_OIDLEN_NAME   how many
+#   IPSM_COL_NAME      a column's number in its row (columns only)
 # and, for the two statistics groups, X-macro lists in MIB order:
 #   IPSM_MIB_MM_STATS(X) / IPSM_MIB_QM_STATS(X)   X(NAME, "NAME", subid)
 set -eu
@@ -24,6 +25,8 @@ smidump -l 6 -f identifiers "$mib" >"$tmp.ids"
 		n = split($4, a, ".")
 		printf("#define IPSM_OID_%s %s\n#define IPSM_OIDLEN_%s %d\n",
 		    $2, arcs, $2, n)
+		if ($3 == "column")
+			printf("#define IPSM_COL_%s %s\n", $2, a[n])
 	}' "$tmp.ids"
 	for g in Mm Qm; do
 		G=$(echo "$g" | tr a-z A-Z)
