@@ -3,39 +3,13 @@
 #include <string.h>
 #include <sys/select.h>
 
-#include <net-snmp/net-snmp-config.h>
-#include <net-snmp/net-snmp-includes.h>
-#include <net-snmp/agent/net-snmp-agent-includes.h>
+#include "agent_int.h"
 #include <net-snmp/agent/agent_callbacks.h>
 
-#include "agent.h"
 #include "base/log.h"
-#include "ike/proposal.h"
 #include "ipsm_mib_oids.h"
-#include "wire/ike_wire.h"
 
 #define AGENT_NAME "ipsecmond"
-#define AGENT_MAX_FDS 8 /* Net-SNMP's sockets: one AgentX session */
-
-struct agent_fd {
-	uv_poll_t poll;
-	int fd; /* -1: slot free */
-	struct agent *a;
-};
-
-struct agent {
-	uv_loop_t *loop;
-	const struct agent_ops *ops;
-	void *ctx;
-	uv_timer_t timer;
-	struct agent_fd fds[AGENT_MAX_FDS];
-	time_t started; /* for TimeStamp values: our uptime's zero */
-	struct agent_snapshot snap; /* of the request being answered */
-	bool stopping;
-	int handles; /* open libuv handles: memory goes with the last */
-	char master[256];
-	struct agent_status status;
-};
 
 /* Net-SNMP's state is process-wide: one agent per process. */
 static struct agent *the_agent;
@@ -44,24 +18,45 @@ static void rearm(struct agent *a);
 
 /* ---- values ---------------------------------------------------------- */
 
-static void
-set_counter64(netsnmp_variable_list *v, uint64_t x)
+void
+agent_set_counter64(netsnmp_variable_list *v, uint64_t x)
 {
 	struct counter64 c = {(u_long)(x >> 32), (u_long)(x & 0xffffffffu)};
 
 	snmp_set_var_typed_value(v, ASN_COUNTER64, &c, sizeof(c));
 }
 
-static void
-set_gauge(netsnmp_variable_list *v, uint64_t x)
+/* Gauge32 and Unsigned32 saturate rather than wrap. */
+void
+agent_set_u32(netsnmp_variable_list *v, u_char type, uint64_t x)
 {
-	u_long g = x > UINT32_MAX ? UINT32_MAX : (u_long)x;
+	u_long u = x > UINT32_MAX ? UINT32_MAX : (u_long)x;
 
-	snmp_set_var_typed_value(v, ASN_GAUGE, &g, sizeof(g));
+	snmp_set_var_typed_value(v, type, &u, sizeof(u));
 }
 
-static void
-set_string(netsnmp_variable_list *v, const char *s)
+void
+agent_set_int(netsnmp_variable_list *v, long x)
+{
+	snmp_set_var_typed_value(v, ASN_INTEGER, &x, sizeof(x));
+}
+
+long
+agent_addr_type(int af)
+{
+	return af == AF_INET ? 1 : af == AF_INET6 ? 2 : 0;
+}
+
+void
+agent_set_addr(netsnmp_variable_list *v, const struct ips_addr *a)
+{
+	size_t n = a->af == AF_INET ? 4 : a->af == AF_INET6 ? 16 : 0;
+
+	snmp_set_var_typed_value(v, ASN_OCTET_STR, a->b, n);
+}
+
+void
+agent_set_string(netsnmp_variable_list *v, const char *s)
 {
 	if (s == NULL)
 		s = "";
@@ -121,9 +116,9 @@ stats_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 			continue;
 		memcpy(&x, base + d[sub - 1].offset, sizeof(x));
 		if (d[sub - 1].kind == STATS_COUNTER)
-			set_counter64(req->requestvb, x);
+			agent_set_counter64(req->requestvb, x);
 		else
-			set_gauge(req->requestvb, x);
+			agent_set_u32(req->requestvb, ASN_GAUGE, x);
 	}
 	return SNMP_ERR_NOERROR;
 }
@@ -143,27 +138,27 @@ policy_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 		netsnmp_variable_list *v = req->requestvb;
 
 		switch (v->name[IPSM_OIDLEN_ipsmPolicy]) {
-		case 1:
-			set_string(v, p->name);
+		case IPSM_SUB_ipsmPolicyName:
+			agent_set_string(v, p->name);
 			break;
-		case 2:
-			set_string(v, p->description);
+		case IPSM_SUB_ipsmPolicyDescription:
+			agent_set_string(v, p->description);
 			break;
-		case 3:
+		case IPSM_SUB_ipsmPolicyLastModified:
 			set_date(v, p->name != NULL ? p->last_modified : 0);
 			break;
-		case 4:
-			set_string(
+		case IPSM_SUB_ipsmPolicyStore:
+			agent_set_string(
 			    v, p->name != NULL ? pol_store_name(p->store) : "");
 			break;
-		case 5:
-			set_string(v, p->path);
+		case IPSM_SUB_ipsmPolicyPath:
+			agent_set_string(v, p->path);
 			break;
-		case 6:
-			set_string(v, p->ou);
+		case IPSM_SUB_ipsmPolicyOrganizationalUnit:
+			agent_set_string(v, p->ou);
 			break;
-		case 7:
-			set_string(v, p->gpo);
+		case IPSM_SUB_ipsmPolicyGroupPolicyObject:
+			agent_set_string(v, p->gpo);
 			break;
 		}
 	}
@@ -187,7 +182,8 @@ disc_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 		    ? (u_long)(a->snap.discontinuity - a->started) * 100
 		    : 0;
 
-		if (req->requestvb->name[IPSM_OIDLEN_ipsmStats] == 2)
+		if (req->requestvb->name[IPSM_OIDLEN_ipsmStats] ==
+		    IPSM_SUB_ipsmStatsCountingSince)
 			set_date(req->requestvb, a->snap.discontinuity);
 		else
 			snmp_set_var_typed_value(
@@ -196,259 +192,22 @@ disc_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 	return SNMP_ERR_NOERROR;
 }
 
-/* ---- ipsmQmSaTable: GET and GETNEXT by binary search on the SPI ------ */
-
-#define QM_COL_FIRST 2 /* column 1 is the index, not-accessible */
-#define QM_COL_LAST 29
-
-static void
-set_u32(netsnmp_variable_list *v, u_char type, uint64_t x)
-{
-	u_long u = x > UINT32_MAX ? UINT32_MAX : (u_long)x;
-
-	snmp_set_var_typed_value(v, type, &u, sizeof(u));
-}
-
-static void
-set_int(netsnmp_variable_list *v, long x)
-{
-	snmp_set_var_typed_value(v, ASN_INTEGER, &x, sizeof(x));
-}
-
-/* InetAddressType (RFC 4001): unknown(0), ipv4(1), ipv6(2). */
-static long
-addr_type(int af)
-{
-	return af == AF_INET ? 1 : af == AF_INET6 ? 2 : 0;
-}
-
-static void
-set_addr(netsnmp_variable_list *v, const struct ips_addr *a)
-{
-	size_t n = a->af == AF_INET ? 4 : a->af == AF_INET6 ? 16 : 0;
-
-	snmp_set_var_typed_value(v, ASN_OCTET_STR, a->b, n);
-}
-
-/* A selector's first or last address: exact for an address, a subnet
- * or a range; "any" has none (type unknown, empty). */
-static struct ips_addr
-sel_end(const struct ips_aspec *s, bool last)
-{
-	struct ips_addr a = s->lo;
-
-	if (s->kind == IPS_ASPEC_ANY ||
-	    (s->lo.af != AF_INET && s->lo.af != AF_INET6)) {
-		memset(&a, 0, sizeof(a));
-		return a;
-	}
-	if (!last || s->kind == IPS_ASPEC_HOST)
-		return a;
-	if (s->kind == IPS_ASPEC_RANGE)
-		return s->hi;
-	/* a prefix: its host bits set */
-	for (size_t i = 0; i < (a.af == AF_INET ? 4u : 16u); i++) {
-		unsigned bit = (unsigned)i * 8;
-
-		if (bit >= s->plen)
-			a.b[i] = 0xff;
-		else if (bit + 8 > s->plen)
-			a.b[i] |= (uint8_t)(0xff >> (s->plen - bit));
-	}
-	return a;
-}
-
-static long
-mode_of(uint16_t encap)
-{
-	switch (encap) {
-	case IPSEC_ENCAP_TRANSPORT:
-		return 2;
-	case IPSEC_ENCAP_UDP_TUNNEL:
-	case IPSEC_ENCAP_UDP_TUNNEL_DRAFT:
-		return 3;
-	case IPSEC_ENCAP_UDP_TRANSPORT:
-	case IPSEC_ENCAP_UDP_TRANSPORT_DRAFT:
-		return 4;
-	default:
-		return 1;
-	}
-}
-
-static void
-qm_value(netsnmp_variable_list *v, oid col, const struct agent_qm_row *r)
-{
-	const struct sad_params *p = &r->in.p;
-	const struct sad_info *o = r->has_out ? &r->out : NULL;
-	struct ips_addr a;
-	char buf[64];
-	uint64_t age = (r->now_ms - r->in.created_ms) / 1000;
-
-	switch (col) {
-	case 2:
-		set_string(v, p->rule);
-		break;
-	case 3:
-	case 4:
-	case 5:
-		a = sel_end(&p->src, col == 5);
-		if (col == 3)
-			set_int(v, addr_type(sel_end(&p->src, false).af));
-		else
-			set_addr(v, &a);
-		break;
-	case 6:
-	case 7:
-	case 8:
-		a = sel_end(&p->dst, col == 8);
-		if (col == 6)
-			set_int(v, addr_type(sel_end(&p->dst, false).af));
-		else
-			set_addr(v, &a);
-		break;
-	case 9:
-		set_u32(v, ASN_UNSIGNED, p->sel_proto);
-		break;
-	case 10: /* both SAs of a pair keep the selectors ours first */
-		set_u32(v, ASN_UNSIGNED, p->sel_sport);
-		break;
-	case 11:
-		set_u32(v, ASN_UNSIGNED, p->sel_dport);
-		break;
-	case 12:
-		set_int(v, mode_of(p->encap));
-		break;
-	case 13:
-		set_int(v, addr_type(p->local.af));
-		break;
-	case 14:
-		set_addr(v, &p->local);
-		break;
-	case 15:
-		set_int(v, addr_type(p->remote.af));
-		break;
-	case 16:
-		set_addr(v, &p->remote);
-		break;
-	case 17:
-		set_int(v, p->proto);
-		break;
-	case 18:
-		set_u32(v, ASN_UNSIGNED, r->in.pair_spi);
-		break;
-	case 19:
-		set_string(v,
-		    p->proto == ISAKMP_PROTO_ESP
-			? ike_esp_encr_text(
-			      p->transform, p->keybits, buf, sizeof(buf))
-			: "");
-		break;
-	case 20:
-		set_string(v, p->auth != 0 ? ike_ipsec_auth_text(p->auth) : "");
-		break;
-	case 21:
-		set_u32(v, ASN_UNSIGNED, p->pfs_group);
-		break;
-	case 22:
-		set_u32(v, ASN_UNSIGNED,
-		    p->life_s > age ? (uint64_t)p->life_s - age : 0);
-		break;
-	case 23:
-		set_counter64(v, r->in.bytes);
-		break;
-	case 24:
-		set_counter64(v, o ? o->bytes : 0);
-		break;
-	case 25:
-		set_counter64(v, r->in.packets);
-		break;
-	case 26:
-		set_counter64(v, o ? o->packets : 0);
-		break;
-	case 27:
-		set_counter64(v, r->in.replay_drops);
-		break;
-	case 28:
-		set_counter64(v, r->in.icv_failures);
-		break;
-	case 29:
-		set_int(v, p->esn ? 1 : 2); /* TruthValue */
-		break;
-	}
-}
-
-/*
- * A subid as the 32-bit number it is on the wire: Net-SNMP's AgentX
- * decoding sign-extends those above 2^31 into its 64-bit oid (an SPI
- * often is), so only the low half is trusted.
- */
-static uint32_t
-sub32(oid o)
-{
-	return (uint32_t)(o & 0xffffffffu);
-}
-
+/* ipsmAgent: the AgentX session's history. */
 static int
-qm_table_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
+session_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
     netsnmp_agent_request_info *ri, netsnmp_request_info *req)
 {
-	static const oid entry[] = {IPSM_OID_ipsmQmSaEntry};
-	const size_t el = OID_LENGTH(entry);
 	struct agent *a = h->myvoid;
 
 	(void)reg;
-	for (; req != NULL; req = req->next) {
-		netsnmp_variable_list *v = req->requestvb;
-		struct agent_qm_row row;
-		oid col = QM_COL_FIRST, name[MAX_OID_LEN];
-		uint32_t after = 0;
-
-		if (req->processed)
-			continue;
-		if (ri->mode == MODE_GET) {
-			if (v->name_length != el + 2 ||
-			    snmp_oid_compare(v->name, el, entry, el) != 0 ||
-			    v->name[el] < QM_COL_FIRST ||
-			    v->name[el] > QM_COL_LAST) {
-				netsnmp_set_request_error(
-				    ri, req, SNMP_NOSUCHOBJECT);
-				continue;
-			}
-			if (sub32(v->name[el + 1]) == 0 ||
-			    !a->ops->qm_next(
-				a->ctx, sub32(v->name[el + 1]) - 1, &row) ||
-			    row.in.spi != sub32(v->name[el + 1])) {
-				netsnmp_set_request_error(
-				    ri, req, SNMP_NOSUCHINSTANCE);
-				continue;
-			}
-			qm_value(v, v->name[el], &row);
-			continue;
-		}
-		if (ri->mode != MODE_GETNEXT)
-			continue;
-		/* where the request points, in the table's (column, SPI)
-		 * order; before the table or its first column: the start */
-		if (v->name_length > el &&
-		    snmp_oid_compare(v->name, el, entry, el) == 0 &&
-		    v->name[el] >= QM_COL_FIRST) {
-			col = v->name[el];
-			if (v->name_length > el + 1)
-				after = sub32(v->name[el + 1]);
-		}
-		for (; col <= QM_COL_LAST; col++, after = 0) {
-			if (after == UINT32_MAX ||
-			    !a->ops->qm_next(a->ctx, after, &row))
-				continue;
-			memcpy(name, entry, sizeof(entry));
-			name[el] = col;
-			name[el + 1] = row.in.spi;
-			snmp_set_var_objid(v, name, el + 2);
-			qm_value(v, col, &row);
-			break;
-		}
-		/* past the last column: nothing here, the master moves on */
-	}
+	if (ri->mode != MODE_GET)
+		return SNMP_ERR_NOERROR;
+	for (; req != NULL; req = req->next)
+		agent_set_u32(req->requestvb, ASN_COUNTER,
+		    req->requestvb->name[IPSM_OIDLEN_ipsmAgent] ==
+			    IPSM_SUB_ipsmAgentRegistrations
+			? a->status.registrations
+			: a->status.losses);
 	return SNMP_ERR_NOERROR;
 }
 
@@ -472,33 +231,26 @@ register_all(struct agent *a)
 	static const oid mm[] = {IPSM_OID_ipsmMmStats};
 	static const oid qm[] = {IPSM_OID_ipsmQmStats};
 	static const oid stats[] = {IPSM_OID_ipsmStats};
+	static const oid session[] = {IPSM_OID_ipsmAgent};
 	size_t nmm, nqm;
 
 	(void)stats_mm_desc(&nmm);
 	(void)stats_qm_desc(&nqm);
 	if (register_group(a, "ipsmPolicy", policy_handler, policy,
-		OID_LENGTH(policy), 1, 7) != SNMPERR_SUCCESS ||
+		OID_LENGTH(policy), IPSM_SUB_ipsmPolicyName,
+		IPSM_SUB_ipsmPolicyGroupPolicyObject) != SNMPERR_SUCCESS ||
 	    register_group(a, "ipsmMmStats", stats_handler, mm, OID_LENGTH(mm),
 		1, (oid)nmm) != SNMPERR_SUCCESS ||
 	    register_group(a, "ipsmQmStats", stats_handler, qm, OID_LENGTH(qm),
 		1, (oid)nqm) != SNMPERR_SUCCESS ||
 	    register_group(a, "ipsmStats", disc_handler, stats,
-		OID_LENGTH(stats), 1, 2) != SNMPERR_SUCCESS)
+		OID_LENGTH(stats), IPSM_SUB_ipsmStatsDiscontinuityTime,
+		IPSM_SUB_ipsmStatsCountingSince) != SNMPERR_SUCCESS ||
+	    register_group(a, "ipsmAgent", session_handler, session,
+		OID_LENGTH(session), IPSM_SUB_ipsmAgentRegistrations,
+		IPSM_SUB_ipsmAgentMasterLosses) != SNMPERR_SUCCESS)
 		return -1;
-	{
-		static const oid entry[] = {IPSM_OID_ipsmQmSaEntry};
-		netsnmp_handler_registration *reg =
-		    netsnmp_create_handler_registration("ipsmQmSaTable",
-			qm_table_handler, entry, OID_LENGTH(entry),
-			HANDLER_CAN_RONLY);
-
-		if (reg == NULL)
-			return -1;
-		reg->handler->myvoid = a;
-		if (netsnmp_register_handler(reg) != MIB_REGISTERED_OK)
-			return -1;
-	}
-	return 0;
+	return agent_tables_register(a);
 }
 
 /* ---- the loop: Net-SNMP's fds and timeout as libuv handles ------------ */
@@ -686,6 +438,7 @@ agent_start(uv_loop_t *loop, const char *master, const struct agent_ops *ops,
 	uv_timer_init(loop, &a->timer);
 	a->timer.data = a;
 	a->handles = 1;
+	agent_notify_init(a);
 
 	/* the subagent reads no MIB files: it serves OIDs, not names */
 	setenv("MIBS", "", 1);

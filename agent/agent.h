@@ -17,8 +17,11 @@
 
 #include <uv.h>
 
+#include "audit/audit.h"
 #include "base/ips_err.h"
+#include "ike/ike.h"
 #include "sad/sad.h"
+#include "spd/filter.h"
 #include "spd/policy.h"
 #include "stats/stats.h"
 
@@ -32,6 +35,10 @@ struct agent_snapshot {
 	struct ips_qm_stats qm;
 	time_t discontinuity; /* when the counters last started from 0 */
 	struct pol_meta policy; /* borrowed strings; name NULL: none */
+	/* The active policy and its filters, borrowed for the PDU; NULL
+	 * when there is none. */
+	const struct policy *pol;
+	const struct flt_set *filters;
 };
 
 /* One Quick Mode SA pair, a row of ipsmQmSaTable. */
@@ -46,6 +53,8 @@ struct agent_ops {
 	/* The pair with the lowest inbound SPI above after (O(log n)):
 	 * false past the last. */
 	bool (*qm_next)(void *ctx, uint32_t after, struct agent_qm_row *row);
+	/* The ISAKMP SA with the lowest index above after (O(log n)). */
+	bool (*mm_next)(void *ctx, uint32_t after, struct ike_sa_info *row);
 };
 
 struct agent;
@@ -62,6 +71,12 @@ struct agent_status {
 IPS_MUST_USE ips_res agent_start(uv_loop_t *loop, const char *master,
     const struct agent_ops *ops, void *ctx, struct agent **out);
 void agent_status(const struct agent *a, struct agent_status *out);
+/*
+ * An audit event happened: send its notification (ipsmNotifications.N)
+ * to the master if it is enabled and its rate limit allows; otherwise
+ * count it as held back.  Borrowed for the call.
+ */
+void agent_notify_event(struct agent *a, const struct audit_event *ev);
 /* Unregister and close; libuv handles close with the loop. */
 void agent_stop(struct agent *a);
 

@@ -6,6 +6,9 @@
 #   IPSM_OID_NAME      the OID's arcs, comma-separated
 #   IPSM_OIDLEN_NAME   how many
 #   IPSM_COL_NAME      a column's number in its row (columns only)
+#   IPSM_SUB_NAME      a scalar's last arc (scalars only)
+# for every notification NAME, the objects it carries, in order:
+#   IPSM_NOTIFY_OBJECTS_NAME(X)   X(OBJECT) ...
 # and, for the two statistics groups, X-macro lists in MIB order:
 #   IPSM_MIB_MM_STATS(X) / IPSM_MIB_QM_STATS(X)   X(NAME, "NAME", subid)
 set -eu
@@ -27,6 +30,8 @@ smidump -l 6 -f identifiers "$mib" >"$tmp.ids"
 		    $2, arcs, $2, n)
 		if ($3 == "column")
 			printf("#define IPSM_COL_%s %s\n", $2, a[n])
+		if ($3 == "scalar")
+			printf("#define IPSM_SUB_%s %s\n", $2, a[n])
 	}' "$tmp.ids"
 	for g in Mm Qm; do
 		G=$(echo "$g" | tr a-z A-Z)
@@ -39,6 +44,19 @@ smidump -l 6 -f identifiers "$mib" >"$tmp.ids"
 		}' "$tmp.ids"
 		echo
 	done
+	echo
+	# the OBJECTS clause of each NOTIFICATION-TYPE, from the MIB text
+	awk '$2 == "NOTIFICATION-TYPE" { name = $1; next }
+	name != "" && /OBJECTS/ { grab = 1 }
+	grab {
+		s = $0; sub(/.*OBJECTS/, "", s); gsub(/[{},]/, " ", s)
+		n = split(s, w, " ")
+		for (i = 1; i <= n; i++) objs = objs " X(" w[i] ")"
+		if ($0 ~ /}/) {
+			printf("#define IPSM_NOTIFY_OBJECTS_%s(X)%s\n", name, objs)
+			name = ""; objs = ""; grab = 0
+		}
+	}' "$mib"
 	echo
 	echo "#endif"
 } >"$tmp"

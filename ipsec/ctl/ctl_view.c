@@ -61,18 +61,9 @@ auth_list(const struct pol_rule *r, Ipsm__Filter *f, struct arena *a)
 		return false;
 	for (size_t i = 0; i < r->nauth; i++) {
 		char buf[320];
-		const struct pol_auth *au = &r->auth[i];
 
-		/* A PSK is named by reference only; its value never leaves
-		 * the secrets module. */
-		if (au->method == POL_AUTH_PSK)
-			snprintf(buf, sizeof(buf), "psk");
-		else if (au->ca[0] != '\0')
-			snprintf(
-			    buf, sizeof(buf), "certificate (ca %s)", au->ca);
-		else
-			snprintf(buf, sizeof(buf), "certificate");
-		f->authentication[i] = dup(a, buf);
+		f->authentication[i] =
+		    dup(a, pol_auth_text(&r->auth[i], buf, sizeof(buf)));
 	}
 	return true;
 }

@@ -95,6 +95,7 @@ ike_audit(void *ctx, const struct audit_event *ev)
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (d->audit != NULL)
 		audit_log_write(d->audit, ev, now);
+	agent_notify_event(d->agent, ev);
 }
 
 static const struct ike_ops daemon_ike_ops = {
@@ -486,8 +487,11 @@ agent_snapshot(void *ctx, struct agent_snapshot *out)
 	memset(out, 0, sizeof(*out));
 	engine_view_src(d->engine, &src, &out->mm, &out->qm, false, NULL);
 	out->discontinuity = stats_discontinuity_time(engine_stats(d->engine));
-	if (p != NULL)
+	if (p != NULL) {
 		out->policy = *policy_meta(p);
+		out->pol = p;
+		out->filters = engine_filters(d->engine);
+	}
 }
 
 static bool
@@ -501,8 +505,16 @@ agent_qm_next(void *ctx, uint32_t after, struct agent_qm_row *row)
 	    ike_sad(ike), after, &row->in, &row->out, &row->has_out);
 }
 
+static bool
+agent_mm_next(void *ctx, uint32_t after, struct ike_sa_info *row)
+{
+	struct daemon *d = ctx;
+
+	return ike_sa_next(engine_ike(d->engine), after, row);
+}
+
 static const struct agent_ops daemon_agent_ops = {
-    agent_snapshot, agent_qm_next};
+    agent_snapshot, agent_qm_next, agent_mm_next};
 
 static void
 usage(FILE *f)

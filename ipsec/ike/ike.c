@@ -153,6 +153,7 @@ ike_free(struct ike *ike)
 	}
 	acq_free_all(ike);
 	free(ike->by_cky);
+	free(ike->by_index);
 	sad_free(ike->sad);
 	ike_crypto_free(ike->cx);
 	free(ike);
@@ -252,6 +253,61 @@ cky_unlink(struct ike *ike, struct ike_sa *sa)
 		*pp = sa->cnext;
 }
 
+/* Append sa to the index, giving it the next number.  After 2^32 - 1
+ * SAs the numbers wrap: the live SAs are numbered again from 1, in order,
+ * so the array stays sorted (an NMS sees those rows change once). */
+static bool
+index_add(struct ike *ike, struct ike_sa *sa)
+{
+	if (ike->nindex == ike->index_cap) {
+		size_t cap = ike->index_cap ? ike->index_cap * 2 : 16;
+		struct ike_sa **b =
+		    realloc(ike->by_index, cap * sizeof(*ike->by_index));
+
+		if (b == NULL)
+			return false;
+		ike->by_index = b;
+		ike->index_cap = cap;
+	}
+	if (ike->next_index == UINT32_MAX || ike->next_index == 0) {
+		ike->next_index = 1;
+		for (size_t i = 0; i < ike->nindex; i++)
+			ike->by_index[i]->index = ike->next_index++;
+	}
+	sa->index = ike->next_index++;
+	ike->by_index[ike->nindex++] = sa;
+	return true;
+}
+
+/* The first position whose SA's index is above after. */
+static size_t
+index_above(const struct ike *ike, uint32_t after)
+{
+	size_t lo = 0, hi = ike->nindex;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ike->by_index[mid]->index <= after)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+index_remove(struct ike *ike, const struct ike_sa *sa)
+{
+	size_t at = index_above(ike, sa->index - 1);
+
+	if (at < ike->nindex && ike->by_index[at] == sa) {
+		memmove(ike->by_index + at, ike->by_index + at + 1,
+		    (ike->nindex - at - 1) * sizeof(*ike->by_index));
+		ike->nindex--;
+	}
+}
+
 struct ike_sa *
 ike_sa_new(struct ike *ike, enum ike_role role,
     const struct ike_endpoint *local, const struct ike_endpoint *remote,
@@ -274,6 +330,10 @@ ike_sa_new(struct ike *ike, enum ike_role role,
 	sa->local = *local;
 	sa->remote = *remote;
 	sa->created_ms = ike->ops->now_ms(ike->ctx);
+	if (!index_add(ike, sa)) {
+		free(sa);
+		return NULL;
+	}
 	cky_grow(ike); /* before linking: it re-indexes the list */
 	sa->next = ike->sas;
 	ike->sas = sa;
@@ -739,6 +799,7 @@ ike_tick(struct ike *ike)
 			*pp = sa->next;
 			ike->nsas--;
 			cky_unlink(ike, sa);
+			index_remove(ike, sa);
 			sa_free(sa);
 			continue;
 		}
@@ -825,38 +886,51 @@ ike_peer_identity_text(const struct ike_sa *sa, char *buf, size_t len)
 	}
 }
 
+static void
+sa_info(const struct ike_sa *sa, uint64_t now, struct ike_sa_info *i)
+{
+	memset(i, 0, sizeof(*i));
+	memcpy(i->cky_i, sa->cky_i, 8);
+	memcpy(i->cky_r, sa->cky_r, 8);
+	i->initiator = sa->role == IKE_INITIATOR;
+	i->state = sa->state;
+	i->local = sa->local;
+	i->remote = sa->remote;
+	memcpy(i->rule, sa->rule, sizeof(i->rule));
+	i->encr = sa->chosen.encr;
+	i->keybits = sa->chosen.keybits;
+	i->hash = sa->chosen.hash;
+	i->group = sa->chosen.group;
+	i->auth = sa->chosen.auth;
+	i->lifetime_s = ike_mm_lifetime(&sa->chosen);
+	i->age_ms = now - sa->created_ms;
+	i->nat = sa->nat;
+	i->index = sa->index;
+	ike_peer_identity_text(sa, i->peer_identity, sizeof(i->peer_identity));
+}
+
 size_t
 ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max)
 {
 	uint64_t now = ike->ops->now_ms(ike->ctx);
 	size_t n = 0;
 
-	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
-		if (n < max) {
-			struct ike_sa_info *i = &out[n];
-
-			memset(i, 0, sizeof(*i));
-			memcpy(i->cky_i, sa->cky_i, 8);
-			memcpy(i->cky_r, sa->cky_r, 8);
-			i->initiator = sa->role == IKE_INITIATOR;
-			i->state = sa->state;
-			i->local = sa->local;
-			i->remote = sa->remote;
-			memcpy(i->rule, sa->rule, sizeof(i->rule));
-			i->encr = sa->chosen.encr;
-			i->keybits = sa->chosen.keybits;
-			i->hash = sa->chosen.hash;
-			i->group = sa->chosen.group;
-			i->auth = sa->chosen.auth;
-			i->lifetime_s = ike_mm_lifetime(&sa->chosen);
-			i->age_ms = now - sa->created_ms;
-			i->nat = sa->nat;
-			ike_peer_identity_text(
-			    sa, i->peer_identity, sizeof(i->peer_identity));
-		}
-		n++;
-	}
+	/* in index order: the order the MIB's table has too */
+	for (size_t k = 0; k < ike->nindex; k++, n++)
+		if (n < max)
+			sa_info(ike->by_index[k], now, &out[n]);
 	return n;
+}
+
+bool
+ike_sa_next(const struct ike *ike, uint32_t after, struct ike_sa_info *out)
+{
+	size_t at = index_above(ike, after);
+
+	if (at >= ike->nindex)
+		return false;
+	sa_info(ike->by_index[at], ike->ops->now_ms(ike->ctx), out);
+	return true;
 }
 
 struct sad *

@@ -132,6 +132,7 @@ struct ike_sa_info {
 	uint32_t lifetime_s;
 	uint64_t age_ms;
 	bool nat; /* NAT detected, so on port 4500 */
+	uint32_t index; /* stable while the daemon runs (ipsmMmSaIndex) */
 	/* The identity the peer authenticated as ("O=x, CN=y", a name or an
 	 * address), "" until it has. */
 	char peer_identity[256];
@@ -150,5 +151,9 @@ uint64_t ike_now_ms(const struct ike *ike);
 size_t ike_isadb_size(const struct ike *ike);
 /* Up to max rows; returns how many SAs there are. */
 size_t ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max);
+/* The SA with the lowest index above after, in O(log n); false past the
+ * last. */
+bool ike_sa_next(
+    const struct ike *ike, uint32_t after, struct ike_sa_info *out);
 
 #endif

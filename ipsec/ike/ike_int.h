@@ -171,6 +171,7 @@ struct ike_sa {
 	bool have_in;
 
 	uint64_t created_ms, established_ms;
+	uint32_t index; /* ipsmMmSaIndex: given once, in creation order */
 	bool start_qm; /* we initiated for a rule: Quick Mode follows */
 	/* Why an established SA ends (for its audit event), set just
 	 * before the state changes; NULL says "deleted". */
@@ -202,6 +203,11 @@ struct ike {
 	/* The ISADB indexed by initiator cookie (a keyed hash: responders'
 	 * cookies are the peer's choice), so a message finds its SA in O(1). */
 	struct ike_sa **by_cky;
+	/* Every SA by index, ascending (new SAs get the next index, so an
+	 * append keeps it sorted): the MIB's table seeks in O(log n). */
+	struct ike_sa **by_index;
+	size_t nindex, index_cap;
+	uint32_t next_index;
 	size_t nbuckets; /* a power of two */
 	uint64_t cky_key;
 	struct sad *sad; /* owned */

@@ -99,6 +99,20 @@ pol_auth_method_name(enum pol_auth_method m)
 }
 
 const char *
+pol_auth_text(const struct pol_auth *au, char *buf, size_t len)
+{
+	/* A PSK is named by reference only; its value never leaves the
+	 * secrets module. */
+	if (au->method == POL_AUTH_PSK)
+		snprintf(buf, len, "psk");
+	else if (au->ca[0] != '\0')
+		snprintf(buf, len, "certificate (ca %s)", au->ca);
+	else
+		snprintf(buf, len, "certificate");
+	return buf;
+}
+
+const char *
 pol_crl_check_name(enum pol_crl_check c)
 {
 	return c == POL_CRL_NONE  ? "none"

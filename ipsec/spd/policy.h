@@ -88,6 +88,10 @@ const char *pol_action_name(enum pol_action a);
 const char *pol_conn_name(enum pol_conn c);
 const char *pol_auth_method_name(enum pol_auth_method m);
 const char *pol_crl_check_name(enum pol_crl_check c);
+struct pol_auth;
+/* "psk", "certificate" or "certificate (ca DN)", as the views show an
+ * authentication method: never the secret.  buf >= 320 bytes. */
+const char *pol_auth_text(const struct pol_auth *au, char *buf, size_t len);
 
 /* IP protocol numbers; 0 means any. */
 #define POL_PROTO_ANY 0
