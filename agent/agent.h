@@ -35,6 +35,8 @@ struct agent_snapshot {
 	struct ips_qm_stats qm;
 	time_t discontinuity; /* when the counters last started from 0 */
 	struct pol_meta policy; /* borrowed strings; name NULL: none */
+	uint32_t rules; /* the policy's */
+	time_t loaded_at; /* when the engine applied it */
 	/* The active policy and its filters, borrowed for the PDU; NULL
 	 * when there is none. */
 	const struct policy *pol;

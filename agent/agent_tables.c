@@ -319,11 +319,13 @@ static void
 qm_value(struct agent *ag, netsnmp_variable_list *v, oid col)
 {
 	const struct agent_qm_row *r = &ag->row.qm;
-	const struct sad_params *p = &r->in.p;
 	const struct sad_info *o = r->has_out ? &r->out : NULL;
+	/* the outbound half's parameters and age, as `show qmsas` */
+	const struct sad_params *p = o != NULL ? &o->p : &r->in.p;
 	struct ips_addr a;
 	char buf[64];
-	uint64_t age = (r->now_ms - r->in.created_ms) / 1000;
+	uint64_t age =
+	    (r->now_ms - (o != NULL ? o->created_ms : r->in.created_ms)) / 1000;
 
 	switch (col) {
 	case IPSM_COL_ipsmQmSaRule:

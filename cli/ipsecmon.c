@@ -312,11 +312,19 @@ main(int argc, char **argv)
 
 	if (host != NULL) {
 		/* the same view, from the host's agent (IPSECMON-MIB) */
-		if (req.op_case != IPSM__REQUEST__OP_SHOW_STATS)
-			return bad("--host serves 'show stats' only, so far "
-				   "(not '%s')",
-			    cmd->noun ? cmd->noun : cmd->verb);
-		if (remote_show_stats(host, &auth, timeout_ms, &resp, err,
+		if (req.op_case == IPSM__REQUEST__OP_INITIATE ||
+		    req.op_case == IPSM__REQUEST__OP_RELOAD)
+			return bad("--host shows views; '%s' needs the host's "
+				   "control socket",
+			    cmd->verb);
+		if (req.op_case == IPSM__REQUEST__OP_SHOW_FILTERS &&
+		    (qs.kind != IPSM__ADDR_QUERY__KIND__ANY ||
+			qd.kind != IPSM__ADDR_QUERY__KIND__ANY))
+			return bad("--host: srcaddr= and dstaddr= need the "
+				   "host's own addresses; run them on the "
+				   "host%s",
+			    "");
+		if (remote_show(host, &auth, timeout_ms, &req, &resp, err,
 			sizeof(err)) != 0) {
 			fprintf(stderr, "ipsecmon: %s\n", err);
 			return EXIT_UNREACHABLE;

@@ -4,7 +4,8 @@
  * snmpd) instead of the local control socket, built into the same view
  * messages so that they render exactly as the local ones do.
  *
- * SNMPv2c or SNMPv3 (USM, SHA-256/AES); `show stats` for now.
+ * SNMPv2c or SNMPv3 (USM, SHA-256/AES).  Tables are read a few rows at a
+ * time with GETBULK, every column of a row in one request.
  */
 #ifndef IPSM_REMOTE_H
 #define IPSM_REMOTE_H
@@ -21,12 +22,14 @@ struct remote_auth {
 };
 
 /*
- * The statistics of host ("NAME[:PORT]", Net-SNMP's peer syntax) as a
- * Response carrying a StatsView; 0, or -1 with errbuf saying why.  Free
- * it with remote_free().
+ * Answer a show request (stats, policy, mmpolicy, qmpolicy, mmsas, qmsas,
+ * filters without an address search) from host ("NAME[:PORT]", Net-SNMP's
+ * peer syntax) as the daemon would; 0, or -1 with errbuf saying why.
+ * Free the response with remote_free().
  */
-int remote_show_stats(const char *host, const struct remote_auth *auth,
-    int timeout_ms, Ipsm__Response **out, char *errbuf, size_t errlen);
+int remote_show(const char *host, const struct remote_auth *auth,
+    int timeout_ms, const Ipsm__Request *req, Ipsm__Response **out,
+    char *errbuf, size_t errlen);
 void remote_free(Ipsm__Response *r);
 
 #endif

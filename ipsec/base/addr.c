@@ -194,6 +194,21 @@ ips_aspec_parse(const char *s, struct ips_aspec *out, const char **why)
 }
 
 const char *
+ips_addr_port_str(
+    const struct ips_addr *a, uint16_t port, char *buf, size_t len)
+{
+	char addr[IPS_ADDRSTRLEN];
+
+	ips_addr_str(a, addr, sizeof(addr));
+	if (port == 0)
+		snprintf(buf, len, "%s", addr);
+	else
+		snprintf(buf, len, a->af == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		    addr, port);
+	return buf;
+}
+
+const char *
 ips_aspec_str(const struct ips_aspec *sp, char *buf, size_t len)
 {
 	char a[IPS_ADDRSTRLEN], b[IPS_ADDRSTRLEN];

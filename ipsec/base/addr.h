@@ -42,6 +42,10 @@ struct ips_aspec {
 bool ips_addr_parse(const char *s, struct ips_addr *a);
 /* Format into buf (at least IPS_ADDRSTRLEN bytes); returns buf. */
 const char *ips_addr_str(const struct ips_addr *a, char *buf, size_t len);
+/* "addr:port", "[addr]:port" for IPv6, or the address alone when port is
+ * 0 (no UDP); buf >= IPS_ADDRSTRLEN + 8. */
+const char *ips_addr_port_str(
+    const struct ips_addr *a, uint16_t port, char *buf, size_t len);
 /* Total order: family first, then bytes. */
 int ips_addr_cmp(const struct ips_addr *a, const struct ips_addr *b);
 /* 32 or 128. */

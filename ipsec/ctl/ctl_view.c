@@ -326,14 +326,9 @@ view_stats(
 static char *
 endpoint_text(struct arena *a, const struct ike_endpoint *ep)
 {
-	char addr[IPS_ADDRSTRLEN], buf[IPS_ADDRSTRLEN + 8];
+	char buf[IPS_ADDRSTRLEN + 8];
 
-	ips_addr_str(&ep->addr, addr, sizeof(addr));
-	if (ep->port == 0) /* no UDP encapsulation: the address alone */
-		return dup(a, addr);
-	snprintf(buf, sizeof(buf),
-	    ep->addr.af == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, ep->port);
-	return dup(a, buf);
+	return dup(a, ips_addr_port_str(&ep->addr, ep->port, buf, sizeof(buf)));
 }
 
 static bool
@@ -405,8 +400,8 @@ view_qmsas(
     const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
 {
 	Ipsm__QmSaView *v = arena_alloc(a, sizeof(*v));
-	const struct sad_info **ins;
-	size_t n = 0, nin = 0;
+	const struct sad_info **ins, **outs;
+	size_t n = 0, nin = 0, nout = 0;
 
 	if (v == NULL)
 		return false;
@@ -415,26 +410,41 @@ view_qmsas(
 	ins = arena_calloc(a, src->nqmsas ? src->nqmsas : 1, sizeof(*ins));
 	if (v->sas == NULL || ins == NULL)
 		return false;
-	/* Inbound SAs by SPI, so pairing is O(n log n) for a big SAD. */
-	for (size_t i = 0; i < src->nqmsas; i++)
+	/*
+	 * A row per pair, both halves keyed, by inbound SPI: the rows and
+	 * the order of the MIB's ipsmQmSaTable, so that `--host` shows the
+	 * same.  Outbound SAs are looked up by SPI: O(n log n) in all.
+	 */
+	outs = arena_calloc(a, src->nqmsas ? src->nqmsas : 1, sizeof(*outs));
+	if (outs == NULL)
+		return false;
+	for (size_t i = 0; i < src->nqmsas; i++) {
+		if (src->qmsas[i].state != SAD_MATURE)
+			continue;
 		if (src->qmsas[i].dir == SAD_INBOUND)
 			ins[nin++] = &src->qmsas[i];
+		else
+			outs[nout++] = &src->qmsas[i];
+	}
 	qsort(ins, nin, sizeof(*ins), by_spi);
-	for (size_t i = 0; i < src->nqmsas; i++) {
-		const struct sad_info *o = &src->qmsas[i], *in = NULL;
-		const struct sad_info key = {.spi = o->pair_spi}, *kp = &key,
+	qsort(outs, nout, sizeof(*outs), by_spi);
+	for (size_t i = 0; i < nin; i++) {
+		const struct sad_info *in = ins[i], *o;
+		const struct sad_info key = {.spi = in->pair_spi}, *kp = &key,
 				      **hit;
-		const struct sad_params *p = &o->p;
+		const struct sad_params *p;
 		Ipsm__QmSa *q;
 		char pb[8], eb[32];
-		struct ike_endpoint tme = {p->local, p->local_port};
-		struct ike_endpoint tpeer = {p->remote, p->remote_port};
+		struct ike_endpoint tme, tpeer;
 		uint64_t last;
 
-		if (o->dir != SAD_OUTBOUND || o->state != SAD_MATURE)
+		hit = bsearch(&kp, outs, nout, sizeof(*outs), by_spi);
+		if (hit == NULL)
 			continue;
-		hit = bsearch(&kp, ins, nin, sizeof(*ins), by_spi);
-		in = hit != NULL ? *hit : NULL;
+		o = *hit;
+		p = &o->p;
+		tme = (struct ike_endpoint){p->local, p->local_port};
+		tpeer = (struct ike_endpoint){p->remote, p->remote_port};
 		if ((q = arena_alloc(a, sizeof(*q))) == NULL)
 			return false;
 		ipsm__qm_sa__init(q);
@@ -465,20 +475,16 @@ view_qmsas(
 		q->packets_out = o->packets;
 		q->esn = p->esn;
 		last = o->packets != 0 ? o->last_use_ms : 0;
-		if (in != NULL) {
-			q->replay_window = in->p.replay_window;
-			if (in->packets != 0 && in->last_use_ms > last)
-				last = in->last_use_ms;
-		}
+		q->replay_window = in->p.replay_window;
+		if (in->packets != 0 && in->last_use_ms > last)
+			last = in->last_use_ms;
 		q->idle_s = last != 0 && src->now_ms >= last
 		    ? (int64_t)((src->now_ms - last) / 1000)
 		    : -1;
-		if (in != NULL) {
-			q->bytes_in = in->bytes;
-			q->packets_in = in->packets;
-			q->replay_drops = in->replay_drops;
-			q->icv_failures = in->icv_failures;
-		}
+		q->bytes_in = in->bytes;
+		q->packets_in = in->packets;
+		q->replay_drops = in->replay_drops;
+		q->icv_failures = in->icv_failures;
 		v->sas[n++] = q;
 	}
 	for (size_t i = 0; i < src->nsofts; i++) {

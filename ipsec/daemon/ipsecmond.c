@@ -491,6 +491,8 @@ agent_snapshot(void *ctx, struct agent_snapshot *out)
 		out->policy = *policy_meta(p);
 		out->pol = p;
 		out->filters = engine_filters(d->engine);
+		out->rules = (uint32_t)policy_nrules(p);
+		out->loaded_at = src.loaded_at;
 	}
 }
 

@@ -893,13 +893,15 @@ sad_next_pair(const struct sad *sad, uint32_t after, struct sad_info *in,
 
 		if (sa == NULL || sa->info.state != SAD_MATURE)
 			continue;
-		*in = sa->info;
 		o = sa->info.pair_spi != 0
 		    ? find(sad, SAD_OUTBOUND, sa->info.pair_spi)
 		    : NULL;
-		*has_out = o != NULL;
-		if (o != NULL)
-			*out = o->info;
+		/* a pair is both halves keyed, as `show qmsas` lists them */
+		if (o == NULL || o->info.state != SAD_MATURE)
+			continue;
+		*in = sa->info;
+		*has_out = true;
+		*out = o->info;
 		return true;
 	}
 	return false;

@@ -183,9 +183,9 @@ size_t sad_mark_replaced(struct sad *sad,
 /* Note that a replacement for this SA has been started. */
 void sad_mark_rekeyed(struct sad *sad, enum sad_dir dir, uint32_t spi);
 /*
- * The keyed inbound SA with the lowest SPI above after, and its outbound
- * twin when there is one (*has_out): the MIB's Quick Mode SA table in
- * index order, each step O(log n).  false past the last.
+ * The pair with the lowest inbound SPI above after, both halves keyed
+ * (*has_out is then always true): the MIB's Quick Mode SA table in index
+ * order, each step O(log n).  false past the last.
  */
 bool sad_next_pair(const struct sad *sad, uint32_t after, struct sad_info *in,
     struct sad_info *out, bool *has_out);

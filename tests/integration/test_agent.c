@@ -22,12 +22,14 @@
 #include "testlib.h"
 
 #define SNMP_PORT 11161
+#define TRAP_PORT 11162
 
 static struct {
 	char *dir;
 	char ns[64];
 	char agentx[600], snmpd_conf[600], snmpd_log[600];
-	pid_t snmpd;
+	char trapd_log[600];
+	pid_t snmpd, trapd;
 	struct ourd d;
 	char pns[64]; /* the head office: a peer of ours */
 	struct ourd peer;
@@ -68,6 +70,76 @@ snmpd_start(void)
 		    tl_read_file(lab.snmpd_log, NULL));
 }
 
+/* snmptrapd, logging every notification on one line of its own: the
+ * notification's name, then its varbinds. */
+static void
+trapd_start(void)
+{
+	char conf[700], addr[64], text[200];
+	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns,
+	    (char *)"env", NULL, (char *)"snmptrapd", (char *)"-f",
+	    (char *)"-C", (char *)"-c", conf, (char *)"-m",
+	    (char *)"IPSECMON-MIB:SNMPv2-MIB", (char *)"-OQs", (char *)"-Lo",
+	    (char *)"-F", (char *)"TRAP %V; %v\n", addr, NULL};
+	char mibdirs[700];
+	char *log;
+
+	snprintf(conf, sizeof(conf), "%s/snmptrapd.conf", lab.dir);
+	snprintf(text, sizeof(text),
+	    "disableAuthorization yes\n"
+	    "doNotRetainNotificationLogs yes\n"
+	    "[snmp] persistentDir %s/trapd-state\n",
+	    lab.dir);
+	tl_write_file(conf, text, 0600);
+	snprintf(
+	    mibdirs, sizeof(mibdirs), "MIBDIRS=%s", tl_env("IPS_MIB_DIRS"));
+	argv[5] = mibdirs;
+	snprintf(addr, sizeof(addr), "udp:127.0.0.1:%d", TRAP_PORT);
+	snprintf(lab.trapd_log, sizeof(lab.trapd_log), "%s/trapd.log", lab.dir);
+	lab.trapd = tl_spawn(argv, lab.trapd_log);
+	for (int w = 0; w < 10000; w += 100) {
+		log = tl_read_file(lab.trapd_log, NULL);
+		if (log != NULL && strstr(log, "NET-SNMP version") != NULL) {
+			free(log);
+			return;
+		}
+		free(log);
+		usleep(100000);
+	}
+	fail_msg(
+	    "snmptrapd did not start:\n%s", tl_read_file(lab.trapd_log, NULL));
+}
+
+/* How many notifications named name snmptrapd has logged. */
+static int
+traps(const char *name)
+{
+	char *log = tl_read_file(lab.trapd_log, NULL), want[128];
+	int n = 0;
+
+	snprintf(want, sizeof(want), "snmpTrapOID.0 = %s", name);
+	for (const char *s = log; s != NULL && (s = strstr(s, want)) != NULL;
+	     s++) {
+		size_t k = strlen(want);
+
+		n += s[k] == ';' || s[k] == '\t' || s[k] == ' ' ||
+		    s[k] == '\n' || s[k] == ',';
+	}
+	free(log);
+	return n;
+}
+
+static bool
+wait_traps(const char *name, int want, int timeout_ms)
+{
+	for (int w = 0; w <= timeout_ms; w += 200) {
+		if (traps(name) >= want)
+			return true;
+		usleep(200000);
+	}
+	return false;
+}
+
 /* An SNMP command in the namespace, with our MIB loaded. */
 static char *
 snmp(const char *cmd, const char *args, int *st)
@@ -78,6 +150,19 @@ snmp(const char *cmd, const char *args, int *st)
 	    "ip netns exec %s env MIBDIRS=%s MIBS=IPSECMON-MIB %s -v2c -c "
 	    "public -OQsU 127.0.0.1:%d %s",
 	    lab.ns, tl_env("IPS_MIB_DIRS"), cmd, SNMP_PORT, args);
+	return tl_run(line, true, st);
+}
+
+/* snmpset with the read-write community. */
+static char *
+snmpset(const char *args, int *st)
+{
+	char line[1500];
+
+	snprintf(line, sizeof(line),
+	    "ip netns exec %s env MIBDIRS=%s MIBS=IPSECMON-MIB snmpset -v2c "
+	    "-c private -OQsU 127.0.0.1:%d %s",
+	    lab.ns, tl_env("IPS_MIB_DIRS"), SNMP_PORT, args);
 	return tl_run(line, true, st);
 }
 
@@ -127,12 +212,15 @@ setup(void **state)
 	    "master agentx\n"
 	    "agentXSocket unix:%s\n"
 	    "rocommunity public 127.0.0.1\n"
+	    "rwcommunity private 127.0.0.1\n"
+	    "trap2sink 127.0.0.1:%d public\n"
 	    "createUser ipsmv3 SHA-256 \"v3-auth-phrase\" AES "
 	    "\"v3-priv-phrase\"\n"
 	    "rouser ipsmv3 priv\n"
 	    "[snmp] persistentDir %s/snmp-state\n",
-	    SNMP_PORT, lab.agentx, lab.dir);
+	    SNMP_PORT, lab.agentx, TRAP_PORT, lab.dir);
 	tl_write_file(lab.snmpd_conf, text, 0600);
+	trapd_start();
 	snmpd_start();
 	ourd_init(&lab.d, lab.dir, "d", lab.ns, "none");
 	lab.d.agentx = lab.agentx;
@@ -178,6 +266,8 @@ teardown(void **state)
 	tl_netns_delete(lab.pns);
 	if (lab.snmpd > 0)
 		tl_stop(lab.snmpd, SIGTERM);
+	if (lab.trapd > 0)
+		tl_stop(lab.trapd, SIGTERM);
 	tl_netns_delete(lab.ns);
 	tl_rmrf(lab.dir);
 	free(lab.dir);
@@ -401,6 +491,193 @@ test_remote_view_equals_local(void **state)
 	}
 }
 
+/* An SA pair with the head office, negotiated now if there is none. */
+static void
+pair_up(void)
+{
+	if (ourd_stat(&lab.d, "active_sas") == 0)
+		free(ourd_cli(&lab.d, "initiate rule=to-head-office"));
+	if (!ourd_wait_stat(&lab.d, "active_sas", 2, 15000))
+		fail_msg("no SA pair with the head office:\n%s\n%s",
+		    tl_read_file(lab.d.log, NULL),
+		    tl_read_file(lab.peer.log, NULL));
+}
+
+/* ipsecmon --host ARGS in the namespace, over SNMPv2c. */
+static char *
+remote_cli(const char *args, int *st)
+{
+	char cmd[900];
+
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s %s --host 127.0.0.1:%d %s",
+	    lab.ns, tl_env("IPSECMON"), SNMP_PORT, args);
+	return tl_run(cmd, true, st);
+}
+
+/*
+ * Every view over SNMP is the local view, to the byte, with real SAs
+ * (a few tries: ages and idle times move on by the second).
+ */
+static void
+test_remote_views(void **state)
+{
+	static const char *const views[] = {"show policy", "show mmpolicy",
+	    "show qmpolicy", "show mmsas", "show qmsas",
+	    "show mmfilter type=generic", "show mmfilter type=specific",
+	    "show qmfilter type=generic", "show qmfilter type=specific"};
+	static const char *const formats[] = {"table", "json"};
+
+	(void)state;
+	pair_up();
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+		for (size_t f = 0; f < 2; f++) {
+			char args[128], *local = NULL, *remote = NULL;
+			int st = 0;
+
+			snprintf(args, sizeof(args), "%s format=%s", views[i],
+			    formats[f]);
+			for (int t = 0; t < 5; t++) {
+				free(local);
+				free(remote);
+				local = ourd_cli(&lab.d, args);
+				remote = remote_cli(args, &st);
+				if (st == 0 && strcmp(local, remote) == 0)
+					break;
+			}
+			if (st != 0 || strcmp(local, remote) != 0)
+				fail_msg("%s (%d):\nlocal:\n%s\nremote:\n%s",
+				    args, st, local, remote);
+			free(local);
+			free(remote);
+		}
+	/* what needs the host itself is refused, clearly */
+	{
+		int st;
+		char *out = remote_cli("show qmfilter srcaddr=me", &st);
+
+		assert_int_not_equal(st, 0);
+		must_say(out, "run them on the host");
+		free(out);
+		out = remote_cli("reload", &st);
+		assert_int_not_equal(st, 0);
+		must_say(out, "control socket");
+		free(out);
+	}
+}
+
+/* snmptable of every table: rows, and the cells show what the views
+ * show. */
+static void
+test_snmptable(void **state)
+{
+	static const struct {
+		const char *table, *want;
+	} t[] = {
+	    {"ipsmQmSaTable", "STRING: to-head-office|"},
+	    {"ipsmMmSaTable", "STRING: to-head-office|"},
+	    {"ipsmMmFilterTable", "STRING: to-head-office/1|"},
+	    {"ipsmQmFilterTable", "STRING: no-telnet/1|"},
+	    {"ipsmIkePolicyTable", "STRING: mm-strong|"},
+	    {"ipsmNegPolicyTable", "STRING: qm-transport|"},
+	    {"ipsmNotifyTable", "INTEGER: true(1)|Gauge32: 10|"},
+	};
+
+	(void)state;
+	pair_up();
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char args[128], *out;
+		int st;
+
+		snprintf(args, sizeof(args), "-Cf '|' -CH IPSECMON-MIB::%s",
+		    t[i].table);
+		out = snmp("snmptable", args, &st);
+		if (st != 0 || strstr(out, t[i].want) == NULL)
+			fail_msg("snmptable %s (%d) lacks %s:\n%s", t[i].table,
+			    st, t[i].want, out);
+		free(out);
+	}
+}
+
+/*
+ * The notifications, each from its real trigger, through snmpd to a real
+ * snmptrapd: an SA pair up (541) and down (542, 543), a wrong key (545),
+ * a proposal we cannot accept (546); and a burst held to the rate limit
+ * set over SNMP, the rest counted.
+ */
+static void
+test_notifications(void **state)
+{
+	char *out, *text;
+	int st;
+
+	(void)state;
+	free(walk_when_up(10000));
+	pair_up();
+	if (!wait_traps("ipsmSaEstablished", 2, 10000))
+		fail_msg("no ipsmSaEstablished (Main Mode, Quick Mode):\n%s",
+		    tl_read_file(lab.trapd_log, NULL));
+	/* the head office goes away, saying so: both SAs end */
+	ourd_stop(&lab.peer, SIGTERM);
+	if (!wait_traps("ipsmQmSaEnded", 1, 10000) ||
+	    !wait_traps("ipsmMmSaEnded", 1, 10000))
+		fail_msg("no ipsmQmSaEnded/ipsmMmSaEnded:\n%s",
+		    tl_read_file(lab.trapd_log, NULL));
+	/* back with the wrong key, and it begins: we are the responder */
+	ourd_configure(&lab.peer, peer_fmt, "not-the-head-office-key");
+	ourd_start(&lab.peer);
+	free(ourd_cli(&lab.peer, "initiate rule=to-branch"));
+	/* (a responder waits 30 s for an MM5 it can read before it calls
+	 * the keys different) */
+	if (!wait_traps("ipsmAuthFailure", 1, 45000))
+		fail_msg("no ipsmAuthFailure:\n%s\n%s",
+		    tl_read_file(lab.trapd_log, NULL),
+		    tl_read_file(lab.d.log, NULL));
+	out = tl_read_file(lab.trapd_log, NULL);
+	must_say(out, "ipsmEventPeerAddress.0 = ");
+	free(out);
+	ourd_stop(&lab.peer, SIGTERM);
+
+	/* at most 2 a minute of 546, set over SNMP; bad values refused */
+	out = snmpset("IPSECMON-MIB::ipsmNotifyRateLimit.546 u 0", &st);
+	assert_int_not_equal(st, 0);
+	must_say(out, "wrongValue");
+	free(out);
+	out = snmpset("IPSECMON-MIB::ipsmNotifySent.546 c 1", &st);
+	assert_int_not_equal(st, 0);
+	free(out);
+	out = snmpset("IPSECMON-MIB::ipsmNotifyRateLimit.546 u 2", &st);
+	if (st != 0)
+		fail_msg("snmpset: %s", out);
+	free(out);
+	/* a head office that offers what we do not accept, six times */
+	text = tl_replace(peer_fmt,
+	    "encryption: aes256, integrity: sha256, dh-group: 14",
+	    "encryption: 3des, integrity: sha1, dh-group: 5");
+	ourd_configure(&lab.peer, text, "k");
+	free(text);
+	ourd_start(&lab.peer);
+	for (int i = 0; i < 6; i++) {
+		uint64_t before = ourd_stat(&lab.d, "negotiation_failures");
+
+		free(ourd_cli(&lab.peer, "initiate rule=to-branch"));
+		if (!ourd_wait_stat(
+			&lab.d, "negotiation_failures", before + 1, 5000))
+			fail_msg("proposal %d not refused:\n%s", i,
+			    tl_read_file(lab.d.log, NULL));
+	}
+	sleep(1); /* anything more would have arrived by now */
+	assert_int_equal(traps("ipsmInvalidProposal"), 2);
+	out = snmp("snmpget",
+	    "IPSECMON-MIB::ipsmNotifySent.546 "
+	    "IPSECMON-MIB::ipsmNotifySuppressed.546",
+	    &st);
+	assert_int_equal(st, 0);
+	must_say(out, "ipsmNotifySent.546 = 2\n");
+	must_say(out, "ipsmNotifySuppressed.546 = 4\n");
+	free(out);
+	ourd_stop(&lab.peer, SIGTERM);
+}
+
 /* snmpd restarted: the subagent re-registers within seconds (AgentX
  * ping every AGENT_RETRY_S), and the engine ran on meanwhile. */
 static void
@@ -416,6 +693,9 @@ test_master_restart(void **state)
 	snmpd_start();
 	walk = walk_when_up(5000);
 	assert_non_null(strstr(walk, "ipsmMmIKEMainMode.0 = "));
+	/* and counts it: two registrations, one loss */
+	must_say(walk, "ipsmAgentRegistrations.0 = 2\n");
+	must_say(walk, "ipsmAgentMasterLosses.0 = 1\n");
 	free(walk);
 	/* and the daemon said so, at notice level: the loss, the return */
 	{
@@ -435,6 +715,9 @@ main(void)
 	    cmocka_unit_test(test_walk_equals_show_stats),
 	    cmocka_unit_test(test_remote_view_equals_local),
 	    cmocka_unit_test(test_qm_sa_table),
+	    cmocka_unit_test(test_remote_views),
+	    cmocka_unit_test(test_snmptable),
+	    cmocka_unit_test(test_notifications),
 	    cmocka_unit_test(test_master_restart),
 	};
 
