@@ -42,6 +42,8 @@ bench: deps
 	@bench/peers.sh $(BENCH_BUILD)
 	@echo
 	@bench/tunnel.sh $(BENCH_BUILD)
+	@echo
+	@bench/agent_walk.sh $(BENCH_BUILD)
 
 # libFuzzer on every parser, FUZZ_SECONDS each (needs clang).
 fuzz:

@@ -297,8 +297,14 @@ static void
 our_cookies(char *icky, char *rcky)
 {
 	char *out = cli("show mmsas format=json");
-	const char *p = strstr(out, "\"cookies\": \"");
+	const char *est = strstr(out, "\"state\": \"ESTABLISHED\"");
+	const char *p = NULL, *q = out;
 
+	/* the established SA's (its cookies come before its state); a
+	 * rekeyed one may still be listed before it */
+	assert_non_null(est);
+	while ((q = strstr(q, "\"cookies\": \"")) != NULL && q < est)
+		p = q++;
 	assert_non_null(p);
 	p += strlen("\"cookies\": \"");
 	memcpy(icky, p, 16);
