@@ -192,6 +192,48 @@ test_audit_flood_is_bounded(void **state)
 	teardown(NULL);
 }
 
+/* ipsmMmSaTable's order (ike_sa_next): every SA once, indexes rising, as
+ * ike_sa_list lists them; an SA reaped from the middle leaves the rest in
+ * order, and new SAs take new numbers. */
+static void
+test_sa_index(void **state)
+{
+	struct ike_sa_info row, list[8];
+	uint32_t after = 0, gone;
+	size_t n = 0;
+
+	(void)state;
+	setup_pair("14", "14", "k", "k");
+	for (int i = 0; i < 5; i++)
+		initiate(); /* five MM1s, five SAs at a */
+	assert_int_equal(ike_sa_list(net.a.ike, list, 8), 5);
+	while (ike_sa_next(net.a.ike, after, &row)) {
+		assert_true(row.index > after);
+		assert_int_equal(row.index, list[n].index);
+		after = row.index;
+		n++;
+	}
+	assert_int_equal(n, 5);
+	/* the third one dies and is reaped */
+	gone = list[2].index;
+	for (struct ike_sa *sa = net.a.ike->sas; sa != NULL; sa = sa->next)
+		if (sa->index == gone)
+			ike_sa_set_state(sa, IKE_SA_DEAD);
+	ike_tick(net.a.ike);
+	initiate();
+	assert_int_equal(ike_sa_list(net.a.ike, list, 8), 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_not_equal(list[i].index, gone);
+		if (i > 0)
+			assert_true(list[i].index > list[i - 1].index);
+	}
+	assert_true(list[4].index > after); /* the new one: a new number */
+	assert_true(ike_sa_next(net.a.ike, gone - 1, &row));
+	assert_int_equal(row.index, gone + 1);
+	assert_false(ike_sa_next(net.a.ike, list[4].index, &row));
+	teardown(NULL);
+}
+
 /* A lost MM2: the initiator resends MM1 and the responder answers from
  * its cache, counting nothing as invalid. */
 static void
@@ -1025,6 +1067,7 @@ main(void)
 	    cmocka_unit_test(test_wrong_psk),
 	    cmocka_unit_test(test_no_proposal),
 	    cmocka_unit_test(test_audit_flood_is_bounded),
+	    cmocka_unit_test(test_sa_index),
 	    cmocka_unit_test(test_reload_drops_removed_rule),
 	    cmocka_unit_test(test_lost_reply_is_retransmitted),
 	    cmocka_unit_test(test_invalid_cookie_and_garbage),
