@@ -50,6 +50,12 @@ struct agent_qm_row {
 	uint64_t now_ms; /* the SAD's clock, for the lifetime left */
 };
 
+/* One soft association, a row of ipsmQmSoftTable. */
+struct agent_soft_row {
+	struct sad_soft s;
+	uint64_t now_ms; /* the SAD's clock, for age and time left */
+};
+
 struct agent_ops {
 	void (*snapshot)(void *ctx, struct agent_snapshot *out);
 	/* The pair with the lowest inbound SPI above after (O(log n)):
@@ -57,6 +63,9 @@ struct agent_ops {
 	bool (*qm_next)(void *ctx, uint32_t after, struct agent_qm_row *row);
 	/* The ISAKMP SA with the lowest index above after (O(log n)). */
 	bool (*mm_next)(void *ctx, uint32_t after, struct ike_sa_info *row);
+	/* The soft association with the lowest index above after. */
+	bool (*soft_next)(
+	    void *ctx, uint32_t after, struct agent_soft_row *row);
 };
 
 struct agent;

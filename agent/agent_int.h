@@ -17,7 +17,7 @@
 #define AGENT_NEVENTS 7 /* audit events 541..547 */
 #define AGENT_EVENT_FIRST 541
 #define AGENT_RATE_DEFAULT 10 /* notifications of a kind per minute */
-#define AGENT_NTABLES 7 /* agent_tables.c's tables */
+#define AGENT_NTABLES 8 /* agent_tables.c's tables */
 
 struct agent_table;
 /* What a table's handler is given: the agent and its table. */
@@ -45,6 +45,7 @@ struct agent_notify {
 /* The row a table handler is looking at, found by its seek. */
 union agent_row {
 	struct agent_qm_row qm;
+	struct agent_soft_row soft;
 	struct ike_sa_info mm;
 	struct {
 		const struct flt *f;

@@ -72,6 +72,18 @@ mm_seek(struct agent *a, const uint32_t *idx, bool after, uint32_t *found)
 }
 
 static bool
+soft_seek(struct agent *a, const uint32_t *idx, bool after, uint32_t *found)
+{
+	uint32_t from;
+
+	if (!start_at(idx[0], after, &from) ||
+	    !a->ops->soft_next(a->ctx, from > 0 ? from - 1 : 0, &a->row.soft))
+		return false;
+	found[0] = a->row.soft.s.index;
+	return true;
+}
+
+static bool
 notify_seek(struct agent *a, const uint32_t *idx, bool after, uint32_t *found)
 {
 	uint32_t from;
@@ -445,6 +457,54 @@ qm_value(struct agent *ag, netsnmp_variable_list *v, oid col)
 	}
 }
 
+/* ---- ipsmQmSoftTable -------------------------------------------------- */
+
+static void
+soft_value(struct agent *ag, netsnmp_variable_list *v, oid col)
+{
+	const struct agent_soft_row *r = &ag->row.soft;
+	const struct sad_soft *s = &r->s;
+
+	if (in_aspec(col, IPSM_COL_ipsmQmSoftLocalKind)) {
+		set_aspec(v, col, IPSM_COL_ipsmQmSoftLocalKind, &s->src);
+		return;
+	}
+	if (in_aspec(col, IPSM_COL_ipsmQmSoftRemoteKind)) {
+		set_aspec(v, col, IPSM_COL_ipsmQmSoftRemoteKind, &s->dst);
+		return;
+	}
+	switch (col) {
+	case IPSM_COL_ipsmQmSoftRule:
+		agent_set_string(v, s->rule);
+		break;
+	case IPSM_COL_ipsmQmSoftPeerAddressType:
+		agent_set_int(v, agent_addr_type(s->remote.af));
+		break;
+	case IPSM_COL_ipsmQmSoftPeerAddress:
+		agent_set_addr(v, &s->remote);
+		break;
+	case IPSM_COL_ipsmQmSoftProtocol:
+		agent_set_u32(v, ASN_UNSIGNED, s->proto);
+		break;
+	case IPSM_COL_ipsmQmSoftLocalPort:
+		agent_set_u32(v, ASN_UNSIGNED, s->sport);
+		break;
+	case IPSM_COL_ipsmQmSoftRemotePort:
+		agent_set_u32(v, ASN_UNSIGNED, s->dport);
+		break;
+	case IPSM_COL_ipsmQmSoftAge:
+		agent_set_u32(
+		    v, ASN_UNSIGNED, (r->now_ms - s->created_ms) / 1000);
+		break;
+	case IPSM_COL_ipsmQmSoftLifetimeRemaining:
+		agent_set_u32(v, ASN_UNSIGNED,
+		    s->expires_ms > r->now_ms
+			? (s->expires_ms - r->now_ms) / 1000
+			: 0);
+		break;
+	}
+}
+
 /* ---- ipsmMmSaTable ---------------------------------------------------- */
 
 static void
@@ -809,6 +869,7 @@ static const oid qmf_entry[] = {IPSM_OID_ipsmQmFilterEntry};
 static const oid ikep_entry[] = {IPSM_OID_ipsmIkePolicyEntry};
 static const oid negp_entry[] = {IPSM_OID_ipsmNegPolicyEntry};
 static const oid notify_entry[] = {IPSM_OID_ipsmNotifyEntry};
+static const oid soft_entry[] = {IPSM_OID_ipsmQmSoftEntry};
 
 static const struct agent_table tables[] = {
     {"ipsmQmSaTable", ENTRY(qm_entry), IPSM_COL_ipsmQmSaRule,
@@ -829,6 +890,9 @@ static const struct agent_table tables[] = {
     {"ipsmNotifyTable", ENTRY(notify_entry), IPSM_COL_ipsmNotifyEnabled,
 	IPSM_COL_ipsmNotifySuppressed, 1, notify_seek, notify_value,
 	notify_check, notify_apply},
+    {"ipsmQmSoftTable", ENTRY(soft_entry), IPSM_COL_ipsmQmSoftRule,
+	IPSM_COL_ipsmQmSoftLifetimeRemaining, 1, soft_seek, soft_value, NULL,
+	NULL},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -47,7 +47,16 @@ mm_next(void *ctx, uint32_t after, struct ike_sa_info *row)
 	return false;
 }
 
-static const struct agent_ops ops = {snapshot, qm_next, mm_next};
+static bool
+soft_next(void *ctx, uint32_t after, struct agent_soft_row *row)
+{
+	(void)ctx;
+	(void)after;
+	(void)row;
+	return false;
+}
+
+static const struct agent_ops ops = {snapshot, qm_next, mm_next, soft_next};
 
 int
 main(int argc, char **argv)

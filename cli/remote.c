@@ -706,16 +706,58 @@ qmsa_row(
 	return push(rs, &l->v, &l->n, &l->cap, q);
 }
 
+/* A soft association, as the daemon's view shows one (ctl_view.c). */
+static bool
+soft_row(
+    struct rs *rs, void *ctx, const uint32_t *idx, netsnmp_variable_list **c)
+{
+	const oid f = IPSM_COL_ipsmQmSoftRule;
+	struct list *l = ctx;
+	Ipsm__QmSa *q = arena_alloc(rs->a, sizeof(*q));
+	char pb[8];
+
+	(void)idx;
+	if (q == NULL)
+		return false;
+	ipsm__qm_sa__init(q);
+	q->soft = true;
+	q->idle_s = -1;
+	q->rule = v_str(rs, COL(ipsmQmSoftRule, f));
+	q->me = v_aspec(rs, &COL(ipsmQmSoftLocalKind, f));
+	q->peer = v_aspec(rs, &COL(ipsmQmSoftRemoteKind, f));
+	q->protocol = a_dup(rs,
+	    pol_proto_name(
+		(uint8_t)v_u64(COL(ipsmQmSoftProtocol, f)), pb, sizeof(pb)));
+	q->my_port = (uint32_t)v_u64(COL(ipsmQmSoftLocalPort, f));
+	q->peer_port = (uint32_t)v_u64(COL(ipsmQmSoftRemotePort, f));
+	q->mode = a_dup(rs, "soft (clear)");
+	q->tunnel_me = a_dup(rs, "");
+	q->tunnel_peer = v_endpoint(rs, COL(ipsmQmSoftPeerAddressType, f),
+	    COL(ipsmQmSoftPeerAddress, f), 0);
+	q->ipsec_protocol = a_dup(rs, "none");
+	q->inbound_spi = a_dup(rs, "");
+	q->outbound_spi = a_dup(rs, "");
+	q->encryption = a_dup(rs, "");
+	q->integrity = a_dup(rs, "None");
+	q->lifetime_s = (uint32_t)v_u64(COL(ipsmQmSoftLifetimeRemaining, f));
+	q->age_s = v_u64(COL(ipsmQmSoftAge, f));
+	return push(rs, &l->v, &l->n, &l->cap, q);
+}
+
 static int
 show_qmsas(struct rs *rs, Ipsm__Response *r)
 {
 	static const oid entry[] = {IPSM_OID_ipsmQmSaEntry};
+	static const oid soft[] = {IPSM_OID_ipsmQmSoftEntry};
 	struct list l = {0};
 	Ipsm__QmSaView *v = arena_alloc(rs->a, sizeof(*v));
 
+	/* the pairs, then the soft associations, as the daemon lists them */
 	if (v == NULL ||
 	    walk(rs, entry, OID_LENGTH(entry), IPSM_COL_ipsmQmSaRule,
-		IPSM_COL_ipsmQmSaIdle, 1, qmsa_row, &l) != 0)
+		IPSM_COL_ipsmQmSaIdle, 1, qmsa_row, &l) != 0 ||
+	    walk(rs, soft, OID_LENGTH(soft), IPSM_COL_ipsmQmSoftRule,
+		IPSM_COL_ipsmQmSoftLifetimeRemaining, 1, soft_row, &l) != 0)
 		return -1;
 	ipsm__qm_sa_view__init(v);
 	v->sas = (Ipsm__QmSa **)l.v;

@@ -515,8 +515,18 @@ agent_mm_next(void *ctx, uint32_t after, struct ike_sa_info *row)
 	return ike_sa_next(engine_ike(d->engine), after, row);
 }
 
+static bool
+agent_soft_next(void *ctx, uint32_t after, struct agent_soft_row *row)
+{
+	struct daemon *d = ctx;
+	struct ike *ike = engine_ike(d->engine);
+
+	row->now_ms = ike_now_ms(ike);
+	return sad_soft_next(ike_sad(ike), after, &row->s);
+}
+
 static const struct agent_ops daemon_agent_ops = {
-    agent_snapshot, agent_qm_next, agent_mm_next};
+    agent_snapshot, agent_qm_next, agent_mm_next, agent_soft_next};
 
 static void
 usage(FILE *f)

@@ -66,7 +66,8 @@ struct sad {
 	size_t *free_slots; /* a stack of unused slot numbers */
 	size_t nfree;
 	struct sad_soft *soft; /* few: one per silent peer and filter */
-	size_t nsoft, softcap;
+	size_t nsoft, softcap; /* in index order: appended, filtered in order */
+	uint32_t next_soft;
 	bool soft_due; /* an SA passed 90% of its volume since last asked */
 };
 
@@ -798,7 +799,15 @@ sad_add_soft(struct sad *sad, const struct sad_soft *s)
 	nv = ips_grow(sad->soft, sad->nsoft, &sad->softcap, sizeof(*nv));
 	ENSURE(nv != NULL, NOMEM);
 	sad->soft = nv;
-	sad->soft[sad->nsoft++] = *s;
+	/* numbers wrap only after 2^32 - 1: then the live ones are
+	 * numbered again from 1, in order, so the array stays sorted */
+	if (sad->next_soft == 0 || sad->next_soft == UINT32_MAX) {
+		sad->next_soft = 1;
+		for (size_t i = 0; i < sad->nsoft; i++)
+			sad->soft[i].index = sad->next_soft++;
+	}
+	sad->soft[sad->nsoft] = *s;
+	sad->soft[sad->nsoft++].index = sad->next_soft++;
 	return IPS_OK;
 }
 
@@ -868,6 +877,25 @@ void
 sad_soft_expire(struct sad *sad, uint64_t now_ms)
 {
 	(void)soft_filter(sad, alive, &now_ms);
+}
+
+bool
+sad_soft_next(const struct sad *sad, uint32_t after, struct sad_soft *out)
+{
+	size_t lo = 0, hi = sad->nsoft;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sad->soft[mid].index <= after)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= sad->nsoft)
+		return false;
+	*out = sad->soft[lo];
+	return true;
 }
 
 size_t

@@ -210,6 +210,7 @@ struct sad_soft {
 	uint16_t sport, dport;
 	char rule[128];
 	uint64_t created_ms, expires_ms;
+	uint32_t index; /* given by sad_add_soft, rising (ipsmQmSoftIndex) */
 };
 
 /* Add (or renew, for the same rule, peer and selectors) a soft SA. */
@@ -227,5 +228,8 @@ void sad_soft_expire(struct sad *sad, uint64_t now_ms);
 /* Up to max soft SAs, oldest first (out may be NULL when max is 0);
  * returns how many there are. */
 size_t sad_soft_list(const struct sad *sad, struct sad_soft *out, size_t max);
+/* The soft SA with the lowest index above after (O(log n)); false past
+ * the last. */
+bool sad_soft_next(const struct sad *sad, uint32_t after, struct sad_soft *out);
 
 #endif

@@ -222,14 +222,20 @@ setup(void **state)
 	tl_write_file(lab.snmpd_conf, text, 0600);
 	trapd_start();
 	snmpd_start();
-	ourd_init(&lab.d, lab.dir, "d", lab.ns, "none");
+	/* a TUN device, for the soft association's packet */
+	ourd_init(&lab.d, lab.dir, "d", lab.ns, "agtun0");
 	lab.d.agentx = lab.agentx;
 	snprintf(src, sizeof(src), "%s/examples/policy.yaml",
 	    tl_env("IPS_SOURCE_DIR"));
 	{
 		char *p = tl_read_file(src, NULL), *k, path[700];
+		/* the head office's traffic may pass in clear while it is
+		 * silent: a soft association for test_soft_association */
+		char *soft = tl_replace(p, "  - name: qm-gcm\n",
+		    "  - name: qm-gcm\n    soft: yes\n");
 
-		ourd_configure(&lab.d, p, "unused");
+		ourd_configure(&lab.d, soft, "unused");
+		free(soft);
 		free(p);
 		/* the example's own keys, by the names its rules use */
 		snprintf(src, sizeof(src), "%s/examples/secrets.yaml",
@@ -678,6 +684,59 @@ test_notifications(void **state)
 	ourd_stop(&lab.peer, SIGTERM);
 }
 
+/*
+ * A soft association (the head office silent, a packet for it): a row of
+ * ipsmQmSoftTable, and `show qmsas` over SNMP lists it as the socket
+ * does, after the pairs.
+ */
+static void
+test_soft_association(void **state)
+{
+	char *local = NULL, *remote = NULL;
+	int st = 0;
+
+	(void)state;
+	if (lab.peer.pid > 0) /* run alone: silence the head office */
+		ourd_stop(&lab.peer, SIGTERM);
+	tl_sh("ip -n %s addr replace 10.98.1.1/32 dev lo", lab.ns);
+	if (!ourd_sh_retry(&lab.d, 5000,
+		"ip route replace 10.98.2.0/24 dev %s src 10.98.1.1",
+		lab.d.tun))
+		fail_msg("no route through %s", lab.d.tun);
+	for (int w = 0;
+	     w < 20000 && ourd_stat(&lab.d, "soft_associations") == 0;
+	     w += 500) {
+		tl_sh("ip netns exec %s ping -c1 -W1 -I 10.98.1.1 10.98.2.1 "
+		      ">/dev/null 2>&1 || true",
+		    lab.ns);
+		usleep(500000);
+	}
+	if (ourd_stat(&lab.d, "soft_associations") == 0)
+		fail_msg(
+		    "no soft association:\n%s", tl_read_file(lab.d.log, NULL));
+	for (int t = 0; t < 5; t++) {
+		free(local);
+		free(remote);
+		local = ourd_cli(&lab.d, "show qmsas format=json");
+		remote = remote_cli("show qmsas format=json", &st);
+		if (st == 0 && strcmp(local, remote) == 0)
+			break;
+	}
+	if (st != 0 || strcmp(local, remote) != 0 ||
+	    strstr(local, "\"soft\": true") == NULL)
+		fail_msg("show qmsas (%d):\nlocal:\n%s\nremote:\n%s", st, local,
+		    remote);
+	free(local);
+	free(remote);
+	local = snmp("snmpwalk", "IPSECMON-MIB::ipsmQmSoftRule", &st);
+	must_say(local, "ipsmQmSoftRule.1 = to-head-office\n");
+	free(local);
+	local =
+	    snmp("snmptable", "-Cf '|' -CH IPSECMON-MIB::ipsmQmSoftTable", &st);
+	must_say(local, "STRING: to-head-office|");
+	free(local);
+}
+
 /* snmpd restarted: the subagent re-registers within seconds (AgentX
  * ping every AGENT_RETRY_S), and the engine ran on meanwhile. */
 static void
@@ -718,6 +777,7 @@ main(void)
 	    cmocka_unit_test(test_remote_views),
 	    cmocka_unit_test(test_snmptable),
 	    cmocka_unit_test(test_notifications),
+	    cmocka_unit_test(test_soft_association),
 	    cmocka_unit_test(test_master_restart),
 	};
 

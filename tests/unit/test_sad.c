@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -121,6 +122,41 @@ test_index(void **state)
 		assert_int_equal(seen, want);
 		assert_false(sad_next_pair(sad, UINT32_MAX, &in, &out, &has));
 	}
+	sad_free(sad);
+	stats_free(st);
+}
+
+/* The soft SAs' table order (sad_soft_next): rising indexes, a renewal
+ * keeps its number, one dropped from the middle leaves the rest. */
+static void
+test_soft_index(void **state)
+{
+	struct stats *st = stats_new();
+	struct sad *sad = sad_new(st);
+	struct sad_soft s, row;
+	uint32_t idx[3];
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.remote.af = AF_INET;
+	s.expires_ms = 1000;
+	for (int i = 0; i < 3; i++) {
+		s.remote.b[3] = (uint8_t)(i + 1);
+		snprintf(s.rule, sizeof(s.rule), "r%d", i);
+		assert_true(ips_ok(sad_add_soft(sad, &s)));
+	}
+	assert_true(ips_ok(sad_add_soft(sad, &s))); /* renewed, not added */
+	for (uint32_t i = 0, after = 0; i < 3; i++) {
+		assert_true(sad_soft_next(sad, after, &row));
+		assert_true(row.index > after);
+		idx[i] = after = row.index;
+	}
+	assert_false(sad_soft_next(sad, idx[2], &row));
+	s.remote.b[3] = 2;
+	assert_int_equal(sad_soft_replace(sad, "r1", &s.remote), 1);
+	assert_true(sad_soft_next(sad, idx[0], &row));
+	assert_int_equal(row.index, idx[2]);
+	assert_string_equal(row.rule, "r2");
 	sad_free(sad);
 	stats_free(st);
 }
@@ -287,6 +323,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_index),
+	    cmocka_unit_test(test_soft_index),
 	    cmocka_unit_test(test_sequence_exhaustion),
 	    cmocka_unit_test(test_esn_across_the_wrap),
 	    cmocka_unit_test(test_hard_volume),
