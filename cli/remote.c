@@ -939,28 +939,42 @@ struct offer_walk {
 	struct list offers; /* of the last policy */
 };
 
+/* The policy an offer row belongs to: the last one, or a new one of size
+ * bytes (*fresh, for the caller to fill) when the first index moves on. */
+static void *
+policy_of(struct rs *rs, struct offer_walk *w, uint32_t pidx, size_t size,
+    bool *fresh)
+{
+	*fresh = w->policies.n == 0 || pidx != w->current;
+	if (*fresh) {
+		void *p = arena_alloc(rs->a, size);
+
+		if (p == NULL ||
+		    !push(rs, &w->policies.v, &w->policies.n, &w->policies.cap,
+			p))
+			return NULL;
+		w->current = pidx;
+		memset(&w->offers, 0, sizeof(w->offers));
+	}
+	return w->policies.v[w->policies.n - 1];
+}
+
 static bool
 ikep_row(
     struct rs *rs, void *ctx, const uint32_t *idx, netsnmp_variable_list **c)
 {
 	const oid f = IPSM_COL_ipsmIkePolicyName;
 	struct offer_walk *w = ctx;
-	Ipsm__MmPolicy *p;
+	bool fresh;
+	Ipsm__MmPolicy *p = policy_of(rs, w, idx[0], sizeof(*p), &fresh);
 	Ipsm__MmOffer *o = arena_alloc(rs->a, sizeof(*o));
 
-	if (o == NULL)
+	if (o == NULL || p == NULL)
 		return false;
-	if (w->policies.n == 0 || idx[0] != w->current) {
-		if ((p = arena_alloc(rs->a, sizeof(*p))) == NULL ||
-		    !push(rs, &w->policies.v, &w->policies.n, &w->policies.cap,
-			p))
-			return false;
+	if (fresh) {
 		ipsm__mm_policy__init(p);
 		p->name = v_str(rs, COL(ipsmIkePolicyName, f));
-		w->current = idx[0];
-		memset(&w->offers, 0, sizeof(w->offers));
 	}
-	p = w->policies.v[w->policies.n - 1];
 	ipsm__mm_offer__init(o);
 	o->encryption = v_str(rs, COL(ipsmIkePolicyEncryption, f));
 	o->integrity = v_str(rs, COL(ipsmIkePolicyIntegrity, f));
@@ -981,24 +995,18 @@ negp_row(
 {
 	const oid f = IPSM_COL_ipsmNegPolicyName;
 	struct offer_walk *w = ctx;
-	Ipsm__QmPolicy *p;
+	bool fresh;
+	Ipsm__QmPolicy *p = policy_of(rs, w, idx[0], sizeof(*p), &fresh);
 	Ipsm__QmOffer *o = arena_alloc(rs->a, sizeof(*o));
 
-	if (o == NULL)
+	if (o == NULL || p == NULL)
 		return false;
-	if (w->policies.n == 0 || idx[0] != w->current) {
-		if ((p = arena_alloc(rs->a, sizeof(*p))) == NULL ||
-		    !push(rs, &w->policies.v, &w->policies.n, &w->policies.cap,
-			p))
-			return false;
+	if (fresh) {
 		ipsm__qm_policy__init(p);
 		p->name = v_str(rs, COL(ipsmNegPolicyName, f));
 		p->pfs_group = (uint32_t)v_u64(COL(ipsmNegPolicyPfsGroup, f));
 		p->soft = v_true(COL(ipsmNegPolicySoft, f));
-		w->current = idx[0];
-		memset(&w->offers, 0, sizeof(w->offers));
 	}
-	p = w->policies.v[w->policies.n - 1];
 	ipsm__qm_offer__init(o);
 	o->ah = v_str(rs, COL(ipsmNegPolicyAh, f));
 	o->esp_encryption = v_str(rs, COL(ipsmNegPolicyEspEncryption, f));
