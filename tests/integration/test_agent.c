@@ -280,6 +280,13 @@ teardown(void **state)
 	return 0;
 }
 
+static void
+must_say(const char *walk, const char *want)
+{
+	if (strstr(walk, want) == NULL)
+		fail_msg("no \"%s\" in:\n%s", want, walk);
+}
+
 /* Every "key": value of one JSON section appears in the walk as
  * PREFIXName.0 = value. */
 static size_t
@@ -333,6 +340,33 @@ test_walk_equals_show_stats(void **state)
 	assert_non_null(strstr(walk, "ipsmPolicyName.0 = Branch office\n"));
 	assert_non_null(strstr(walk, "ipsmPolicyStore.0 = local\n"));
 	assert_non_null(strstr(walk, "ipsmStatsDiscontinuityTime.0 = "));
+	/* every scalar outside the statistics, by snmpget (the statistics
+	 * themselves: `--host show stats` GETs each one) */
+	{
+		int st;
+		char *get = snmp("snmpget",
+		    "IPSECMON-MIB::ipsmPolicyName.0 "
+		    "IPSECMON-MIB::ipsmPolicyDescription.0 "
+		    "IPSECMON-MIB::ipsmPolicyLastModified.0 "
+		    "IPSECMON-MIB::ipsmPolicyStore.0 "
+		    "IPSECMON-MIB::ipsmPolicyPath.0 "
+		    "IPSECMON-MIB::ipsmPolicyOrganizationalUnit.0 "
+		    "IPSECMON-MIB::ipsmPolicyGroupPolicyObject.0 "
+		    "IPSECMON-MIB::ipsmPolicyRules.0 "
+		    "IPSECMON-MIB::ipsmPolicyLoadedAt.0 "
+		    "IPSECMON-MIB::ipsmStatsDiscontinuityTime.0 "
+		    "IPSECMON-MIB::ipsmStatsCountingSince.0 "
+		    "IPSECMON-MIB::ipsmAgentRegistrations.0 "
+		    "IPSECMON-MIB::ipsmAgentMasterLosses.0",
+		    &st);
+
+		assert_int_equal(st, 0);
+		assert_null(strstr(get, "No Such"));
+		must_say(get, "ipsmPolicyRules.0 = 4\n");
+		must_say(get, "ipsmPolicyGroupPolicyObject.0 = Branch IPsec\n");
+		must_say(get, "ipsmAgentRegistrations.0 = 1\n");
+		free(get);
+	}
 	/* no key of the policy's in what SNMP shows */
 	{
 		char path[700], *k, *v;
@@ -351,13 +385,6 @@ test_walk_equals_show_stats(void **state)
 	}
 	free(walk);
 	free(json);
-}
-
-static void
-must_say(const char *walk, const char *want)
-{
-	if (strstr(walk, want) == NULL)
-		fail_msg("no \"%s\" in:\n%s", want, walk);
 }
 
 /* The pair's JSON field, a string: "key": "value" */
