@@ -242,16 +242,18 @@ open_session(const char *host, const struct remote_auth *auth, int timeout_ms,
 	return ss;
 }
 
-/* One request and its answer; NULL with rs->err set on failure. */
+/* One request and its answer; NULL with rs->err set on failure.  A
+ * tooBig answer is returned only to a GETBULK, which can ask for less. */
 static netsnmp_pdu *
 call(struct rs *rs, netsnmp_pdu *pdu)
 {
+	bool bulk = pdu->command == SNMP_MSG_GETBULK;
 	netsnmp_pdu *resp = NULL;
 	int st = snmp_synch_response(rs->ss, pdu, &resp);
 
 	if (st == STAT_SUCCESS && resp != NULL &&
 	    (resp->errstat == SNMP_ERR_NOERROR ||
-		resp->errstat == SNMP_ERR_TOOBIG))
+		(bulk && resp->errstat == SNMP_ERR_TOOBIG)))
 		return resp;
 	snprintf(rs->err, rs->errlen, "%s: %s", rs->host,
 	    st == STAT_TIMEOUT ? "no answer over SNMP"
@@ -280,6 +282,7 @@ get_scalars(
 {
 	netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET), *resp;
 	oid name[MAX_OID_LEN];
+	size_t got = 0;
 
 	memcpy(name, base, blen * sizeof(oid));
 	for (size_t i = 0; i < n; i++) {
@@ -289,16 +292,36 @@ get_scalars(
 	}
 	if ((resp = call(rs, pdu)) == NULL)
 		return NULL;
+	/* every one answered, with a value */
 	for (netsnmp_variable_list *v = resp->variables; v != NULL;
-	     v = v->next_variable)
+	     v = v->next_variable) {
 		if (v->type == SNMP_NOSUCHOBJECT ||
 		    v->type == SNMP_NOSUCHINSTANCE ||
-		    v->type == SNMP_ENDOFMIBVIEW) {
-			not_served(rs);
-			snmp_free_pdu(resp);
-			return NULL;
-		}
+		    v->type == SNMP_ENDOFMIBVIEW || v->type == ASN_NULL)
+			break;
+		got++;
+	}
+	if (got != n) {
+		not_served(rs);
+		snmp_free_pdu(resp);
+		return NULL;
+	}
 	return resp;
+}
+
+/* Whether the host serves IPSECMON-MIB at all: an empty table and a
+ * subagent that is not there look alike to a walk. */
+static bool
+served(struct rs *rs)
+{
+	static const oid base[] = {IPSM_OID_ipsmAgent};
+	static const oid sub[] = {IPSM_SUB_ipsmAgentRegistrations};
+	netsnmp_pdu *resp = get_scalars(rs, base, OID_LENGTH(base), sub, 1);
+
+	if (resp == NULL)
+		return false;
+	snmp_free_pdu(resp);
+	return true;
 }
 
 /* ---- tables: GETBULK, every column of a row in one request ------------- */
@@ -312,7 +335,7 @@ cell_of(const netsnmp_variable_list *v, const oid *entry, size_t elen, oid col,
     size_t nidx, uint32_t *idx)
 {
 	if (v->type == SNMP_ENDOFMIBVIEW || v->type == SNMP_NOSUCHOBJECT ||
-	    v->type == SNMP_NOSUCHINSTANCE ||
+	    v->type == SNMP_NOSUCHINSTANCE || v->type == ASN_NULL ||
 	    v->name_length != elen + 1 + nidx ||
 	    snmp_oid_compare(v->name, elen, entry, elen) != 0 ||
 	    v->name[elen] != col)
@@ -357,10 +380,16 @@ walk(struct rs *rs, const oid *entry, size_t elen, oid first, oid last,
 		}
 		if ((resp = call(rs, pdu)) == NULL)
 			return -1;
-		if (resp->errstat == SNMP_ERR_TOOBIG && reps > 1) {
-			reps /= 2;
+		if (resp->errstat == SNMP_ERR_TOOBIG) {
 			snmp_free_pdu(resp);
-			continue;
+			if (reps > 1) {
+				reps /= 2;
+				continue;
+			}
+			snprintf(rs->err, rs->errlen,
+			    "%s: one row is too big for the agent's messages",
+			    rs->host);
+			return -1;
 		}
 		/* repetition r's cells are varbinds r*ncols .. +ncols-1 */
 		for (v = resp->variables; v != NULL && !end;
@@ -397,8 +426,13 @@ walk(struct rs *rs, const oid *entry, size_t elen, oid first, oid last,
 			rows++;
 		}
 		snmp_free_pdu(resp);
-		if (end || rows == 0)
+		if (end)
 			return 0;
+		if (rows == 0) { /* not one whole row, and not the end */
+			snprintf(rs->err, rs->errlen,
+			    "%s: a short answer to a table request", rs->host);
+			return -1;
+		}
 	}
 }
 
@@ -788,19 +822,31 @@ action_text(long x)
 				      : POL_ACTION_NEGOTIATE);
 }
 
-/* "psk; certificate (ca x)" back into the list the view carries. */
+/* Where the next method of "psk; certificate (ca x)" begins: at a "; "
+ * followed by a method's name (a CA path may hold "; " itself). */
+static const char *
+next_method(const char *s)
+{
+	for (const char *p = s; (p = strstr(p, "; ")) != NULL; p += 2)
+		if (strncmp(p + 2, "psk", 3) == 0 ||
+		    strncmp(p + 2, "certificate", 11) == 0)
+			return p;
+	return NULL;
+}
+
+/* The MIB's "; "-joined methods back into the list the view carries. */
 static bool
 auth_split(struct rs *rs, Ipsm__Filter *f, const char *s)
 {
 	size_t n = *s != '\0';
 
-	for (const char *p = s; (p = strstr(p, "; ")) != NULL; p += 2)
+	for (const char *p = s; (p = next_method(p)) != NULL; p += 2)
 		n++;
 	if ((f->authentication =
 		    arena_calloc(rs->a, n ? n : 1, sizeof(char *))) == NULL)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		const char *e = strstr(s, "; ");
+		const char *e = next_method(s);
 		size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
 		char *x = arena_alloc(rs->a, len + 1);
 
@@ -1077,7 +1123,12 @@ remote_show(const char *host, const struct remote_auth *auth, int timeout_ms,
 	snprintf(errbuf, errlen, "SNMP request failed");
 	if ((rs.ss = open_session(host, auth, timeout_ms, errbuf, errlen)) !=
 	    NULL) {
-		switch (req->op_case) {
+		if (!served(&rs))
+			req = NULL; /* rs.err says why */
+		switch (
+		    req != NULL ? req->op_case : IPSM__REQUEST__OP__NOT_SET) {
+		case IPSM__REQUEST__OP__NOT_SET:
+			break;
 		case IPSM__REQUEST__OP_SHOW_STATS:
 			rc = show_stats(&rs, &rr->r);
 			break;

@@ -47,6 +47,7 @@ smidump -l 6 -f identifiers "$mib" >"$tmp.ids"
 	echo
 	# the OBJECTS clause of each NOTIFICATION-TYPE, from the MIB text
 	awk '$2 == "NOTIFICATION-TYPE" { name = $1; next }
+	name != "" && !grab && /::=/ { name = "" } # no OBJECTS: none
 	name != "" && /OBJECTS/ { grab = 1 }
 	grab {
 		s = $0; sub(/.*OBJECTS/, "", s); gsub(/[{},]/, " ", s)
