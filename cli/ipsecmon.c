@@ -22,7 +22,13 @@
 #define EXIT_UNREACHABLE 3
 
 /* Which key=value options a command takes. */
-enum { OPT_FORMAT = 1, OPT_TYPE = 2, OPT_ADDR = 4, OPT_RULE = 8 };
+enum {
+	OPT_FORMAT = 1,
+	OPT_TYPE = 2,
+	OPT_ADDR = 4,
+	OPT_RULE = 8,
+	OPT_SETTINGS = 16 /* any other key=value is a setting */
+};
 
 struct command {
 	const char *verb, *noun;
@@ -42,6 +48,9 @@ static const struct command commands[] = {
     {"show", "stats", OPT_FORMAT, "Main Mode and Quick Mode statistics"},
     {"show", "mmsas", OPT_FORMAT, "Main Mode security associations"},
     {"show", "qmsas", OPT_FORMAT, "Quick Mode security associations"},
+    {"show", "config", OPT_FORMAT, "the engine's settings (set config)"},
+    {"set", "config", OPT_FORMAT | OPT_SETTINGS,
+	"change settings, e.g. ikeaudits=0 (kept across restarts)"},
     {"initiate", NULL, OPT_FORMAT | OPT_RULE,
 	"start Main Mode for a rule (rule=NAME [peer=IP])"},
     {"reload", NULL, OPT_FORMAT, "re-read the policy file"},
@@ -71,6 +80,8 @@ usage(FILE *f)
 	    "  dstaddr=any|me|IP        filters matching this "
 	    "destination\n"
 	    "  rule=NAME peer=IP        what initiate starts\n"
+	    "  NAME=VALUE               a setting for set config (see show "
+	    "config)\n"
 	    "\nThe socket defaults to $IPSECMON_SOCKET, "
 	    "else " CTL_DEFAULT_SOCKET ".\n"
 	    "--host reads a show command's view from HOST's SNMP agent "
@@ -116,10 +127,19 @@ parse_addr(const char *v, Ipsm__AddrQuery *q)
 	return 0;
 }
 
+/* `set config`'s items, in the request. */
+#define MAX_SETTINGS 32
+struct set_args {
+	Ipsm__SetConfig sc;
+	Ipsm__ConfigItem item[MAX_SETTINGS];
+	Ipsm__ConfigItem *ptr[MAX_SETTINGS];
+};
+
 /* Parse key=value options into the request; returns an exit code or 0. */
 static int
 parse_opts(const struct command *cmd, int argc, char **argv,
-    Ipsm__ShowFilters *sf, Ipsm__Initiate *in, enum render_format *fmt)
+    Ipsm__ShowFilters *sf, Ipsm__Initiate *in, struct set_args *sa,
+    enum render_format *fmt)
 {
 	for (int i = 0; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
@@ -165,6 +185,18 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 		} else if (strcmp(argv[i], "peer") == 0 &&
 		    cmd->opts & OPT_RULE) {
 			in->peer = (char *)v;
+		} else if (cmd->opts & OPT_SETTINGS) {
+			/* the daemon knows the settings: it says which
+			 * name or value is wrong */
+			Ipsm__ConfigItem *it = &sa->item[sa->sc.n_items];
+
+			if (sa->sc.n_items == MAX_SETTINGS)
+				return bad("at most %d settings at a time",
+				    MAX_SETTINGS);
+			ipsm__config_item__init(it);
+			it->key = argv[i];
+			it->value = (char *)v;
+			sa->ptr[sa->sc.n_items++] = it;
 		} else {
 			return bad(
 			    "'%s' is not an option of this command", argv[i]);
@@ -221,6 +253,8 @@ main(int argc, char **argv)
 	Ipsm__ShowMmSas smm = IPSM__SHOW_MM_SAS__INIT;
 	Ipsm__ShowQmSas sqm = IPSM__SHOW_QM_SAS__INIT;
 	Ipsm__Initiate ini = IPSM__INITIATE__INIT;
+	Ipsm__ShowConfig shc = IPSM__SHOW_CONFIG__INIT;
+	struct set_args sa;
 	enum render_format fmt = RENDER_DEFAULT;
 	const struct command *cmd;
 	struct ctl_client *cl;
@@ -272,8 +306,11 @@ main(int argc, char **argv)
 		return bad("unknown command '%s'", argv[argc > 1 ? 1 : 0]);
 	sf.src = &qs;
 	sf.dst = &qd;
-	if ((rc = parse_opts(cmd, argc - used, argv + used, &sf, &ini, &fmt)) !=
-	    0)
+	memset(&sa, 0, sizeof(sa));
+	ipsm__set_config__init(&sa.sc);
+	sa.sc.items = sa.ptr;
+	if ((rc = parse_opts(
+		 cmd, argc - used, argv + used, &sf, &ini, &sa, &fmt)) != 0)
 		return rc;
 
 	if (strcmp(cmd->verb, "initiate") == 0) {
@@ -302,6 +339,17 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd->noun, "mmpolicy") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_MMPOLICY;
 		req.show_mmpolicy = &smp;
+	} else if (strcmp(cmd->noun, "config") == 0 &&
+	    strcmp(cmd->verb, "set") == 0) {
+		if (sa.sc.n_items == 0)
+			return bad("set config needs name=value, e.g. "
+				   "ikeaudits=0%s",
+			    "");
+		req.op_case = IPSM__REQUEST__OP_SET_CONFIG;
+		req.set_config = &sa.sc;
+	} else if (strcmp(cmd->noun, "config") == 0) {
+		req.op_case = IPSM__REQUEST__OP_SHOW_CONFIG;
+		req.show_config = &shc;
 	} else if (strcmp(cmd->noun, "qmpolicy") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_QMPOLICY;
 		req.show_qmpolicy = &sqp;
@@ -313,7 +361,9 @@ main(int argc, char **argv)
 	if (host != NULL) {
 		/* the same view, from the host's agent (IPSECMON-MIB) */
 		if (req.op_case == IPSM__REQUEST__OP_INITIATE ||
-		    req.op_case == IPSM__REQUEST__OP_RELOAD)
+		    req.op_case == IPSM__REQUEST__OP_RELOAD ||
+		    req.op_case == IPSM__REQUEST__OP_SET_CONFIG ||
+		    req.op_case == IPSM__REQUEST__OP_SHOW_CONFIG)
 			return bad("--host shows views; '%s' needs the host's "
 				   "control socket",
 			    cmd->verb);

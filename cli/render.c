@@ -660,6 +660,48 @@ render_qmsas(const Ipsm__QmSaView *v, enum render_format fmt, FILE *f)
 	    "Quick Mode security associations", f);
 }
 
+/* ---- config ----------------------------------------------------------- */
+
+static int
+render_config(const Ipsm__ConfigView *v, enum render_format fmt, FILE *f)
+{
+	static const char *const hdr[] = {
+	    "Setting", "Value", "Default", "Range", "Meaning"};
+	struct table *t;
+
+	if (fmt == RENDER_JSON) {
+		json_t *list = json_array();
+
+		for (size_t i = 0; list != NULL && i < v->n_settings; i++) {
+			const Ipsm__Setting *s = v->settings[i];
+
+			json_array_append_new(list,
+			    json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "name",
+				s->key, "value", (json_int_t)s->value,
+				"default", (json_int_t)s->default_value, "min",
+				(json_int_t)s->min, "max", (json_int_t)s->max,
+				"meaning", s->meaning));
+		}
+		return emit_json(json_pack("{s:o, s:s}", "settings", list,
+				     "kept_in", v->path),
+		    f);
+	}
+	if ((t = table_new(5, hdr)) == NULL)
+		return -1;
+	for (size_t i = 0; i < v->n_settings; i++) {
+		const Ipsm__Setting *s = v->settings[i];
+		char val[16], def[16], range[32];
+		const char *row[5] = {s->key, val, def, range, s->meaning};
+
+		snprintf(val, sizeof(val), "%u", s->value);
+		snprintf(def, sizeof(def), "%u", s->default_value);
+		snprintf(range, sizeof(range), "%u..%u", s->min, s->max);
+		table_add(t, row);
+	}
+	fprintf(f, "Kept in: %s\n", *v->path ? v->path : "(not kept)");
+	return emit_table(t, fmt, "Settings", f);
+}
+
 int
 render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 {
@@ -678,6 +720,8 @@ render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 		return render_mmsas(resp->mmsas, fmt, f);
 	case IPSM__RESPONSE__VIEW_QMSAS:
 		return render_qmsas(resp->qmsas, fmt, f);
+	case IPSM__RESPONSE__VIEW_CONFIG:
+		return render_config(resp->config, fmt, f);
 	case IPSM__RESPONSE__VIEW_INITIATE:
 		if (fmt == RENDER_JSON)
 			return emit_json(json_pack("{s:s, s:s}", "initiated",

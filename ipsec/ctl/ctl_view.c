@@ -524,6 +524,45 @@ view_qmsas(
 	return true;
 }
 
+static bool
+view_config(
+    const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
+{
+	Ipsm__ConfigView *v;
+
+	if (src->settings == NULL) {
+		resp->status = IPS_E_INVAL;
+		resp->error = (char *)"no settings here";
+		return true;
+	}
+	if ((v = arena_alloc(a, sizeof(*v))) == NULL)
+		return false;
+	ipsm__config_view__init(v);
+	v->settings = arena_calloc(a, SETTINGS_N, sizeof(void *));
+	if (v->settings == NULL)
+		return false;
+	for (size_t i = 0; i < SETTINGS_N; i++) {
+		const struct settings_desc *d = settings_desc(i);
+		Ipsm__Setting *s = arena_alloc(a, sizeof(*s));
+
+		if (s == NULL)
+			return false;
+		ipsm__setting__init(s);
+		s->key = (char *)d->name;
+		s->value = src->settings->v[i];
+		s->min = d->min;
+		s->max = d->max;
+		s->default_value = d->def;
+		s->meaning = (char *)d->meaning;
+		v->settings[i] = s;
+	}
+	v->n_settings = SETTINGS_N;
+	v->path = dup(a, src->settings_path);
+	resp->view_case = IPSM__RESPONSE__VIEW_CONFIG;
+	resp->config = v;
+	return true;
+}
+
 void
 ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
     Ipsm__Response *resp, struct arena *a)
@@ -551,6 +590,10 @@ ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
 		break;
 	case IPSM__REQUEST__OP_SHOW_QMSAS:
 		ok = view_qmsas(src, resp, a);
+		break;
+	case IPSM__REQUEST__OP_SHOW_CONFIG:
+	case IPSM__REQUEST__OP_SET_CONFIG: /* applied by now: the result */
+		ok = view_config(src, resp, a);
 		break;
 	default:
 		resp->status = IPS_E_INVAL;

@@ -16,6 +16,7 @@
 #include "spd/filter.h"
 #include "spd/hostenv.h"
 #include "spd/policy.h"
+#include "spd/settings.h"
 #include "stats/stats.h"
 
 /* Everything a view may read; all borrowed for the call. */
@@ -34,6 +35,8 @@ struct ctl_view_src {
 	const struct sad_soft *softs; /* soft associations (clear text) */
 	size_t nsofts;
 	uint64_t now_ms; /* the clock SA ages are measured against */
+	const struct settings *settings; /* `set config` */
+	const char *settings_path;
 };
 
 /*

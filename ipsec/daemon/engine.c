@@ -27,6 +27,8 @@ struct engine {
 	struct stats *stats;
 	struct ike *ike;
 	time_t loaded_at;
+	struct settings settings; /* `set config` */
+	char *settings_path; /* NULL: not kept */
 };
 
 /* The IKE engine negotiates by whatever is current. */
@@ -159,6 +161,7 @@ engine_new(const char *policy_path, struct hostenv *host,
 		snprintf(errbuf, errlen, "out of memory");
 		goto fail;
 	}
+	settings_defaults(&e->settings);
 	if (host == NULL) {
 		if ((host = hostenv_new()) == NULL) {
 			snprintf(errbuf, errlen, "out of memory");
@@ -196,6 +199,7 @@ engine_free(struct engine *e)
 	hostenv_free(e->host);
 	stats_free(e->stats);
 	free(e->policy_path);
+	free(e->settings_path);
 	free(e);
 }
 
@@ -363,6 +367,55 @@ engine_initiate(struct engine *e, const char *rule, const char *peer,
 	return res;
 }
 
+/* What each setting changes, now; and said in the log. */
+static void
+apply_settings(struct engine *e, const struct settings *old)
+{
+	const struct settings *s = &e->settings;
+
+	for (size_t i = 0; old != NULL && i < SETTINGS_N; i++)
+		if (old->v[i] != s->v[i])
+			ips_log(IPS_LOG_NOTICE, "config: %s %u -> %u",
+			    settings_desc(i)->name, old->v[i], s->v[i]);
+	ike_set_audits(e->ike, s->v[SETTING_ikeaudits] != 0);
+	if (s->v[SETTING_ikeaudits] == 0 &&
+	    (old == NULL || old->v[SETTING_ikeaudits] != 0))
+		ips_log(IPS_LOG_NOTICE,
+		    "IKE audit events are off (ikeaudits=0): events 541-547 "
+		    "are neither logged nor sent");
+}
+
+ips_res
+engine_settings_open(
+    struct engine *e, const char *path, char *errbuf, size_t errlen)
+{
+	GUARD(settings_load(path, &e->settings, errbuf, errlen));
+	free(e->settings_path);
+	ENSURE((e->settings_path = strdup(path)) != NULL, NOMEM);
+	apply_settings(e, NULL);
+	return IPS_OK;
+}
+
+ips_res
+engine_set_config(struct engine *e, const char *const *names,
+    const char *const *values, size_t n, char *errbuf, size_t errlen)
+{
+	struct settings next = e->settings, old = e->settings;
+
+	if (n == 0) {
+		snprintf(errbuf, errlen, "set config needs key=value");
+		BAIL(INVAL);
+	}
+	for (size_t i = 0; i < n; i++)
+		GUARD(settings_set(&next, names[i], values[i], errbuf, errlen));
+	/* kept first: a change that would not survive a restart is none */
+	if (e->settings_path != NULL)
+		GUARD(settings_save(e->settings_path, &next, errbuf, errlen));
+	e->settings = next;
+	apply_settings(e, &old);
+	return IPS_OK;
+}
+
 void
 engine_view_src(const struct engine *e, struct ctl_view_src *src,
     struct ips_mm_stats *mm, struct ips_qm_stats *qm, bool tables,
@@ -384,6 +437,8 @@ engine_view_src(const struct engine *e, struct ctl_view_src *src,
 	g.active_acquire = ike_acquire_active(e->ike);
 	g.acquire_heap_size = ike_acquire_heap(e->ike);
 	stats_snapshot(e->stats, &g, mm, qm);
+	src->settings = &e->settings;
+	src->settings_path = e->settings_path != NULL ? e->settings_path : "";
 	src->mmsas = NULL;
 	src->qmsas = NULL;
 	src->nmmsas = src->nqmsas = 0;

@@ -68,6 +68,19 @@ void engine_view_src(const struct engine *e, struct ctl_view_src *src,
     struct ips_mm_stats *mm, struct ips_qm_stats *qm, bool tables,
     struct arena *a);
 
+/*
+ * The run-time settings (spd/settings.h): read from path (defaults if it
+ * does not exist; a bad file is an error) and applied; written back there
+ * on every change.  Until this is called they are the defaults, not kept.
+ */
+IPS_MUST_USE ips_res engine_settings_open(
+    struct engine *e, const char *path, char *errbuf, size_t errlen);
+/* `set config`: n name=value pairs, all applied or none; saved before
+ * they apply, each change logged. */
+IPS_MUST_USE ips_res engine_set_config(struct engine *e,
+    const char *const *names, const char *const *values, size_t n,
+    char *errbuf, size_t errlen);
+
 /* Check a policy file and its secrets without starting anything. */
 IPS_MUST_USE ips_res engine_check_policy(
     const char *policy_path, char *errbuf, size_t errlen);

@@ -35,6 +35,7 @@
 
 #define DEFAULT_POLICY "/etc/ipsecmon/policy.yaml"
 #define DEFAULT_EVENTS "/var/log/ipsecmon/events.jsonl"
+#define DEFAULT_CONFIG "/var/lib/ipsecmon/config.json"
 #define DEFAULT_TUN "ipsm0"
 #define TUN_BATCH 64 /* packets read per wake-up, so IKE is not starved */
 #define EVENTS_MAX_BYTES (10u << 20) /* then rotated, */
@@ -395,6 +396,32 @@ do_reload(struct daemon *d, Ipsm__Response *resp, struct arena *a)
 	}
 }
 
+/* `set config`: true when applied (the response is then the new view). */
+static bool
+do_set_config(struct daemon *d, const Ipsm__SetConfig *sc, Ipsm__Response *resp,
+    struct arena *a)
+{
+	const char **names = arena_calloc(a, sc->n_items + 1, sizeof(char *));
+	const char **values = arena_calloc(a, sc->n_items + 1, sizeof(char *));
+	char err[512];
+
+	if (names == NULL || values == NULL) {
+		resp->status = IPS_E_NOMEM;
+		return false;
+	}
+	for (size_t i = 0; i < sc->n_items; i++) {
+		names[i] = sc->items[i]->key;
+		values[i] = sc->items[i]->value;
+	}
+	if (!ips_ok(engine_set_config(
+		d->engine, names, values, sc->n_items, err, sizeof(err)))) {
+		resp->status = IPS_E_INVAL;
+		resp->error = arena_strdup(a, err);
+		return false;
+	}
+	return true;
+}
+
 static void
 handle_request(
     void *ctx, const Ipsm__Request *req, Ipsm__Response *resp, struct arena *a)
@@ -412,6 +439,9 @@ handle_request(
 		do_initiate(d, req->initiate, resp, a);
 		return;
 	}
+	if (req->op_case == IPSM__REQUEST__OP_SET_CONFIG &&
+	    !do_set_config(d, req->set_config, resp, a))
+		return; /* refused: nothing changed */
 	engine_view_src(d->engine, &src, &mm, &qm,
 	    req->op_case == IPSM__REQUEST__OP_SHOW_MMSAS ||
 		req->op_case == IPSM__REQUEST__OP_SHOW_QMSAS,
@@ -540,6 +570,8 @@ usage(FILE *f)
 	    "0660)\n"
 	    "  -e, --events FILE     audit event log, JSON lines "
 	    "(default " DEFAULT_EVENTS ")\n"
+	    "      --config FILE     where `set config` is kept "
+	    "(default " DEFAULT_CONFIG ")\n"
 	    "  -t, --tun NAME        the TUN device of the ESP datapath "
 	    "(default " DEFAULT_TUN "; none: IKE only)\n"
 	    "      --fwmark MARK     mark every IKE, ESP and AH socket "
@@ -583,6 +615,7 @@ main(int argc, char **argv)
 	    {"socket", required_argument, NULL, 's'},
 	    {"socket-mode", required_argument, NULL, 'm'},
 	    {"events", required_argument, NULL, 'e'},
+	    {"config", required_argument, NULL, 'C'},
 	    {"tun", required_argument, NULL, 't'},
 	    {"ike-port", required_argument, NULL, 'I'},
 	    {"natt-port", required_argument, NULL, 'N'},
@@ -597,7 +630,7 @@ main(int argc, char **argv)
 	};
 	const char *policy = DEFAULT_POLICY, *sock = CTL_DEFAULT_SOCKET;
 	const char *events = DEFAULT_EVENTS, *tun = DEFAULT_TUN;
-	const char *agentx = AGENT_DEFAULT_MASTER;
+	const char *agentx = AGENT_DEFAULT_MASTER, *config = DEFAULT_CONFIG;
 	unsigned long mode = 0660, ike_port = IKE_PORT,
 		      natt_port = IKE_NATT_PORT;
 	bool check = false, use_syslog = false, verbose = false, cores = false;
@@ -619,6 +652,9 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'e':
 			events = optarg;
+			break;
+		case 'C':
+			config = optarg;
 			break;
 		case 't':
 			tun = optarg;
@@ -729,6 +765,16 @@ main(int argc, char **argv)
 		err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
 		uv_loop_close(&d.loop);
+		audit_log_close(d.audit);
+		return 1;
+	}
+	/* `set config` as it was left; a damaged file stops us, as a bad
+	 * policy does, rather than silently undoing an operator's choice */
+	if (make_parent_dir(config) != 0 ||
+	    !ips_ok(engine_settings_open(d.engine, config, err, sizeof(err)))) {
+		ips_log(IPS_LOG_ERR, "refusing to start: settings %s", err);
+		uv_loop_close(&d.loop);
+		engine_free(d.engine);
 		audit_log_close(d.audit);
 		return 1;
 	}

@@ -165,6 +165,12 @@ ike_set_half_open_max(struct ike *ike, size_t n)
 	ike->half_open_max = n;
 }
 
+void
+ike_set_audits(struct ike *ike, bool on)
+{
+	ike->audits_off = !on;
+}
+
 static size_t
 half_open(const struct ike *ike)
 {

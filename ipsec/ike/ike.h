@@ -66,6 +66,9 @@ void ike_set_policy(struct ike *ike, const struct ike_policy_view *pv);
 /* At most n responder Main Modes may be in progress at once (half-open,
  * like a TCP SYN backlog); first messages beyond it are dropped. */
 void ike_set_half_open_max(struct ike *ike, size_t n);
+/* Audit events on (the default) or off: `set config ikeaudits=0`, the
+ * DisableIKEAudits switch; counters count either way. */
+void ike_set_audits(struct ike *ike, bool on);
 
 /* Start Main Mode for a negotiating rule towards remote. */
 IPS_MUST_USE ips_res ike_initiate(struct ike *ike, const struct pol_rule *r,

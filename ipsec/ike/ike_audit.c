@@ -21,7 +21,7 @@
 static void
 emit(struct ike *ike, const struct audit_event *ev)
 {
-	if (ike->ops->audit != NULL)
+	if (ike->ops->audit != NULL && !ike->audits_off)
 		ike->ops->audit(ike->ctx, ev);
 }
 

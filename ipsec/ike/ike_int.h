@@ -213,6 +213,7 @@ struct ike {
 	struct sad *sad; /* owned */
 	struct ike_crypto *cx; /* owned: algorithms fetched once */
 	size_t half_open_max; /* responder SAs before MM6 */
+	bool audits_off; /* ikeaudits=0: no audit events (DisableIKEAudits) */
 	uint64_t half_open_logged; /* rate limit for the warning */
 	struct ike_acq *acqs;
 	uint32_t acq_last_id;

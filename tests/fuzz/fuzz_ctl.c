@@ -43,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ips_addr a;
 	struct ike_sa_info sa;
 	struct sad_info rows[2];
+	struct settings settings;
 	struct sad_soft soft;
 
 	if (h == NULL || !ips_addr_parse("192.0.2.1", &a) ||
@@ -81,8 +82,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	soft.src = soft.dst = ips_aspec_host(&a);
 	snprintf(soft.rule, sizeof(soft.rule), "r");
 	soft.expires_ms = 9000;
-	src = (struct ctl_view_src){
-	    p, fs, h, &mm, &qm, 1, 2, &sa, 1, rows, 2, &soft, 1, 5000};
+	settings_defaults(&settings);
+	src = (struct ctl_view_src){p, fs, h, &mm, &qm, 1, 2, &sa, 1, rows, 2,
+	    &soft, 1, 5000, &settings, "/x/config.json"};
 	rbuf_init(&rb, data, size);
 	while (ips_ok(ctl_frame_parse(&rb, &payload))) {
 		Ipsm__Request *req =

@@ -102,12 +102,14 @@ normalize(const char *s)
 static void
 start_daemon(const char *policy_src, const char *secrets_mode_src)
 {
-	char src[1024], *text;
+	char src[1024], *text, config[700];
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns,
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", lab.policy, (char *)"-s",
-	    lab.sock, (char *)"-e", lab.events, NULL};
+	    lab.sock, (char *)"-e", lab.events, (char *)"--config", config,
+	    NULL};
 
 	(void)secrets_mode_src;
+	snprintf(config, sizeof(config), "%s/config.json", lab.dir);
 	snprintf(
 	    src, sizeof(src), "%s/ctl/%s", tl_env("IPS_TEST_DATA"), policy_src);
 	text = tl_read_file(src, NULL);
@@ -556,8 +558,9 @@ test_refuses_to_start(void **state)
 	    "branch: \"ctl-test-psk-BRANCH-5b1e0c\"\n"
 	    "management: \"ctl-test-psk-MGMT-77aa90\"\n",
 	    0644);
-	snprintf(cmd, sizeof(cmd), "%s -p %s -s %s/bad/s.sock -e %s",
-	    tl_env("IPSECMOND"), dir_policy, lab.dir, lab.events);
+	snprintf(cmd, sizeof(cmd),
+	    "%s -p %s -s %s/bad/s.sock -e %s --config %s/config.json",
+	    tl_env("IPSECMOND"), dir_policy, lab.dir, lab.events, lab.dir);
 	out = tl_run(cmd, true, &st);
 	no_secrets("ipsecmond's refusal", out);
 	assert_int_equal(st, 1);
@@ -606,6 +609,99 @@ test_collector(void **state)
 	free(out);
 }
 
+/* One setting's value in `show config format=json`; -1 if absent. */
+static long
+setting(const char *name)
+{
+	char want[64], *out = cli("show config format=json", false, NULL);
+	const char *p;
+	long v = -1;
+
+	snprintf(want, sizeof(want), "\"name\": \"%s\",", name);
+	if ((p = strstr(out, want)) != NULL &&
+	    (p = strstr(p, "\"value\": ")) != NULL)
+		v = strtol(p + 9, NULL, 10);
+	free(out);
+	return v;
+}
+
+/*
+ * `set config` (netsh's): every setting shown with its default and range;
+ * a change applies at once, is logged, and survives a restart; a bad name
+ * or value is refused and changes nothing, even beside good ones; a
+ * damaged settings file stops the daemon, naming the file.
+ */
+static void
+test_config(void **state)
+{
+	char *out, path[1100];
+	int st;
+
+	(void)state;
+	out = cli("show config", false, &st);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out, "ikeaudits"));
+	assert_non_null(strstr(out, "ipsecloginterval"));
+	free(out);
+	assert_int_equal(setting("ikeaudits"), 1);
+	assert_int_equal(setting("ipsecloginterval"), 3600);
+	out = cli("set config ikeaudits=0 ipsecloginterval=120", true, &st);
+	assert_int_equal(st, 0);
+	free(out);
+	assert_int_equal(setting("ikeaudits"), 0);
+	assert_int_equal(setting("ipsecloginterval"), 120);
+	/* refused, all of it */
+	out = cli("set config ikelogging=1 strongcrlcheck=9", true, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "strongcrlcheck must be 0..2, not 9"));
+	free(out);
+	assert_int_equal(setting("ikelogging"), 0);
+	out = cli("set config nosuch=1", true, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "no setting 'nosuch'"));
+	free(out);
+	out = cli("set config ikelogging=yes", true, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "must be a number"));
+	free(out);
+	out = cli("set config", true, &st);
+	assert_int_equal(st, 2);
+	free(out);
+	/* said in the log */
+	out = tl_read_file(lab.log, NULL);
+	assert_non_null(strstr(out, "config: ikeaudits 1 -> 0"));
+	assert_non_null(strstr(out, "IKE audit events are off"));
+	free(out);
+	/* kept across a restart */
+	tl_stop(lab.pid, SIGTERM);
+	start_daemon("policy.yaml", NULL);
+	assert_int_equal(setting("ikeaudits"), 0);
+	assert_int_equal(setting("ipsecloginterval"), 120);
+	/* and back */
+	free(cli("set config ikeaudits=1 ipsecloginterval=3600", true, &st));
+	assert_int_equal(st, 0);
+	/* a damaged file: the daemon will not start, and says where */
+	tl_stop(lab.pid, SIGTERM);
+	snprintf(path, sizeof(path), "%s/config.json", lab.dir);
+	tl_write_file(path, "{\"ikeaudits\": 5}\n", 0644);
+	{
+		char cmd[4096];
+
+		snprintf(cmd, sizeof(cmd),
+		    "ip netns exec %s %s -p %s -s %s/c2.sock -e %s --config %s",
+		    lab.ns, tl_env("IPSECMOND"), lab.policy, lab.dir,
+		    lab.events, path);
+		out = tl_run(cmd, true, &st);
+		assert_int_equal(st, 1);
+		assert_non_null(
+		    strstr(out, "config.json: ikeaudits must be 0..1"));
+		free(out);
+	}
+	tl_write_file(path, "{}\n", 0644);
+	start_daemon("policy.yaml", NULL);
+	assert_int_equal(setting("ikeaudits"), 1);
+}
+
 int
 main(void)
 {
@@ -617,6 +713,7 @@ main(void)
 	    cmocka_unit_test(test_hostile_clients),
 	    cmocka_unit_test(test_slow_reader_is_bounded),
 	    cmocka_unit_test(test_cli_errors),
+	    cmocka_unit_test(test_config),
 	    cmocka_unit_test(test_refuses_to_start),
 	    cmocka_unit_test(test_collector),
 	};

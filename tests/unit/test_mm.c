@@ -192,6 +192,28 @@ test_audit_flood_is_bounded(void **state)
 	teardown(NULL);
 }
 
+/* ikeaudits=0 (DisableIKEAudits): no audit events, while the counters
+ * still count; on again, events again. */
+static void
+test_audits_off(void **state)
+{
+	(void)state;
+	setup_pair("14", "19", "k", "k"); /* no common group: refused */
+	ike_set_audits(net.b.ike, false);
+	initiate();
+	deliver(false);
+	deliver(true);
+	assert_int_equal(MM_STAT(&net.b, negotiation_failures), 1);
+	assert_int_equal(net.b.nevents, 0);
+	ike_set_audits(net.b.ike, true);
+	initiate();
+	deliver(false);
+	deliver(true);
+	assert_int_equal(MM_STAT(&net.b, negotiation_failures), 2);
+	assert_int_equal(net.b.nevents, 1);
+	teardown(NULL);
+}
+
 /* ipsmMmSaTable's order (ike_sa_next): every SA once, indexes rising, as
  * ike_sa_list lists them; an SA reaped from the middle leaves the rest in
  * order, and new SAs take new numbers. */
@@ -1068,6 +1090,7 @@ main(void)
 	    cmocka_unit_test(test_no_proposal),
 	    cmocka_unit_test(test_audit_flood_is_bounded),
 	    cmocka_unit_test(test_sa_index),
+	    cmocka_unit_test(test_audits_off),
 	    cmocka_unit_test(test_reload_drops_removed_rule),
 	    cmocka_unit_test(test_lost_reply_is_retransmitted),
 	    cmocka_unit_test(test_invalid_cookie_and_garbage),
