@@ -63,7 +63,7 @@ bnow(void *ctx)
 	return 1000;
 }
 
-static const struct ike_ops ops = {bsend, bnow, NULL, NULL};
+static const struct ike_ops ops = {bsend, bnow, NULL, NULL, NULL};
 
 static double
 cpu_seconds(void)

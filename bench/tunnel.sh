@@ -65,11 +65,11 @@ ours() { # esp -> MB/s
 		chmod 600 "$d/$s/secrets.yaml"
 	done
 	taskset -c 0 ip netns exec "$ns_a" "$build/ipsec/ipsecmond" \
-		-p "$d/a/policy.yaml" -s "$d/a.sock" -e "$d/a/events.jsonl" --config "$d/a/config.json" \
+		-p "$d/a/policy.yaml" -s "$d/a.sock" -e "$d/a/events.jsonl" --config "$d/a/config.json" --ike-log "$d/a/oakley.log" \
 		-t ipsmt0 2>"$d/a.log" &
 	pids+=($!)
 	taskset -c 1 ip netns exec "$ns_b" "$build/ipsec/ipsecmond" \
-		-p "$d/b/policy.yaml" -s "$d/b.sock" -e "$d/b/events.jsonl" --config "$d/b/config.json" \
+		-p "$d/b/policy.yaml" -s "$d/b.sock" -e "$d/b/events.jsonl" --config "$d/b/config.json" --ike-log "$d/b/oakley.log" \
 		-t ipsmt0 2>"$d/b.log" &
 	pids+=($!)
 	wait_for "$d/a.sock" 10

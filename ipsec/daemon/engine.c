@@ -378,6 +378,7 @@ apply_settings(struct engine *e, const struct settings *old)
 			ips_log(IPS_LOG_NOTICE, "config: %s %u -> %u",
 			    settings_desc(i)->name, old->v[i], s->v[i]);
 	ike_set_audits(e->ike, s->v[SETTING_ikeaudits] != 0);
+	ike_set_trace(e->ike, s->v[SETTING_ikelogging] != 0);
 	if (s->v[SETTING_ikeaudits] == 0 &&
 	    (old == NULL || old->v[SETTING_ikeaudits] != 0))
 		ips_log(IPS_LOG_NOTICE,

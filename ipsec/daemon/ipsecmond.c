@@ -21,6 +21,7 @@
 
 #include "agent/agent.h"
 #include "audit/audit.h"
+#include "audit/trace.h"
 #include "base/log.h"
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_server.h"
@@ -36,6 +37,7 @@
 #define DEFAULT_POLICY "/etc/ipsecmon/policy.yaml"
 #define DEFAULT_EVENTS "/var/log/ipsecmon/events.jsonl"
 #define DEFAULT_CONFIG "/var/lib/ipsecmon/config.json"
+#define DEFAULT_IKE_LOG "/var/log/ipsecmon/oakley.log"
 #define DEFAULT_TUN "ipsm0"
 #define TUN_BATCH 64 /* packets read per wake-up, so IKE is not starved */
 #define EVENTS_MAX_BYTES (10u << 20) /* then rotated, */
@@ -50,6 +52,7 @@ struct daemon {
 	struct hostwatch *hw;
 	struct ike_io *io;
 	struct audit_log *audit;
+	struct trace_log *trace; /* the IKE trace log (ikelogging) */
 	uv_timer_t tick;
 	uv_signal_t sighup, sigterm, sigint;
 	struct dp *dp; /* NULL without a TUN device */
@@ -99,8 +102,18 @@ ike_audit(void *ctx, const struct audit_event *ev)
 	agent_notify_event(d->agent, ev);
 }
 
+static void
+ike_trace_line(void *ctx, const char *line)
+{
+	struct daemon *d = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	trace_log_write(d->trace, now, line);
+}
+
 static const struct ike_ops daemon_ike_ops = {
-    ike_send, ike_now, ike_local_for, ike_audit};
+    ike_send, ike_now, ike_local_for, ike_audit, ike_trace_line};
 
 static void
 on_ike(void *ctx, const struct ike_endpoint *local,
@@ -570,6 +583,9 @@ usage(FILE *f)
 	    "0660)\n"
 	    "  -e, --events FILE     audit event log, JSON lines "
 	    "(default " DEFAULT_EVENTS ")\n"
+	    "      --ike-log FILE    the IKE trace log, written while "
+	    "ikelogging=1\n"
+	    "                        (default " DEFAULT_IKE_LOG ")\n"
 	    "      --config FILE     where `set config` is kept "
 	    "(default " DEFAULT_CONFIG ")\n"
 	    "  -t, --tun NAME        the TUN device of the ESP datapath "
@@ -616,6 +632,7 @@ main(int argc, char **argv)
 	    {"socket-mode", required_argument, NULL, 'm'},
 	    {"events", required_argument, NULL, 'e'},
 	    {"config", required_argument, NULL, 'C'},
+	    {"ike-log", required_argument, NULL, 'L'},
 	    {"tun", required_argument, NULL, 't'},
 	    {"ike-port", required_argument, NULL, 'I'},
 	    {"natt-port", required_argument, NULL, 'N'},
@@ -631,6 +648,7 @@ main(int argc, char **argv)
 	const char *policy = DEFAULT_POLICY, *sock = CTL_DEFAULT_SOCKET;
 	const char *events = DEFAULT_EVENTS, *tun = DEFAULT_TUN;
 	const char *agentx = AGENT_DEFAULT_MASTER, *config = DEFAULT_CONFIG;
+	const char *ike_log = DEFAULT_IKE_LOG;
 	unsigned long mode = 0660, ike_port = IKE_PORT,
 		      natt_port = IKE_NATT_PORT;
 	bool check = false, use_syslog = false, verbose = false, cores = false;
@@ -655,6 +673,9 @@ main(int argc, char **argv)
 			break;
 		case 'C':
 			config = optarg;
+			break;
+		case 'L':
+			ike_log = optarg;
 			break;
 		case 't':
 			tun = optarg;
@@ -760,12 +781,24 @@ main(int argc, char **argv)
 		    IPS_LOG_ERR, "refusing to start: audit event log %s", err);
 		return 1;
 	}
+	/* the trace log: the last run's kept as .sav; written while
+	 * ikelogging=1 */
+	if (make_parent_dir(ike_log) != 0 ||
+	    !ips_ok(trace_log_open(
+		ike_log, TRACE_MAX_LINES, &d.trace, err, sizeof(err)))) {
+		ips_log(
+		    IPS_LOG_ERR, "refusing to start: IKE trace log %s", err);
+		audit_log_close(d.audit);
+		trace_log_close(d.trace);
+		return 1;
+	}
 	uv_loop_init(&d.loop);
 	if (!ips_ok(engine_new(policy, NULL, &daemon_ike_ops, &d, &d.engine,
 		err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
 		uv_loop_close(&d.loop);
 		audit_log_close(d.audit);
+		trace_log_close(d.trace);
 		return 1;
 	}
 	/* `set config` as it was left; a damaged file stops us, as a bad
@@ -776,6 +809,7 @@ main(int argc, char **argv)
 		uv_loop_close(&d.loop);
 		engine_free(d.engine);
 		audit_log_close(d.audit);
+		trace_log_close(d.trace);
 		return 1;
 	}
 	if (make_parent_dir(sock) != 0 ||
@@ -786,6 +820,7 @@ main(int argc, char **argv)
 		uv_loop_close(&d.loop);
 		engine_free(d.engine);
 		audit_log_close(d.audit);
+		trace_log_close(d.trace);
 		return 1;
 	}
 	if (!ips_ok(ike_io_start(&d.loop, (uint16_t)ike_port,
@@ -797,6 +832,7 @@ main(int argc, char **argv)
 		uv_loop_close(&d.loop);
 		engine_free(d.engine);
 		audit_log_close(d.audit);
+		trace_log_close(d.trace);
 		return 1;
 	}
 	datapath_start(&d, tun);
@@ -836,6 +872,7 @@ main(int argc, char **argv)
 		close(d.tun_fd);
 	engine_free(d.engine);
 	audit_log_close(d.audit);
+	trace_log_close(d.trace);
 	ips_log(IPS_LOG_NOTICE, "stopped");
 	return 0;
 }

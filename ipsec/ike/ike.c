@@ -3,6 +3,8 @@
  * retransmitting, and the dispatch of every received datagram to the
  * exchange it belongs to, counting what the statistics define on the way.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -74,6 +76,17 @@ ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
 	ips_log(IPS_LOG_DEBUG, "ike: %02x%02x%02x%02x: %s -> %s", sa->cky_i[0],
 	    sa->cky_i[1], sa->cky_i[2], sa->cky_i[3], ike_sa_state_name(from),
 	    ike_sa_state_name(to));
+	if (sa->ike->tracing) {
+		char ck[IKE_COOKIES_TEXT];
+
+		ike_cookies_text(sa->cky_i, sa->cky_r, ck);
+		ike_trace(sa->ike, "ISAKMP SA %s (%s, %s): %s -> %s%s%s", ck,
+		    sa->rule[0] ? sa->rule : "no rule yet",
+		    sa->role == IKE_INITIATOR ? "initiator" : "responder",
+		    from < IKE_SA_NSTATES ? ike_sa_state_name(from) : "new",
+		    ike_sa_state_name(to), sa->end_why ? ": " : "",
+		    sa->end_why ? sa->end_why : "");
+	}
 	sa->state = to;
 	if (to == IKE_SA_ESTABLISHED) {
 		sa->established_ms = sa->ike->ops->now_ms(sa->ike->ctx);
@@ -169,6 +182,65 @@ void
 ike_set_audits(struct ike *ike, bool on)
 {
 	ike->audits_off = !on;
+}
+
+/* One datagram, as the trace shows it: exchange, cookies, message ID. */
+static void
+trace_msg(struct ike *ike, const char *dir, const struct ike_endpoint *from,
+    const struct ike_endpoint *to, const uint8_t *msg, size_t len)
+{
+	struct isakmp_hdr h;
+	struct rbuf rb;
+	char a[IPS_ADDRSTRLEN + 8], b[IPS_ADDRSTRLEN + 8], ck[IKE_COOKIES_TEXT];
+
+	if (!ike->tracing)
+		return;
+	rbuf_init(&rb, msg, len);
+	if (!ips_ok(isakmp_hdr_parse(&rb, &h))) {
+		ike_trace(ike, "%s %zu bytes %s -> %s: not an ISAKMP message",
+		    dir, len, ike_ep_text(from, a, sizeof(a)),
+		    ike_ep_text(to, b, sizeof(b)));
+		return;
+	}
+	ike_cookies_text(h.icookie, h.rcookie, ck);
+	ike_trace(ike, "%s %s %s -> %s cookies %s msgid %08x, %zu bytes%s", dir,
+	    isakmp_exchange_name(h.exchange), ike_ep_text(from, a, sizeof(a)),
+	    ike_ep_text(to, b, sizeof(b)), ck, h.msgid, len,
+	    (h.flags & ISAKMP_FLAG_E) ? ", encrypted" : "");
+}
+
+int
+ike_send_dgram(struct ike *ike, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len)
+{
+	trace_msg(ike, "send", local, remote, msg, len);
+	return ike->ops->send(ike->ctx, local, remote, msg, len);
+}
+
+void
+ike_set_trace(struct ike *ike, bool on)
+{
+	ike->tracing = on && ike->ops->trace != NULL;
+}
+
+void
+ike_trace(struct ike *ike, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!ike->tracing)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ike->ops->trace(ike->ctx, line);
+}
+
+const char *
+ike_ep_text(const struct ike_endpoint *ep, char *buf, size_t len)
+{
+	return ips_addr_port_str(&ep->addr, ep->port, buf, len);
 }
 
 static size_t
@@ -357,7 +429,7 @@ ike_sa_send(
 	struct ike *ike = sa->ike;
 	uint64_t now = ike->ops->now_ms(ike->ctx);
 
-	if (ike->ops->send(ike->ctx, &sa->local, &sa->remote, msg, len) != 0)
+	if (ike_send_dgram(ike, &sa->local, &sa->remote, msg, len) != 0)
 		stats_on_ike_send_error(ike->stats);
 	free(sa->out);
 	sa->out = NULL;
@@ -401,7 +473,7 @@ ike_send_notify_plain(struct ike *ike, const struct ike_endpoint *local,
 	    ips_ok(isakmp_build_notify(
 		&b, IPSEC_DOI, ISAKMP_PROTO_ISAKMP, spi, 16, type, NULL, 0)) &&
 	    ips_ok(isakmp_build_finish(&b)) &&
-	    ike->ops->send(ike->ctx, local, remote, wb.p, wb.len) != 0)
+	    ike_send_dgram(ike, local, remote, wb.p, wb.len) != 0)
 		stats_on_ike_send_error(ike->stats);
 	wbuf_free(&wb);
 }
@@ -534,8 +606,8 @@ retransmitted(struct ike_sa *sa, const uint8_t *msg, size_t len,
 	if (!sa->have_in || !ike_ct_equal(digest, sa->in_digest, 32))
 		return false;
 	if (sa->out != NULL &&
-	    sa->ike->ops->send(sa->ike->ctx, &sa->local, &sa->remote, sa->out,
-		sa->out_len) != 0)
+	    ike_send_dgram(
+		sa->ike, &sa->local, &sa->remote, sa->out, sa->out_len) != 0)
 		stats_on_ike_send_error(sa->ike->stats);
 	return true;
 }
@@ -601,6 +673,7 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 	struct ike_sa *sa;
 	struct rbuf rb;
 
+	trace_msg(ike, "recv", remote, local, msg, len);
 	rbuf_init(&rb, msg, len);
 	if (!ips_ok(isakmp_hdr_parse(&rb, &h))) {
 		stats_on_invalid_packet(ike->stats);
@@ -822,8 +895,8 @@ ike_tick(struct ike *ike)
 				mm_timed_out(sa);
 			} else {
 				sa->tries++;
-				if (ike->ops->send(ike->ctx, &sa->local,
-					&sa->remote, sa->out, sa->out_len) != 0)
+				if (ike_send_dgram(ike, &sa->local, &sa->remote,
+					sa->out, sa->out_len) != 0)
 					stats_on_ike_send_error(ike->stats);
 				sa->retx_at =
 				    now + ike_retx_delay_ms(sa->tries);

@@ -40,6 +40,9 @@ struct ike_ops {
 	    void *ctx, const struct ips_addr *remote, struct ips_addr *local);
 	/* An audit event happened (541-547); may be NULL. */
 	void (*audit)(void *ctx, const struct audit_event *ev);
+	/* One line of the IKE trace log (ikelogging=1); may be NULL.  Lines
+	 * never carry keys, nonces or what is derived from them. */
+	void (*trace)(void *ctx, const char *line);
 };
 
 /* What the engine negotiates by; all borrowed until the next call. */
@@ -69,6 +72,8 @@ void ike_set_half_open_max(struct ike *ike, size_t n);
 /* Audit events on (the default) or off: `set config ikeaudits=0`, the
  * DisableIKEAudits switch; counters count either way. */
 void ike_set_audits(struct ike *ike, bool on);
+/* The trace log (ops->trace) on or off: `set config ikelogging`. */
+void ike_set_trace(struct ike *ike, bool on);
 
 /* Start Main Mode for a negotiating rule towards remote. */
 IPS_MUST_USE ips_res ike_initiate(struct ike *ike, const struct pol_rule *r,

@@ -21,6 +21,13 @@
 static void
 emit(struct ike *ike, const struct audit_event *ev)
 {
+	/* the trace has every decision, whether audits are on or not */
+	ike_trace(ike, "event %u (%s): rule %s%s%s%s%s", ev->id,
+	    audit_key(ev->id), ev->rule != NULL && *ev->rule ? ev->rule : "-",
+	    ev->failure_point != NULL ? ", failed at " : "",
+	    ev->failure_point != NULL ? ev->failure_point : "",
+	    ev->reason != NULL && *ev->reason ? ": " : "",
+	    ev->reason != NULL ? ev->reason : "");
 	if (ike->ops->audit != NULL && !ike->audits_off)
 		ike->ops->audit(ike->ctx, ev);
 }

@@ -214,6 +214,7 @@ struct ike {
 	struct ike_crypto *cx; /* owned: algorithms fetched once */
 	size_t half_open_max; /* responder SAs before MM6 */
 	bool audits_off; /* ikeaudits=0: no audit events (DisableIKEAudits) */
+	bool tracing; /* ikelogging=1: lines to ops->trace */
 	uint64_t half_open_logged; /* rate limit for the warning */
 	struct ike_acq *acqs;
 	uint32_t acq_last_id;
@@ -374,5 +375,15 @@ IPS_MUST_USE ips_res qm_for_acquire(
 struct ike_sa *ike_sa_new(struct ike *ike, enum ike_role role,
     const struct ike_endpoint *local, const struct ike_endpoint *remote,
     const uint8_t *cky_i);
+
+/* A line of the trace log, formatted only while it is on.  Never pass
+ * a key, a nonce or anything derived from them. */
+void ike_trace(struct ike *ike, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Every datagram IKE sends goes here: traced, then ops->send. */
+int ike_send_dgram(struct ike *ike, const struct ike_endpoint *local,
+    const struct ike_endpoint *remote, const uint8_t *msg, size_t len);
+/* "10.0.0.1:500", for trace lines. */
+const char *ike_ep_text(const struct ike_endpoint *ep, char *buf, size_t len);
 
 #endif

@@ -88,8 +88,7 @@ info_send(struct ike_sa *sa, const struct info_payload *pl)
 	if (ips_ok(r))
 		r = ike_crypt_encrypt(sa, &wb, iv);
 	if (ips_ok(r) &&
-	    sa->ike->ops->send(
-		sa->ike->ctx, &sa->local, &sa->remote, wb.p, wb.len) != 0)
+	    ike_send_dgram(sa->ike, &sa->local, &sa->remote, wb.p, wb.len) != 0)
 		stats_on_ike_send_error(sa->ike->stats);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	wbuf_free(&wb);

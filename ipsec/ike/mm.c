@@ -818,6 +818,23 @@ mm_respond(struct ike *ike, const struct ike_endpoint *local,
 			    "ike: %s: no acceptable phase 1 "
 			    "proposal: %s",
 			    sa->rule, sa->mismatch.what);
+		if (ips_ok(r) && ike->tracing) {
+			char eb[32];
+
+			ike_trace(ike,
+			    "rule %s: phase 1 proposal accepted (transform "
+			    "%u of %zu offers of ours): %s %s group %u %s, "
+			    "lifetime %u s",
+			    sa->rule, sa->chosen.tnum, sa->noffers,
+			    ike_encr_text(sa->chosen.encr, sa->chosen.keybits,
+				eb, sizeof(eb)),
+			    ike_hash_text(sa->chosen.hash), sa->chosen.group,
+			    ike_auth_method_text(sa->chosen.auth),
+			    ike_mm_lifetime(&sa->chosen));
+		} else if (r.err == IPS_E_IKE_NO_PROPOSAL)
+			ike_trace(ike,
+			    "rule %s: no acceptable phase 1 proposal: %s",
+			    sa->rule, sa->mismatch.what);
 		if (ips_ok(r) &&
 		    (sa->sai_b = malloc(rbuf_left(&sap->body))) != NULL) {
 			sa->sai_len = rbuf_left(&sap->body);

@@ -457,8 +457,7 @@ qm_send(struct ike_sa *sa, struct ike_qm *qm, struct wbuf *wb, bool expect)
 	struct ike *ike = sa->ike;
 
 	GUARD(ike_crypt_encrypt(sa, wb, qm->iv));
-	if (ike->ops->send(ike->ctx, &sa->local, &sa->remote, wb->p, wb->len) !=
-	    0)
+	if (ike_send_dgram(ike, &sa->local, &sa->remote, wb->p, wb->len) != 0)
 		stats_on_ike_send_error(ike->stats);
 	free(qm->out);
 	qm->out = NULL;
@@ -821,7 +820,24 @@ r_qm1(struct ike_sa *sa, struct ike_qm *qm, const struct isakmp_chain *c)
 		    "ike: %s: no acceptable Quick Mode "
 		    "proposal: %s",
 		    qm->rule, qm->mismatch.what);
+		ike_trace(sa->ike,
+		    "rule %s: no acceptable Quick Mode proposal: %s", qm->rule,
+		    qm->mismatch.what);
 		BAIL(IKE_NO_PROPOSAL);
+	}
+	if (sa->ike->tracing) {
+		char eb[32];
+
+		ike_trace(sa->ike,
+		    "rule %s: Quick Mode proposal accepted: %s %s %s, PFS "
+		    "group %u, %s, lifetime %u s",
+		    qm->rule, isakmp_proto_name(qm->chosen.proto),
+		    qm->chosen.proto == ISAKMP_PROTO_ESP
+			? ike_esp_encr_text(qm->chosen.transform,
+			      qm->chosen.keybits, eb, sizeof(eb))
+			: "",
+		    ike_ipsec_auth_text(qm->chosen.auth), qm->chosen.group,
+		    ike_encap_text(qm->chosen.encap), qm->chosen.life_s);
 	}
 	ENSURE((qm->chosen.group != 0) == (ke != NULL), IKE_NO_PROPOSAL);
 	GUARD(sad_get_spi(
@@ -905,8 +921,8 @@ qm_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	    ike_ct_equal(digest, qm->in_digest, 32)) {
 		/* a repeat: answer with what we sent */
 		if (qm->out != NULL &&
-		    sa->ike->ops->send(sa->ike->ctx, &sa->local, &sa->remote,
-			qm->out, qm->out_len) != 0)
+		    ike_send_dgram(sa->ike, &sa->local, &sa->remote, qm->out,
+			qm->out_len) != 0)
 			stats_on_ike_send_error(sa->ike->stats);
 		return;
 	}
@@ -1033,8 +1049,8 @@ qm_tick(struct ike_sa *sa, uint64_t now)
 			continue;
 		}
 		qm->tries++;
-		if (sa->ike->ops->send(sa->ike->ctx, &sa->local, &sa->remote,
-			qm->out, qm->out_len) != 0)
+		if (ike_send_dgram(sa->ike, &sa->local, &sa->remote, qm->out,
+			qm->out_len) != 0)
 			stats_on_ike_send_error(sa->ike->stats);
 		qm->retx_at = now + ike_retx_delay_ms(qm->tries);
 	}

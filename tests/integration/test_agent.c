@@ -246,6 +246,8 @@ setup(void **state)
 		free(k);
 	}
 	ourd_start(&lab.d);
+	/* the IKE trace log on, at run time (test_trace_log) */
+	free(ourd_cli(&lab.d, "set config ikelogging=1"));
 	/* the head office, with the example's key for it */
 	{
 		char path[700], *k, *v, psk[128] = "";
@@ -284,7 +286,7 @@ static void
 must_say(const char *walk, const char *want)
 {
 	if (strstr(walk, want) == NULL)
-		fail_msg("no \"%s\" in:\n%s", want, walk);
+		fail_msg("no \"%s\" in:\n%.3000s", want, walk);
 }
 
 /* Every "key": value of one JSON section appears in the walk as
@@ -457,6 +459,35 @@ test_qm_sa_table(void **state)
 	must_say(walk, "No Such Instance");
 	free(walk);
 	free(json);
+}
+
+static void pair_up(void);
+
+/* The IKE trace log (ikelogging=1): the exchange with the head office,
+ * message by message, and not its key. */
+static void
+test_trace_log(void **state)
+{
+	char path[700], *t, *k, *v, psk[128] = "";
+
+	(void)state;
+	pair_up();
+	snprintf(path, sizeof(path), "%s/oakley.log", lab.d.dir);
+	t = tl_read_file(path, NULL);
+	assert_non_null(t);
+	must_say(t, "send MAIN_MODE 10.99.0.1:500 -> 10.99.0.2:500");
+	must_say(t, ": MM_I3 -> ESTABLISHED");
+	must_say(t, "event 541 (sa_established)");
+	must_say(t, "send QUICK_MODE");
+	snprintf(path, sizeof(path), "%s/secrets.yaml", lab.d.dir);
+	k = tl_read_file(path, NULL);
+	if ((v = strstr(k, "head-office: ")) != NULL &&
+	    sscanf(v + 13, "\"%127[^\"]\"", psk) != 1)
+		sscanf(v + 13, "%127s", psk);
+	assert_true(strlen(psk) > 8);
+	assert_null(strstr(t, psk));
+	free(k);
+	free(t);
 }
 
 /* `ipsecmon --host` reads the same view over SNMP as the control socket
@@ -801,6 +832,7 @@ main(void)
 	    cmocka_unit_test(test_walk_equals_show_stats),
 	    cmocka_unit_test(test_remote_view_equals_local),
 	    cmocka_unit_test(test_qm_sa_table),
+	    cmocka_unit_test(test_trace_log),
 	    cmocka_unit_test(test_remote_views),
 	    cmocka_unit_test(test_snmptable),
 	    cmocka_unit_test(test_notifications),

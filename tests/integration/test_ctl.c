@@ -102,14 +102,15 @@ normalize(const char *s)
 static void
 start_daemon(const char *policy_src, const char *secrets_mode_src)
 {
-	char src[1024], *text, config[700];
+	char src[1024], *text, config[700], ikelog[700];
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns,
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", lab.policy, (char *)"-s",
 	    lab.sock, (char *)"-e", lab.events, (char *)"--config", config,
-	    NULL};
+	    (char *)"--ike-log", ikelog, NULL};
 
 	(void)secrets_mode_src;
 	snprintf(config, sizeof(config), "%s/config.json", lab.dir);
+	snprintf(ikelog, sizeof(ikelog), "%s/oakley.log", lab.dir);
 	snprintf(
 	    src, sizeof(src), "%s/ctl/%s", tl_env("IPS_TEST_DATA"), policy_src);
 	text = tl_read_file(src, NULL);
@@ -559,8 +560,10 @@ test_refuses_to_start(void **state)
 	    "management: \"ctl-test-psk-MGMT-77aa90\"\n",
 	    0644);
 	snprintf(cmd, sizeof(cmd),
-	    "%s -p %s -s %s/bad/s.sock -e %s --config %s/config.json",
-	    tl_env("IPSECMOND"), dir_policy, lab.dir, lab.events, lab.dir);
+	    "%s -p %s -s %s/bad/s.sock -e %s --config %s/config.json "
+	    "--ike-log %s/oakley.log",
+	    tl_env("IPSECMOND"), dir_policy, lab.dir, lab.events, lab.dir,
+	    lab.dir);
 	out = tl_run(cmd, true, &st);
 	no_secrets("ipsecmond's refusal", out);
 	assert_int_equal(st, 1);
@@ -688,9 +691,10 @@ test_config(void **state)
 		char cmd[4096];
 
 		snprintf(cmd, sizeof(cmd),
-		    "ip netns exec %s %s -p %s -s %s/c2.sock -e %s --config %s",
+		    "ip netns exec %s %s -p %s -s %s/c2.sock -e %s --config %s "
+		    "--ike-log %s/oakley.log",
 		    lab.ns, tl_env("IPSECMOND"), lab.policy, lab.dir,
-		    lab.events, path);
+		    lab.events, path, lab.dir);
 		out = tl_run(cmd, true, &st);
 		assert_int_equal(st, 1);
 		assert_non_null(

@@ -183,12 +183,14 @@ start_ours(void)
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", lab.ns_a,
 	    (char *)tl_env("IPSECMOND"), (char *)"-v", (char *)"-p", NULL,
 	    (char *)"-s", lab.sock, (char *)"-e", NULL, (char *)"-t", lab.tun,
-	    (char *)"--config", NULL, NULL};
-	char policy[600], events[600], cmd[200], config[600];
+	    (char *)"--config", NULL, (char *)"--ike-log", NULL, NULL};
+	char policy[600], events[600], cmd[200], config[600], ikelog[600];
 	int st = 1;
 
 	snprintf(config, sizeof(config), "%s/config.json", lab.dir);
 	argv[15] = config;
+	snprintf(ikelog, sizeof(ikelog), "%s/oakley.log", lab.dir);
+	argv[17] = ikelog;
 	snprintf(policy, sizeof(policy), "%s/policy.yaml", lab.dir);
 	snprintf(events, sizeof(events), "%s/events.jsonl", lab.dir);
 	argv[7] = policy;

@@ -154,14 +154,15 @@ spis(struct peer *p, char *in, char *out)
 static void
 start(struct peer *p)
 {
-	char policy[700], events[700], cmd[200], config[700];
+	char policy[700], events[700], cmd[200], config[700], ikelog[700];
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", p->ns,
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", policy, (char *)"-s",
 	    p->sock, (char *)"-e", events, (char *)"-t", p->tun,
-	    (char *)"--config", config, NULL};
+	    (char *)"--config", config, (char *)"--ike-log", ikelog, NULL};
 	int st = 1;
 
 	snprintf(config, sizeof(config), "%s/config.json", p->dir);
+	snprintf(ikelog, sizeof(ikelog), "%s/oakley.log", p->dir);
 	snprintf(policy, sizeof(policy), "%s/policy.yaml", p->dir);
 	snprintf(events, sizeof(events), "%s/events.jsonl", p->dir);
 	p->pid = tl_spawn(argv, p->log);

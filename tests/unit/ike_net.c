@@ -54,7 +54,25 @@ mock_audit(void *ctx, const struct audit_event *ev)
 	s->last_suppressed = ev->suppressed;
 }
 
-const struct ike_ops mock_ops = {mock_send, mock_now, NULL, mock_audit};
+/* The trace log: lines kept, one per line, in s->trace. */
+static void
+mock_trace(void *ctx, const char *line)
+{
+	struct side *s = ctx;
+	size_t n = strlen(line);
+	char *t;
+
+	if (s == NULL || (t = realloc(s->trace, s->trace_len + n + 2)) == NULL)
+		return;
+	memcpy(t + s->trace_len, line, n);
+	t[s->trace_len + n] = '\n';
+	t[s->trace_len + n + 1] = '\0';
+	s->trace = t;
+	s->trace_len += n + 1;
+}
+
+const struct ike_ops mock_ops = {
+    mock_send, mock_now, NULL, mock_audit, mock_trace};
 
 static const char policy_fmt[] =
     "policy: { name: %s }\n"
@@ -112,6 +130,9 @@ side_free(struct side *s)
 	hostenv_free(s->host);
 	secrets_free(s->secrets);
 	policy_free(s->policy);
+	free(s->trace);
+	s->trace = NULL;
+	s->trace_len = 0;
 }
 
 void

@@ -32,6 +32,8 @@ struct side {
 	size_t nevents;
 	char last_reason[160], last_attribute[32];
 	unsigned long last_suppressed;
+	char *trace; /* the trace log's lines, when ike_set_trace is on */
+	size_t trace_len;
 };
 
 struct net {

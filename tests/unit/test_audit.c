@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "audit/audit.h"
+#include "audit/trace.h"
 #include "testlib.h"
 
 static struct audit_event
@@ -133,12 +135,70 @@ test_rotation(void **state)
 	free(dir);
 }
 
+static size_t
+lines_of(const char *path)
+{
+	size_t len, n = 0;
+	char *t = tl_read_file(path, &len);
+
+	for (size_t i = 0; t != NULL && i < len; i++)
+		n += t[i] == '\n';
+	/* and every line whole: the file ends with one */
+	if (t != NULL && len > 0)
+		assert_int_equal(t[len - 1], '\n');
+	free(t);
+	return n;
+}
+
+/*
+ * The IKE trace log: TRACE_MAX_LINES lines a file, then .bak; at open the
+ * previous file becomes .sav; a line with a newline in it stays one line.
+ */
+static void
+test_trace_rotation(void **state)
+{
+	char *dir = tl_mkdtemp(), path[600], bak[620], sav[620], err[256];
+	struct timespec now = {1767225600, 5000000};
+	struct trace_log *t;
+	char *text;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/oakley.log", dir);
+	snprintf(bak, sizeof(bak), "%s.bak", path);
+	snprintf(sav, sizeof(sav), "%s.sav", path);
+	tl_write_file(path, "the last run\n", 0640);
+	assert_true(ips_ok(
+	    trace_log_open(path, TRACE_MAX_LINES, &t, err, sizeof(err))));
+	assert_int_equal(lines_of(sav), 1);
+	for (int i = 0; i < TRACE_MAX_LINES; i++)
+		trace_log_write(t, now, "a line");
+	assert_int_equal(lines_of(path), TRACE_MAX_LINES);
+	assert_int_equal(access(bak, F_OK), -1);
+	trace_log_write(t, now, "the first of the next file\nnot a line");
+	assert_int_equal(lines_of(bak), TRACE_MAX_LINES);
+	assert_int_equal(lines_of(path), 1);
+	text = tl_read_file(path, NULL);
+	assert_string_equal(text,
+	    "2026-01-01 00:00:00.005Z the first of the next file?not a line\n");
+	free(text);
+	trace_log_close(t);
+	/* the next start keeps this run's file as .sav */
+	assert_true(ips_ok(
+	    trace_log_open(path, TRACE_MAX_LINES, &t, err, sizeof(err))));
+	assert_int_equal(lines_of(sav), 1);
+	assert_int_equal(lines_of(path), 0);
+	trace_log_close(t);
+	tl_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_record),
 	    cmocka_unit_test(test_rotation),
+	    cmocka_unit_test(test_trace_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

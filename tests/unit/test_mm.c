@@ -214,6 +214,62 @@ test_audits_off(void **state)
 	teardown(NULL);
 }
 
+/* The trace log (ikelogging=1): both sides' messages, state changes and
+ * the proposals chosen, and no key, nonce or PSK; off, nothing. */
+static void
+test_trace(void **state)
+{
+	char hex[17];
+	const uint8_t *k;
+
+	(void)state;
+	setup_pair("19", "19", "trace-test-psk-1234", "trace-test-psk-1234");
+	ike_set_trace(net.a.ike, true);
+	ike_set_trace(net.b.ike, true);
+	initiate();
+	pump();
+	assert_int_equal(only_sa(&net.a)->state, IKE_SA_ESTABLISHED);
+	assert_non_null(net.a.trace);
+	assert_non_null(net.b.trace);
+	assert_non_null(strstr(net.a.trace,
+	    "send MAIN_MODE 10.99.0.1:500 -> "
+	    "10.99.0.2:500"));
+	assert_non_null(strstr(net.a.trace, ": MM_I3 -> ESTABLISHED"));
+	assert_non_null(
+	    strstr(net.b.trace, "phase 1 proposal accepted (transform"));
+	assert_non_null(strstr(net.b.trace, ", encrypted"));
+	assert_non_null(strstr(net.b.trace, "Quick Mode proposal accepted"));
+	assert_non_null(strstr(net.a.trace, "event 541 (sa_established)"));
+	/* no secret: the PSK, nor the keys and nonces (in hex, as a leak
+	 * would most likely be written) */
+	for (int side = 0; side < 2; side++) {
+		const char *t = side ? net.b.trace : net.a.trace;
+		const struct ike_sa *sa = only_sa(side ? &net.b : &net.a);
+		const uint8_t *const secrets[] = {
+		    sa->skeyid, sa->ka, sa->ni, sa->nr, sa->sk.d};
+
+		assert_null(strstr(t, "trace-test-psk"));
+		for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]);
+		     i++) {
+			k = secrets[i];
+			snprintf(hex, sizeof(hex),
+			    "%02x%02x%02x%02x%02x%02x%02x%02x", k[0], k[1],
+			    k[2], k[3], k[4], k[5], k[6], k[7]);
+			assert_null(strstr(t, hex));
+		}
+	}
+	/* off: not a line more */
+	{
+		size_t before = net.a.trace_len;
+
+		ike_set_trace(net.a.ike, false);
+		initiate();
+		pump();
+		assert_int_equal(net.a.trace_len, before);
+	}
+	teardown(NULL);
+}
+
 /* ipsmMmSaTable's order (ike_sa_next): every SA once, indexes rising, as
  * ike_sa_list lists them; an SA reaped from the middle leaves the rest in
  * order, and new SAs take new numbers. */
@@ -1091,6 +1147,7 @@ main(void)
 	    cmocka_unit_test(test_audit_flood_is_bounded),
 	    cmocka_unit_test(test_sa_index),
 	    cmocka_unit_test(test_audits_off),
+	    cmocka_unit_test(test_trace),
 	    cmocka_unit_test(test_reload_drops_removed_rule),
 	    cmocka_unit_test(test_lost_reply_is_retransmitted),
 	    cmocka_unit_test(test_invalid_cookie_and_garbage),
