@@ -78,8 +78,8 @@ IPS_MUST_USE ips_res engine_settings_open(
 /* `set config`: n name=value pairs, all applied or none; saved before
  * they apply, each change logged. */
 IPS_MUST_USE ips_res engine_set_config(struct engine *e,
-    const char *const *names, const char *const *values, size_t n,
-    char *errbuf, size_t errlen);
+    const char *const *names, const char *const *values, size_t n, char *errbuf,
+    size_t errlen);
 
 /* Check a policy file and its secrets without starting anything. */
 IPS_MUST_USE ips_res engine_check_policy(
