@@ -8,9 +8,12 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/addr.h"
 #include "ctl/ctl_client.h"
@@ -27,7 +30,8 @@ enum {
 	OPT_TYPE = 2,
 	OPT_ADDR = 4,
 	OPT_RULE = 8,
-	OPT_SETTINGS = 16 /* any other key=value is a setting */
+	OPT_SETTINGS = 16, /* any other key=value is a setting */
+	OPT_EVENTS = 32 /* since=, id=, peer=, max=, follow= */
 };
 
 struct command {
@@ -49,6 +53,8 @@ static const struct command commands[] = {
     {"show", "mmsas", OPT_FORMAT, "Main Mode security associations"},
     {"show", "qmsas", OPT_FORMAT, "Quick Mode security associations"},
     {"show", "config", OPT_FORMAT, "the engine's settings (set config)"},
+    {"show", "events", OPT_FORMAT | OPT_EVENTS,
+	"recent audit events 541-547 (since= id= peer= max= follow=yes)"},
     {"set", "config", OPT_FORMAT | OPT_SETTINGS,
 	"change settings, e.g. ikeaudits=0 (kept across restarts)"},
     {"initiate", NULL, OPT_FORMAT | OPT_RULE,
@@ -135,16 +141,85 @@ struct set_args {
 	Ipsm__ConfigItem *ptr[MAX_SETTINGS];
 };
 
+/* `show events`' options. */
+struct events_args {
+	Ipsm__ShowEvents se;
+	bool follow;
+};
+
+static int
+parse_event_opt(const char *k, const char *v, struct events_args *ea)
+{
+	char *end;
+	unsigned long n;
+	struct timespec now;
+
+	if (strcmp(k, "follow") == 0) {
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return bad("follow must be yes or no, not '%s'", v);
+		ea->follow = strcmp(v, "yes") == 0;
+		return 0;
+	}
+	if (strcmp(k, "since") == 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (!events_parse_since(v,
+			(int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+			&ea->se.since_ms))
+			return bad("since must be like 10m, 2h, 1d or "
+				   "2026-12-02T01:00:00Z, not '%s'",
+			    v);
+		return 0;
+	}
+	if (strcmp(k, "peer") == 0) {
+		struct ips_addr a;
+
+		if (!ips_addr_parse(v, &a))
+			return bad("peer must be an IP address, not '%s'", v);
+		ea->se.peer = (char *)v;
+		return 0;
+	}
+	n = strtoul(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || n > 100000)
+		return bad("%s must be a number, not '%s'", k, v);
+	if (strcmp(k, "id") == 0 && (n < 541 || n > 547))
+		return bad("id must be an audit event, 541..547, not '%s'", v);
+	if (strcmp(k, "id") == 0)
+		ea->se.id = (uint32_t)n;
+	else
+		ea->se.max = (uint32_t)n;
+	return 0;
+}
+
 /* Parse key=value options into the request; returns an exit code or 0. */
 static int
 parse_opts(const struct command *cmd, int argc, char **argv,
     Ipsm__ShowFilters *sf, Ipsm__Initiate *in, struct set_args *sa,
-    enum render_format *fmt)
+    struct events_args *ea, enum render_format *fmt)
 {
 	for (int i = 0; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		const char *v;
 
+		/* show events also takes --since T --id N --peer IP --follow */
+		if (cmd->opts & OPT_EVENTS && strncmp(argv[i], "--", 2) == 0) {
+			const char *k = argv[i] + 2;
+			int rc;
+
+			if (strcmp(k, "follow") == 0)
+				rc = parse_event_opt("follow", "yes", ea);
+			else if (i + 1 < argc &&
+			    (strcmp(k, "since") == 0 || strcmp(k, "id") == 0 ||
+				strcmp(k, "peer") == 0 ||
+				strcmp(k, "max") == 0))
+				rc = parse_event_opt(k, argv[++i], ea);
+			else
+				rc = bad("'%s' is not an option of show "
+					 "events",
+				    argv[i]);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		if (eq == NULL)
 			return bad("expected key=value, got '%s'", argv[i]);
 		*eq = '\0';
@@ -185,6 +260,16 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 		} else if (strcmp(argv[i], "peer") == 0 &&
 		    cmd->opts & OPT_RULE) {
 			in->peer = (char *)v;
+		} else if (cmd->opts & OPT_EVENTS &&
+		    (strcmp(argv[i], "since") == 0 ||
+			strcmp(argv[i], "id") == 0 ||
+			strcmp(argv[i], "peer") == 0 ||
+			strcmp(argv[i], "max") == 0 ||
+			strcmp(argv[i], "follow") == 0)) {
+			int rc = parse_event_opt(argv[i], v, ea);
+
+			if (rc != 0)
+				return rc;
 		} else if (cmd->opts & OPT_SETTINGS) {
 			/* the daemon knows the settings: it says which
 			 * name or value is wrong */
@@ -203,6 +288,65 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 		}
 	}
 	return 0;
+}
+
+static volatile sig_atomic_t stop_following;
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	stop_following = 1;
+}
+
+/*
+ * show events follow=yes: the newest (max, default 10), then each new
+ * one as a line, asking the daemon every half second for what came after
+ * the last it gave; Ctrl-C (or SIGTERM) ends it with status 0.
+ */
+static int
+follow_events(struct ctl_client *cl, Ipsm__Request *req, Ipsm__ShowEvents *se,
+    enum render_format fmt)
+{
+	struct sigaction sa;
+	char err[512];
+	int rc = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (se->max == 0)
+		se->max = 10;
+	while (!stop_following) {
+		Ipsm__Response *resp;
+
+		if (!ips_ok(
+			ctl_client_call(cl, req, &resp, err, sizeof(err)))) {
+			if (stop_following)
+				break;
+			fprintf(stderr, "ipsecmon: %s\n", err);
+			rc = EXIT_UNREACHABLE;
+			break;
+		}
+		if (resp->status != 0 ||
+		    resp->view_case != IPSM__RESPONSE__VIEW_EVENTS) {
+			fprintf(stderr, "ipsecmon: %s\n",
+			    resp->error ? resp->error : "no events view");
+			ipsm__response__free_unpacked(resp, NULL);
+			rc = EXIT_REFUSED;
+			break;
+		}
+		render_events(resp->events, fmt, true, stdout);
+		if (resp->events->last > se->after)
+			se->after = resp->events->last;
+		se->max = 0; /* from now on: everything new */
+		ipsm__response__free_unpacked(resp, NULL);
+		for (int i = 0; i < 5 && !stop_following; i++)
+			usleep(100000);
+	}
+	ctl_client_close(cl);
+	return rc;
 }
 
 static const struct command *
@@ -255,6 +399,7 @@ main(int argc, char **argv)
 	Ipsm__Initiate ini = IPSM__INITIATE__INIT;
 	Ipsm__ShowConfig shc = IPSM__SHOW_CONFIG__INIT;
 	struct set_args sa;
+	struct events_args ea;
 	enum render_format fmt = RENDER_DEFAULT;
 	const struct command *cmd;
 	struct ctl_client *cl;
@@ -309,8 +454,10 @@ main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	ipsm__set_config__init(&sa.sc);
 	sa.sc.items = sa.ptr;
-	if ((rc = parse_opts(
-		 cmd, argc - used, argv + used, &sf, &ini, &sa, &fmt)) != 0)
+	memset(&ea, 0, sizeof(ea));
+	ipsm__show_events__init(&ea.se);
+	if ((rc = parse_opts(cmd, argc - used, argv + used, &sf, &ini, &sa, &ea,
+		 &fmt)) != 0)
 		return rc;
 
 	if (strcmp(cmd->verb, "initiate") == 0) {
@@ -350,6 +497,9 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd->noun, "config") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_CONFIG;
 		req.show_config = &shc;
+	} else if (strcmp(cmd->noun, "events") == 0) {
+		req.op_case = IPSM__REQUEST__OP_SHOW_EVENTS;
+		req.show_events = &ea.se;
 	} else if (strcmp(cmd->noun, "qmpolicy") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_QMPOLICY;
 		req.show_qmpolicy = &sqp;
@@ -363,7 +513,8 @@ main(int argc, char **argv)
 		if (req.op_case == IPSM__REQUEST__OP_INITIATE ||
 		    req.op_case == IPSM__REQUEST__OP_RELOAD ||
 		    req.op_case == IPSM__REQUEST__OP_SET_CONFIG ||
-		    req.op_case == IPSM__REQUEST__OP_SHOW_CONFIG)
+		    req.op_case == IPSM__REQUEST__OP_SHOW_CONFIG ||
+		    req.op_case == IPSM__REQUEST__OP_SHOW_EVENTS)
 			return bad("--host shows views; '%s' needs the host's "
 				   "control socket",
 			    cmd->verb);
@@ -388,6 +539,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "ipsecmon: %s\n", err);
 		return EXIT_UNREACHABLE;
 	}
+	if (ea.follow)
+		return follow_events(cl, &req, &ea.se, fmt);
 	if (!ips_ok(ctl_client_call(cl, &req, &resp, err, sizeof(err)))) {
 		fprintf(stderr, "ipsecmon: %s\n", err);
 		ctl_client_close(cl);

@@ -722,6 +722,8 @@ render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 		return render_qmsas(resp->qmsas, fmt, f);
 	case IPSM__RESPONSE__VIEW_CONFIG:
 		return render_config(resp->config, fmt, f);
+	case IPSM__RESPONSE__VIEW_EVENTS:
+		return render_events(resp->events, fmt, false, f);
 	case IPSM__RESPONSE__VIEW_INITIATE:
 		if (fmt == RENDER_JSON)
 			return emit_json(json_pack("{s:s, s:s}", "initiated",

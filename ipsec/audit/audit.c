@@ -233,3 +233,97 @@ audit_log_write(
 		l->size += len + 1;
 	free(line);
 }
+
+struct ring_slot {
+	uint64_t seq;
+	int64_t time_ms;
+	unsigned id;
+	struct ips_addr peer;
+	char *json;
+};
+
+struct audit_ring {
+	struct ring_slot *slots;
+	size_t cap, n, head; /* head: where the next one goes */
+	uint64_t seq;
+};
+
+struct audit_ring *
+audit_ring_new(size_t n)
+{
+	struct audit_ring *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || n == 0 ||
+	    (r->slots = calloc(n, sizeof(*r->slots))) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->cap = n;
+	return r;
+}
+
+void
+audit_ring_free(struct audit_ring *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->cap; i++)
+		free(r->slots[i].json);
+	free(r->slots);
+	free(r);
+}
+
+void
+audit_ring_add(
+    struct audit_ring *r, const struct audit_event *ev, struct timespec now)
+{
+	struct ring_slot *s;
+	char *json;
+
+	if (r == NULL || (json = audit_json(ev, now)) == NULL)
+		return;
+	s = &r->slots[r->head];
+	free(s->json);
+	s->json = json;
+	s->seq = ++r->seq;
+	s->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	s->id = ev->id;
+	s->peer = ev->remote;
+	r->head = (r->head + 1) % r->cap;
+	if (r->n < r->cap)
+		r->n++;
+}
+
+static bool
+matches(const struct ring_slot *s, const struct audit_query *q)
+{
+	return s->seq > q->after && s->time_ms >= q->since_ms &&
+	    (q->id == 0 || s->id == q->id) &&
+	    (q->peer == NULL || ips_addr_cmp(&s->peer, q->peer) == 0);
+}
+
+uint64_t
+audit_ring_query(const struct audit_ring *r, const struct audit_query *q,
+    void (*fn)(void *ctx, uint64_t seq, const char *json), void *ctx)
+{
+	size_t first = (r->head + r->cap - r->n) % r->cap, skip = 0, n = 0;
+
+	/* with a limit, the newest max of those that match */
+	if (q->max != 0) {
+		for (size_t i = 0; i < r->n; i++)
+			n += matches(&r->slots[(first + i) % r->cap], q);
+		skip = n > q->max ? n - q->max : 0;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ring_slot *s = &r->slots[(first + i) % r->cap];
+
+		if (!matches(s, q))
+			continue;
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		fn(ctx, s->seq, s->json);
+	}
+	return r->seq;
+}

@@ -86,4 +86,34 @@ void audit_log_write(
  * out of memory.  What audit_log_write appends. */
 char *audit_json(const struct audit_event *ev, struct timespec now);
 
+/*
+ * The last events in memory, for `ipsecmon show events`: a ring of the
+ * records audit_log_write appends, each with a sequence number (from 1,
+ * rising) so that a follower asks only for what is new.  Older events are
+ * in the log file.
+ */
+#define AUDIT_RING_EVENTS 4096
+
+struct audit_ring;
+
+struct audit_ring *audit_ring_new(size_t n);
+void audit_ring_free(struct audit_ring *r);
+/* Keep this event (its JSON record) as the newest; the oldest goes. */
+void audit_ring_add(
+    struct audit_ring *r, const struct audit_event *ev, struct timespec now);
+
+struct audit_query {
+	uint64_t after; /* sequence numbers above this */
+	int64_t since_ms; /* at or after this time (UTC ms); 0: any */
+	unsigned id; /* this event number; 0: any */
+	const struct ips_addr *peer; /* this peer; NULL: any */
+	size_t max; /* at most this many, the newest; 0: no limit */
+};
+
+/* The events that match, oldest first: fn(ctx, seq, json) for each.
+ * Returns the newest sequence number the ring holds (0 if none). */
+uint64_t audit_ring_query(const struct audit_ring *r,
+    const struct audit_query *q,
+    void (*fn)(void *ctx, uint64_t seq, const char *json), void *ctx);
+
 #endif

@@ -563,6 +563,73 @@ view_config(
 	return true;
 }
 
+struct event_list {
+	struct arena *a;
+	Ipsm__Event **v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void
+add_event(void *ctx, uint64_t seq, const char *json)
+{
+	struct event_list *l = ctx;
+	Ipsm__Event *e;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		Ipsm__Event **v = arena_calloc(l->a, cap, sizeof(*v));
+
+		if (v == NULL) {
+			l->nomem = true;
+			return;
+		}
+		if (l->n > 0)
+			memcpy(v, l->v, l->n * sizeof(*v));
+		l->v = v;
+		l->cap = cap;
+	}
+	if ((e = arena_alloc(l->a, sizeof(*e))) == NULL) {
+		l->nomem = true;
+		return;
+	}
+	ipsm__event__init(e);
+	e->seq = seq;
+	e->json = dup(l->a, json);
+	l->v[l->n++] = e;
+}
+
+static bool
+view_events(const struct ctl_view_src *src, const Ipsm__ShowEvents *q,
+    Ipsm__Response *resp, struct arena *a)
+{
+	struct event_list l = {a, NULL, 0, 0, false};
+	struct audit_query aq = {q->after, q->since_ms, q->id, NULL, q->max};
+	struct ips_addr peer;
+	Ipsm__EventsView *v;
+
+	if (q->peer != NULL && *q->peer != '\0') {
+		if (!ips_addr_parse(q->peer, &peer)) {
+			resp->status = IPS_E_INVAL;
+			resp->error = dup(a, "peer= must be an IP address");
+			return true;
+		}
+		aq.peer = &peer;
+	}
+	if ((v = arena_alloc(a, sizeof(*v))) == NULL)
+		return false;
+	ipsm__events_view__init(v);
+	if (src->events != NULL)
+		v->last = audit_ring_query(src->events, &aq, add_event, &l);
+	if (l.nomem)
+		return false;
+	v->events = l.v;
+	v->n_events = l.n;
+	resp->view_case = IPSM__RESPONSE__VIEW_EVENTS;
+	resp->events = v;
+	return true;
+}
+
 void
 ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
     Ipsm__Response *resp, struct arena *a)
@@ -590,6 +657,9 @@ ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
 		break;
 	case IPSM__REQUEST__OP_SHOW_QMSAS:
 		ok = view_qmsas(src, resp, a);
+		break;
+	case IPSM__REQUEST__OP_SHOW_EVENTS:
+		ok = view_events(src, req->show_events, resp, a);
 		break;
 	case IPSM__REQUEST__OP_SHOW_CONFIG:
 	case IPSM__REQUEST__OP_SET_CONFIG: /* applied by now: the result */

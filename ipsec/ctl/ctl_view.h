@@ -9,6 +9,7 @@
 
 #include <time.h>
 
+#include "audit/audit.h"
 #include "base/arena.h"
 #include "ctl.pb-c.h"
 #include "ike/ike.h"
@@ -37,6 +38,7 @@ struct ctl_view_src {
 	uint64_t now_ms; /* the clock SA ages are measured against */
 	const struct settings *settings; /* `set config` */
 	const char *settings_path;
+	const struct audit_ring *events; /* recent audit events; may be NULL */
 };
 
 /*

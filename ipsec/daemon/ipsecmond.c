@@ -53,6 +53,7 @@ struct daemon {
 	struct ike_io *io;
 	struct audit_log *audit;
 	struct trace_log *trace; /* the IKE trace log (ikelogging) */
+	struct audit_ring *events; /* the recent ones, for show events */
 	uv_timer_t tick;
 	uv_signal_t sighup, sigterm, sigint;
 	struct dp *dp; /* NULL without a TUN device */
@@ -99,6 +100,7 @@ ike_audit(void *ctx, const struct audit_event *ev)
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (d->audit != NULL)
 		audit_log_write(d->audit, ev, now);
+	audit_ring_add(d->events, ev, now);
 	agent_notify_event(d->agent, ev);
 }
 
@@ -459,6 +461,7 @@ handle_request(
 	    req->op_case == IPSM__REQUEST__OP_SHOW_MMSAS ||
 		req->op_case == IPSM__REQUEST__OP_SHOW_QMSAS,
 	    a);
+	src.events = d->events;
 	ctl_view_build(&src, req, resp, a);
 }
 
@@ -781,6 +784,11 @@ main(int argc, char **argv)
 		    IPS_LOG_ERR, "refusing to start: audit event log %s", err);
 		return 1;
 	}
+	if ((d.events = audit_ring_new(AUDIT_RING_EVENTS)) == NULL) {
+		ips_log(IPS_LOG_ERR, "refusing to start: out of memory");
+		audit_log_close(d.audit);
+		return 1;
+	}
 	/* the trace log: the last run's kept as .sav; written while
 	 * ikelogging=1 */
 	if (make_parent_dir(ike_log) != 0 ||
@@ -790,6 +798,7 @@ main(int argc, char **argv)
 		    IPS_LOG_ERR, "refusing to start: IKE trace log %s", err);
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
+		audit_ring_free(d.events);
 		return 1;
 	}
 	uv_loop_init(&d.loop);
@@ -799,6 +808,7 @@ main(int argc, char **argv)
 		uv_loop_close(&d.loop);
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
+		audit_ring_free(d.events);
 		return 1;
 	}
 	/* `set config` as it was left; a damaged file stops us, as a bad
@@ -810,6 +820,7 @@ main(int argc, char **argv)
 		engine_free(d.engine);
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
+		audit_ring_free(d.events);
 		return 1;
 	}
 	if (make_parent_dir(sock) != 0 ||
@@ -821,6 +832,7 @@ main(int argc, char **argv)
 		engine_free(d.engine);
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
+		audit_ring_free(d.events);
 		return 1;
 	}
 	if (!ips_ok(ike_io_start(&d.loop, (uint16_t)ike_port,
@@ -833,6 +845,7 @@ main(int argc, char **argv)
 		engine_free(d.engine);
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
+		audit_ring_free(d.events);
 		return 1;
 	}
 	datapath_start(&d, tun);
@@ -873,6 +886,7 @@ main(int argc, char **argv)
 	engine_free(d.engine);
 	audit_log_close(d.audit);
 	trace_log_close(d.trace);
+	audit_ring_free(d.events);
 	ips_log(IPS_LOG_NOTICE, "stopped");
 	return 0;
 }

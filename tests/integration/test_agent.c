@@ -185,6 +185,35 @@ walk_when_up(int timeout_ms)
 	return NULL;
 }
 
+/* The example's key for the head office, from our daemon's secrets. */
+static void
+head_office_psk(char psk[static 128])
+{
+	char path[700], *k, *v;
+
+	snprintf(path, sizeof(path), "%s/secrets.yaml", lab.d.dir);
+	k = tl_read_file(path, NULL);
+	psk[0] = '\0';
+	if ((v = strstr(k, "head-office: ")) != NULL &&
+	    sscanf(v + 13, "\"%127[^\"]\"", psk) != 1)
+		sscanf(v + 13, "%127s", psk);
+	free(k);
+	assert_true(strlen(psk) > 8);
+}
+
+/* The head office as it should be (after tests that broke it). */
+static void
+peer_good(void)
+{
+	char psk[128];
+
+	if (lab.peer.pid > 0)
+		ourd_stop(&lab.peer, SIGTERM);
+	head_office_psk(psk);
+	ourd_configure(&lab.peer, peer_fmt, psk);
+	ourd_start(&lab.peer);
+}
+
 static int
 setup(void **state)
 {
@@ -249,19 +278,8 @@ setup(void **state)
 	/* the IKE trace log on, at run time (test_trace_log) */
 	free(ourd_cli(&lab.d, "set config ikelogging=1"));
 	/* the head office, with the example's key for it */
-	{
-		char path[700], *k, *v, psk[128] = "";
-
-		snprintf(path, sizeof(path), "%s/secrets.yaml", lab.d.dir);
-		k = tl_read_file(path, NULL);
-		if ((v = strstr(k, "head-office: ")) != NULL &&
-		    sscanf(v + 13, "\"%127[^\"]\"", psk) != 1)
-			sscanf(v + 13, "%127s", psk);
-		free(k);
-		ourd_init(&lab.peer, lab.dir, "peer", lab.pns, "none");
-		ourd_configure(&lab.peer, peer_fmt, psk);
-		ourd_start(&lab.peer);
-	}
+	ourd_init(&lab.peer, lab.dir, "peer", lab.pns, "none");
+	peer_good();
 	return 0;
 }
 
@@ -371,19 +389,10 @@ test_walk_equals_show_stats(void **state)
 	}
 	/* no key of the policy's in what SNMP shows */
 	{
-		char path[700], *k, *v;
+		char psk[128];
 
-		snprintf(path, sizeof(path), "%s/secrets.yaml", lab.d.dir);
-		k = tl_read_file(path, NULL);
-		for (v = strstr(k, "head-office: "); v != NULL;) {
-			char val[128];
-
-			if (sscanf(v + 13, "\"%127[^\"]\"", val) == 1 ||
-			    sscanf(v + 13, "%127s", val) == 1)
-				assert_null(strstr(walk, val));
-			break;
-		}
-		free(k);
+		head_office_psk(psk);
+		assert_null(strstr(walk, psk));
 	}
 	free(walk);
 	free(json);
@@ -468,7 +477,7 @@ static void pair_up(void);
 static void
 test_trace_log(void **state)
 {
-	char path[700], *t, *k, *v, psk[128] = "";
+	char path[700], *t, psk[128];
 
 	(void)state;
 	pair_up();
@@ -479,14 +488,8 @@ test_trace_log(void **state)
 	must_say(t, ": MM_I3 -> ESTABLISHED");
 	must_say(t, "event 541 (sa_established)");
 	must_say(t, "send QUICK_MODE");
-	snprintf(path, sizeof(path), "%s/secrets.yaml", lab.d.dir);
-	k = tl_read_file(path, NULL);
-	if ((v = strstr(k, "head-office: ")) != NULL &&
-	    sscanf(v + 13, "\"%127[^\"]\"", psk) != 1)
-		sscanf(v + 13, "%127s", psk);
-	assert_true(strlen(psk) > 8);
+	head_office_psk(psk);
 	assert_null(strstr(t, psk));
-	free(k);
 	free(t);
 }
 
@@ -742,6 +745,95 @@ test_notifications(void **state)
 	ourd_stop(&lab.peer, SIGTERM);
 }
 
+/* Lines of a file that hold want. */
+static int
+count_in(const char *path, const char *want)
+{
+	char *t = tl_read_file(path, NULL);
+	int n = 0;
+
+	for (const char *p = t; p != NULL && (p = strstr(p, want)) != NULL; p++)
+		n++;
+	free(t);
+	return n;
+}
+
+/*
+ * `show events`: the daemon's recent audit events, filtered by number,
+ * peer, time and count; and --follow, which prints a new event as it
+ * happens and ends cleanly on Ctrl-C.  (After test_notifications: the
+ * events it caused are there.)
+ */
+static void
+test_show_events(void **state)
+{
+	char *out, log[700], *argv[8];
+	pid_t f;
+	int before;
+
+	(void)state;
+	peer_good(); /* after test_notifications: as it should be */
+	pair_up();
+	out = ourd_cli(&lab.d, "show events format=json");
+	must_say(out, "\"event\": \"sa_established\"");
+	free(out);
+	out = ourd_cli(&lab.d, "show events id=541 max=1");
+	must_say(out, "Events: 1\n");
+	must_say(out, "sa_established");
+	assert_null(strstr(out, "invalid_proposal"));
+	free(out);
+	out = ourd_cli(&lab.d, "show events --peer 10.99.0.2 --since 1h");
+	must_say(out, "10.99.0.2");
+	free(out);
+	out = ourd_cli(&lab.d, "show events --peer 10.99.0.9");
+	must_say(out, "Events: 0\n");
+	free(out);
+	/* a bad option, clearly */
+	{
+		char cmd[900];
+		int st;
+
+		snprintf(cmd, sizeof(cmd), "%s --socket %s show events id=600",
+		    tl_env("IPSECMON"), lab.d.sock);
+		out = tl_run(cmd, true, &st);
+		assert_int_equal(st, 2);
+		must_say(out, "541..547");
+		free(out);
+	}
+	/* --follow: a proposal we refuse, as it happens */
+	snprintf(log, sizeof(log), "%s/follow.log", lab.dir);
+	argv[0] = (char *)tl_env("IPSECMON");
+	argv[1] = (char *)"--socket";
+	argv[2] = lab.d.sock;
+	argv[3] = (char *)"show";
+	argv[4] = (char *)"events";
+	argv[5] = (char *)"--follow";
+	argv[6] = NULL;
+	f = tl_spawn(argv, log);
+	for (int w = 0; w < 5000 && count_in(log, " 54") == 0; w += 100)
+		usleep(100000);
+	before = count_in(log, " 546 invalid_proposal");
+	if (lab.peer.pid > 0)
+		ourd_stop(&lab.peer, SIGTERM);
+	{
+		char *text = tl_replace(peer_fmt,
+		    "encryption: aes256, integrity: sha256, dh-group: 14",
+		    "encryption: 3des, integrity: sha1, dh-group: 5");
+
+		ourd_configure(&lab.peer, text, "k");
+		free(text);
+	}
+	ourd_start(&lab.peer);
+	free(ourd_cli(&lab.peer, "initiate rule=to-branch"));
+	for (int w = 0;
+	     w < 10000 && count_in(log, " 546 invalid_proposal") == before;
+	     w += 100)
+		usleep(100000);
+	assert_int_equal(count_in(log, " 546 invalid_proposal"), before + 1);
+	assert_int_equal(tl_stop(f, SIGINT), 0);
+	ourd_stop(&lab.peer, SIGTERM);
+}
+
 /*
  * A soft association (the head office silent, a packet for it): a row of
  * ipsmQmSoftTable, and `show qmsas` over SNMP lists it as the socket
@@ -836,6 +928,7 @@ main(void)
 	    cmocka_unit_test(test_remote_views),
 	    cmocka_unit_test(test_snmptable),
 	    cmocka_unit_test(test_notifications),
+	    cmocka_unit_test(test_show_events),
 	    cmocka_unit_test(test_soft_association),
 	    cmocka_unit_test(test_master_restart),
 	};
