@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -81,13 +83,14 @@ put_spi(json_t *o, const char *key, uint32_t spi)
 	json_object_set_new(o, key, json_string(buf));
 }
 
-char *
-audit_json(const struct audit_event *ev, struct timespec now)
+/* The event as a JSON object, fields in the log's order: the one place
+ * that says which fields an event has (the log, show events, syslog). */
+static json_t *
+audit_object(const struct audit_event *ev, struct timespec now)
 {
 	json_t *o = json_object();
 	char when[64];
 	struct tm tm;
-	char *s;
 
 	if (o == NULL)
 		return NULL;
@@ -116,10 +119,140 @@ audit_json(const struct audit_event *ev, struct timespec now)
 	if (ev->suppressed != 0)
 		json_object_set_new(o, "suppressed_before",
 		    json_integer((json_int_t)ev->suppressed));
+	return o;
+}
+
+char *
+audit_json(const struct audit_event *ev, struct timespec now)
+{
+	json_t *o = audit_object(ev, now);
+	char *s;
+
+	if (o == NULL)
+		return NULL;
 	/* Compact, fields in the order set: one line per event. */
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
+}
+
+/* An SD-PARAM value (RFC 5424 6.3.3): '"', '\\' and ']' escaped. */
+static void
+sd_value(char *out, size_t len, size_t *n, const char *v)
+{
+	for (; *v != '\0' && *n + 3 < len; v++) {
+		if (*v == '"' || *v == '\\' || *v == ']')
+			out[(*n)++] = '\\';
+		out[(*n)++] = *v;
+	}
+}
+
+char *
+audit_rfc5424(const struct audit_event *ev, struct timespec now,
+    const char *host, int pid)
+{
+	/* authpriv (10); failures are warnings (4), the rest notices (5) */
+	int pri = 10 * 8 + (ev->id >= AUDIT_CERT_TRUST ? 4 : 5);
+	json_t *o = audit_object(ev, now), *v;
+	const char *k;
+	char *out;
+	size_t len = 4096, n;
+
+	if (o == NULL || (out = malloc(len)) == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	/* HEADER: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID */
+	n = (size_t)snprintf(out, len, "<%d>1 %s %s ipsecmond %d %u ", pri,
+	    json_string_value(json_object_get(o, "time")),
+	    host != NULL && *host ? host : "-", pid, ev->id);
+	/* STRUCTURED-DATA: every field of the record but the time */
+	n += (size_t)snprintf(out + n, len - n, "[%s", AUDIT_SD_ID);
+	json_object_foreach(o, k, v)
+	{
+		char num[32];
+		const char *s = json_is_string(v) ? json_string_value(v) : num;
+
+		if (strcmp(k, "time") == 0 || n + 64 > len)
+			continue;
+		if (!json_is_string(v))
+			snprintf(num, sizeof(num), "%lld",
+			    (long long)json_integer_value(v));
+		n += (size_t)snprintf(out + n, len - n, " %s=\"", k);
+		sd_value(out, len, &n, s);
+		out[n++] = '"';
+	}
+	/* MSG: what happened, in words */
+	n += (size_t)snprintf(out + n, len - n, "] %s%s%s",
+	    audit_description(ev->id), ev->reason && *ev->reason ? ": " : "",
+	    ev->reason ? ev->reason : "");
+	if (n >= len)
+		out[len - 1] = '\0';
+	json_decref(o);
+	return out;
+}
+
+struct audit_syslog {
+	int fd;
+	struct sockaddr_un to;
+	char host[256];
+	unsigned long dropped;
+};
+
+ips_res
+audit_syslog_open(
+    const char *path, struct audit_syslog **out, char *errbuf, size_t errlen)
+{
+	struct audit_syslog *s = calloc(1, sizeof(*s));
+
+	ENSURE(s != NULL, NOMEM);
+	if (strlen(path) >= sizeof(s->to.sun_path)) {
+		snprintf(errbuf, errlen, "%s: path too long", path);
+		free(s);
+		BAIL(INVAL);
+	}
+	s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		snprintf(errbuf, errlen, "socket: %s", strerror(errno));
+		free(s);
+		BAIL(IO);
+	}
+	s->to.sun_family = AF_UNIX;
+	memcpy(s->to.sun_path, path, strlen(path) + 1);
+	if (gethostname(s->host, sizeof(s->host)) != 0)
+		snprintf(s->host, sizeof(s->host), "-");
+	*out = s;
+	return IPS_OK;
+}
+
+void
+audit_syslog_close(struct audit_syslog *s)
+{
+	if (s == NULL)
+		return;
+	close(s->fd);
+	free(s);
+}
+
+void
+audit_syslog_send(
+    struct audit_syslog *s, const struct audit_event *ev, struct timespec now)
+{
+	char *m;
+
+	if (s == NULL ||
+	    (m = audit_rfc5424(ev, now, s->host, getpid())) == NULL)
+		return;
+	/* never blocking the daemon: a full or absent receiver loses it,
+	 * counted and said once; the event log has it */
+	if (sendto(s->fd, m, strlen(m), 0, (struct sockaddr *)&s->to,
+		sizeof(s->to)) < 0 &&
+	    s->dropped++ == 0)
+		ips_log(IPS_LOG_WARNING,
+		    "audit: syslog %s does not take events (%s); the event "
+		    "log still has them",
+		    s->to.sun_path, strerror(errno));
+	free(m);
 }
 
 ips_res

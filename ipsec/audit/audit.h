@@ -87,6 +87,26 @@ void audit_log_write(
 char *audit_json(const struct audit_event *ev, struct timespec now);
 
 /*
+ * Syslog, RFC 5424: each event as one message, facility authpriv, its
+ * fields as the structured data element AUDIT_SD_ID (so journald and
+ * rsyslog keep them as fields), its description and reason as the text.
+ * Sent without blocking to a Unix datagram socket (normally /dev/log).
+ */
+#define AUDIT_SD_ID "ipsecmon@32473" /* RFC 5612's example enterprise */
+
+/* The message, malloc'd; host "" or NULL for the nil value. */
+char *audit_rfc5424(const struct audit_event *ev, struct timespec now,
+    const char *host, int pid);
+
+struct audit_syslog;
+
+IPS_MUST_USE ips_res audit_syslog_open(
+    const char *path, struct audit_syslog **out, char *errbuf, size_t errlen);
+void audit_syslog_close(struct audit_syslog *s);
+void audit_syslog_send(
+    struct audit_syslog *s, const struct audit_event *ev, struct timespec now);
+
+/*
  * The last events in memory, for `ipsecmon show events`: a ring of the
  * records audit_log_write appends, each with a sequence number (from 1,
  * rising) so that a follower asks only for what is new.  Older events are

@@ -38,6 +38,7 @@
 #define DEFAULT_EVENTS "/var/log/ipsecmon/events.jsonl"
 #define DEFAULT_CONFIG "/var/lib/ipsecmon/config.json"
 #define DEFAULT_IKE_LOG "/var/log/ipsecmon/oakley.log"
+#define DEFAULT_AUDIT_SYSLOG "/dev/log"
 #define DEFAULT_TUN "ipsm0"
 #define TUN_BATCH 64 /* packets read per wake-up, so IKE is not starved */
 #define EVENTS_MAX_BYTES (10u << 20) /* then rotated, */
@@ -54,6 +55,7 @@ struct daemon {
 	struct audit_log *audit;
 	struct trace_log *trace; /* the IKE trace log (ikelogging) */
 	struct audit_ring *events; /* the recent ones, for show events */
+	struct audit_syslog *syslog; /* RFC 5424 copies; NULL: none */
 	uv_timer_t tick;
 	uv_signal_t sighup, sigterm, sigint;
 	struct dp *dp; /* NULL without a TUN device */
@@ -101,6 +103,7 @@ ike_audit(void *ctx, const struct audit_event *ev)
 	if (d->audit != NULL)
 		audit_log_write(d->audit, ev, now);
 	audit_ring_add(d->events, ev, now);
+	audit_syslog_send(d->syslog, ev, now);
 	agent_notify_event(d->agent, ev);
 }
 
@@ -586,6 +589,9 @@ usage(FILE *f)
 	    "0660)\n"
 	    "  -e, --events FILE     audit event log, JSON lines "
 	    "(default " DEFAULT_EVENTS ")\n"
+	    "      --audit-syslog SOCKET  audit events to syslog too, RFC "
+	    "5424 (default\n"
+	    "                        " DEFAULT_AUDIT_SYSLOG "; none: not)\n"
 	    "      --ike-log FILE    the IKE trace log, written while "
 	    "ikelogging=1\n"
 	    "                        (default " DEFAULT_IKE_LOG ")\n"
@@ -636,6 +642,7 @@ main(int argc, char **argv)
 	    {"events", required_argument, NULL, 'e'},
 	    {"config", required_argument, NULL, 'C'},
 	    {"ike-log", required_argument, NULL, 'L'},
+	    {"audit-syslog", required_argument, NULL, 'Y'},
 	    {"tun", required_argument, NULL, 't'},
 	    {"ike-port", required_argument, NULL, 'I'},
 	    {"natt-port", required_argument, NULL, 'N'},
@@ -652,6 +659,7 @@ main(int argc, char **argv)
 	const char *events = DEFAULT_EVENTS, *tun = DEFAULT_TUN;
 	const char *agentx = AGENT_DEFAULT_MASTER, *config = DEFAULT_CONFIG;
 	const char *ike_log = DEFAULT_IKE_LOG;
+	const char *audit_syslog = DEFAULT_AUDIT_SYSLOG;
 	unsigned long mode = 0660, ike_port = IKE_PORT,
 		      natt_port = IKE_NATT_PORT;
 	bool check = false, use_syslog = false, verbose = false, cores = false;
@@ -679,6 +687,9 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			ike_log = optarg;
+			break;
+		case 'Y':
+			audit_syslog = optarg;
 			break;
 		case 't':
 			tun = optarg;
@@ -784,6 +795,13 @@ main(int argc, char **argv)
 		    IPS_LOG_ERR, "refusing to start: audit event log %s", err);
 		return 1;
 	}
+	if (strcmp(audit_syslog, "none") != 0 &&
+	    !ips_ok(
+		audit_syslog_open(audit_syslog, &d.syslog, err, sizeof(err)))) {
+		ips_log(IPS_LOG_ERR, "refusing to start: audit syslog %s", err);
+		audit_log_close(d.audit);
+		return 1;
+	}
 	if ((d.events = audit_ring_new(AUDIT_RING_EVENTS)) == NULL) {
 		ips_log(IPS_LOG_ERR, "refusing to start: out of memory");
 		audit_log_close(d.audit);
@@ -799,6 +817,7 @@ main(int argc, char **argv)
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
 		audit_ring_free(d.events);
+		audit_syslog_close(d.syslog);
 		return 1;
 	}
 	uv_loop_init(&d.loop);
@@ -809,6 +828,7 @@ main(int argc, char **argv)
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
 		audit_ring_free(d.events);
+		audit_syslog_close(d.syslog);
 		return 1;
 	}
 	/* `set config` as it was left; a damaged file stops us, as a bad
@@ -821,6 +841,7 @@ main(int argc, char **argv)
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
 		audit_ring_free(d.events);
+		audit_syslog_close(d.syslog);
 		return 1;
 	}
 	if (make_parent_dir(sock) != 0 ||
@@ -833,6 +854,7 @@ main(int argc, char **argv)
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
 		audit_ring_free(d.events);
+		audit_syslog_close(d.syslog);
 		return 1;
 	}
 	if (!ips_ok(ike_io_start(&d.loop, (uint16_t)ike_port,
@@ -846,6 +868,7 @@ main(int argc, char **argv)
 		audit_log_close(d.audit);
 		trace_log_close(d.trace);
 		audit_ring_free(d.events);
+		audit_syslog_close(d.syslog);
 		return 1;
 	}
 	datapath_start(&d, tun);
@@ -887,6 +910,7 @@ main(int argc, char **argv)
 	audit_log_close(d.audit);
 	trace_log_close(d.trace);
 	audit_ring_free(d.events);
+	audit_syslog_close(d.syslog);
 	ips_log(IPS_LOG_NOTICE, "stopped");
 	return 0;
 }

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,6 +31,8 @@ static struct {
 	char ns[64];
 	char agentx[600], snmpd_conf[600], snmpd_log[600];
 	char trapd_log[600];
+	char syslog[600]; /* our syslog receiver's socket */
+	int syslog_fd;
 	pid_t snmpd, trapd;
 	struct ourd d;
 	char pns[64]; /* the head office: a peer of ours */
@@ -254,6 +258,21 @@ setup(void **state)
 	/* a TUN device, for the soft association's packet */
 	ourd_init(&lab.d, lab.dir, "d", lab.ns, "agtun0");
 	lab.d.agentx = lab.agentx;
+	/* a syslog receiver: a Unix datagram socket, as /dev/log is */
+	{
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+		snprintf(lab.syslog, sizeof(lab.syslog), "%s/log", lab.dir);
+		assert_true(strlen(lab.syslog) < sizeof(sun.sun_path));
+		memcpy(sun.sun_path, lab.syslog, strlen(lab.syslog) + 1);
+		lab.syslog_fd = socket(
+		    AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		assert_true(lab.syslog_fd >= 0);
+		assert_int_equal(
+		    bind(lab.syslog_fd, (struct sockaddr *)&sun, sizeof(sun)),
+		    0);
+		lab.d.syslog = lab.syslog;
+	}
 	snprintf(src, sizeof(src), "%s/examples/policy.yaml",
 	    tl_env("IPS_SOURCE_DIR"));
 	{
@@ -294,6 +313,8 @@ teardown(void **state)
 		tl_stop(lab.snmpd, SIGTERM);
 	if (lab.trapd > 0)
 		tl_stop(lab.trapd, SIGTERM);
+	if (lab.syslog_fd > 0)
+		close(lab.syslog_fd);
 	tl_netns_delete(lab.ns);
 	tl_rmrf(lab.dir);
 	free(lab.dir);
@@ -491,6 +512,41 @@ test_trace_log(void **state)
 	head_office_psk(psk);
 	assert_null(strstr(t, psk));
 	free(t);
+}
+
+/*
+ * Syslog (RFC 5424): the SA's event 541 as one message to our receiver,
+ * facility authpriv, its fields as structured data.
+ */
+static void
+test_syslog(void **state)
+{
+	char m[4096];
+	bool seen = false;
+
+	(void)state;
+	pair_up();
+	for (int w = 0; w < 5000 && !seen; w += 100) {
+		ssize_t n;
+
+		while (!seen &&
+		    (n = recv(lab.syslog_fd, m, sizeof(m) - 1, 0)) > 0) {
+			m[n] = '\0';
+			seen = strstr(m,
+				   "[ipsecmon@32473 id=\"541\" "
+				   "event=\"sa_established\" "
+				   "mode=\"main\" "
+				   "rule=\"to-head-office\"") != NULL;
+			if (seen)
+				assert_true(strncmp(m, "<85>1 ", 6) == 0);
+		}
+		if (!seen)
+			usleep(100000);
+	}
+	if (!seen)
+		fail_msg("no event 541 at the syslog receiver");
+	must_say(m, "peer=\"10.99.0.2\"");
+	must_say(m, "] IKE security association established");
 }
 
 /* `ipsecmon --host` reads the same view over SNMP as the control socket
@@ -925,6 +981,7 @@ main(void)
 	    cmocka_unit_test(test_remote_view_equals_local),
 	    cmocka_unit_test(test_qm_sa_table),
 	    cmocka_unit_test(test_trace_log),
+	    cmocka_unit_test(test_syslog),
 	    cmocka_unit_test(test_remote_views),
 	    cmocka_unit_test(test_snmptable),
 	    cmocka_unit_test(test_notifications),

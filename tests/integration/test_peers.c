@@ -158,7 +158,8 @@ start(struct peer *p)
 	char *argv[] = {(char *)"ip", (char *)"netns", (char *)"exec", p->ns,
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", policy, (char *)"-s",
 	    p->sock, (char *)"-e", events, (char *)"-t", p->tun,
-	    (char *)"--config", config, (char *)"--ike-log", ikelog, NULL};
+	    (char *)"--config", config, (char *)"--ike-log", ikelog,
+	    (char *)"--audit-syslog", (char *)"none", NULL};
 	int st = 1;
 
 	snprintf(config, sizeof(config), "%s/config.json", p->dir);

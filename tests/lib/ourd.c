@@ -43,11 +43,13 @@ void
 ourd_start(struct ourd *d)
 {
 	char policy[700], events[700], mark[32], config[700], ikelog[700];
-	char *argv[24] = {(char *)"ip", (char *)"netns", (char *)"exec", d->ns,
+	char *argv[26] = {(char *)"ip", (char *)"netns", (char *)"exec", d->ns,
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", policy, (char *)"-s",
 	    d->sock, (char *)"-e", events, (char *)"-t", d->tun,
 	    (char *)"--agentx", (char *)(d->agentx ? d->agentx : "none"),
-	    (char *)"--config", config, (char *)"--ike-log", ikelog, NULL};
+	    (char *)"--config", config, (char *)"--ike-log", ikelog,
+	    (char *)"--audit-syslog",
+	    (char *)(d->syslog != NULL ? d->syslog : "none"), NULL};
 
 	snprintf(policy, sizeof(policy), "%s/policy.yaml", d->dir);
 	snprintf(events, sizeof(events), "%s/events.jsonl", d->dir);
@@ -55,9 +57,9 @@ ourd_start(struct ourd *d)
 	snprintf(ikelog, sizeof(ikelog), "%s/oakley.log", d->dir);
 	if (d->mark != 0) {
 		snprintf(mark, sizeof(mark), "%u", d->mark);
-		argv[19] = (char *)"--fwmark";
-		argv[20] = mark;
-		argv[21] = NULL;
+		argv[21] = (char *)"--fwmark";
+		argv[22] = mark;
+		argv[23] = NULL;
 	}
 	d->pid = tl_spawn(argv, d->log);
 	if (!tl_wait_socket(d->sock, 10000))

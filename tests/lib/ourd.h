@@ -18,6 +18,7 @@ struct ourd {
 	char dir[512]; /* policy.yaml, secrets.yaml, events.jsonl */
 	unsigned mark; /* --fwmark, 0 for none */
 	const char *agentx; /* --agentx master socket; NULL: none */
+	const char *syslog; /* --audit-syslog socket; NULL: none */
 	pid_t pid;
 };
 

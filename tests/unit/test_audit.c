@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,6 +136,44 @@ test_rotation(void **state)
 	free(dir);
 }
 
+/* RFC 5424: header, the fields as structured data with '"', '\\' and ']'
+ * escaped (6.3.3), the description and reason as the message. */
+static void
+test_rfc5424(void **state)
+{
+	struct audit_event ev;
+	struct timespec now = {1767225600, 250000000};
+	char *m;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	ev.id = AUDIT_AUTH_FAILED;
+	ev.mode = "main";
+	ev.rule = "to \"hq\"";
+	ev.remote.af = AF_INET;
+	ev.remote.b[0] = 192;
+	ev.remote.b[3] = 7;
+	ev.remote_port = 500;
+	ev.failure_point = "peer";
+	ev.reason = "keys ] differ \\";
+	m = audit_rfc5424(&ev, now, "gw1", 42);
+	assert_non_null(m);
+	assert_string_equal(m,
+	    "<84>1 2026-01-01T00:00:00.250Z gw1 ipsecmond 42 545 "
+	    "[ipsecmon@32473 id=\"545\" event=\"authentication_failed\" "
+	    "mode=\"main\" rule=\"to \\\"hq\\\"\" peer=\"192.0.0.7\" "
+	    "peer_port=\"500\" failure_point=\"peer\" "
+	    "reason=\"keys \\] differ \\\\\"] IKE peer authentication "
+	    "failed: keys ] differ \\");
+	free(m);
+	ev.id = AUDIT_SA_ESTABLISHED; /* a notice: <85> */
+	m = audit_rfc5424(&ev, now, NULL, 1);
+	assert_true(
+	    strncmp(m, "<85>1 2026-01-01T00:00:00.250Z - ipsecmond 1 541 [",
+		41) == 0);
+	free(m);
+}
+
 static size_t
 lines_of(const char *path)
 {
@@ -199,6 +238,7 @@ main(void)
 	    cmocka_unit_test(test_record),
 	    cmocka_unit_test(test_rotation),
 	    cmocka_unit_test(test_trace_rotation),
+	    cmocka_unit_test(test_rfc5424),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
