@@ -23,6 +23,7 @@
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 3
+#define EXIT_HELP (-1) /* parse_opts printed a command's help: exit 0 */
 
 /* Which key=value options a command takes. */
 enum {
@@ -31,7 +32,8 @@ enum {
 	OPT_ADDR = 4,
 	OPT_RULE = 8,
 	OPT_SETTINGS = 16, /* any other key=value is a setting */
-	OPT_EVENTS = 32 /* since=, id=, peer=, max=, follow= */
+	OPT_EVENTS = 32, /* since=, id=, peer=, max=, follow= */
+	OPT_STATTYPE = 64 /* type=all|ike|ipsec */
 };
 
 struct command {
@@ -49,7 +51,8 @@ static const struct command commands[] = {
     {"show", "mmpolicy", OPT_FORMAT, "Main Mode offers (IKE policies)"},
     {"show", "qmpolicy", OPT_FORMAT,
 	"Quick Mode offers (negotiation policies)"},
-    {"show", "stats", OPT_FORMAT, "Main Mode and Quick Mode statistics"},
+    {"show", "stats", OPT_FORMAT | OPT_STATTYPE,
+	"Main Mode and Quick Mode statistics (type=all|ike|ipsec)"},
     {"show", "mmsas", OPT_FORMAT, "Main Mode security associations"},
     {"show", "qmsas", OPT_FORMAT, "Quick Mode security associations"},
     {"show", "config", OPT_FORMAT, "the engine's settings (set config)"},
@@ -115,6 +118,99 @@ bad(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* `ipsecmon VERB NOUN --help`: what the command does and takes. */
+static void
+command_help(const struct command *c, FILE *f)
+{
+	fprintf(f, "usage: ipsecmon %s%s%s [key=value ...]\n\n%s\n", c->verb,
+	    c->noun ? " " : "", c->noun ? c->noun : "", c->help);
+	fprintf(f, "\noptions:\n");
+	if (c->opts & OPT_FORMAT)
+		fprintf(f, "  format=table|list|json\n");
+	if (c->opts & OPT_TYPE)
+		fprintf(f, "  type=generic|specific\n");
+	if (c->opts & OPT_STATTYPE)
+		fprintf(f, "  type=all|ike|ipsec\n");
+	if (c->opts & OPT_ADDR)
+		fprintf(f, "  srcaddr=any|me|IP  dstaddr=any|me|IP\n");
+	if (c->opts & OPT_RULE)
+		fprintf(f, "  rule=NAME  peer=IP\n");
+	if (c->opts & OPT_EVENTS)
+		fprintf(f,
+		    "  since=10m|2h|1d|2026-12-02T01:00:00Z  id=541..547  "
+		    "peer=IP  max=N\n"
+		    "  follow=yes (or --since T --id N --peer IP "
+		    "--follow)\n");
+	if (c->opts & OPT_SETTINGS)
+		fprintf(f,
+		    "  NAME=VALUE ...   (ipsecmon show config lists "
+		    "them)\n");
+	if (strcmp(c->verb, "show") == 0)
+		fprintf(f,
+		    "\nWith --refresh N (before the command) the view "
+		    "is redrawn every N seconds.\n");
+}
+
+/*
+ * `ipsecmon __complete WORD...`: the words that may come next, one a line,
+ * for cli/ipsecmon-completion.bash, from the one command table.
+ */
+static int
+complete(int argc, char **argv)
+{
+	static const char *const takes_arg[] = {"--socket", "--timeout",
+	    "--host", "--community", "--user", "--refresh"};
+	const char *w[2] = {NULL, NULL};
+	size_t n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		bool skip = false;
+
+		for (size_t k = 0; k < sizeof(takes_arg) / sizeof(takes_arg[0]);
+		     k++)
+			skip |= strcmp(argv[i], takes_arg[k]) == 0;
+		if (skip)
+			i++; /* and its argument */
+		else if (argv[i][0] != '-' && n < 2)
+			w[n++] = argv[i];
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+		bool dup = false;
+
+		if (n == 0) { /* verbs, once each */
+			for (size_t j = 0; j < i; j++)
+				dup |= strcmp(commands[j].verb, c->verb) == 0;
+			if (!dup)
+				printf("%s\n", c->verb);
+		} else if (n == 1 && strcmp(w[0], c->verb) == 0 &&
+		    c->noun != NULL) {
+			printf("%s\n", c->noun);
+		} else if (strcmp(w[0], c->verb) == 0 &&
+		    (c->noun == NULL ? n == 1
+				     : n == 2 && strcmp(w[1], c->noun) == 0)) {
+			printf("--help\n");
+			if (c->opts & OPT_FORMAT)
+				printf(
+				    "format=table\nformat=list\nformat=json\n");
+			if (c->opts & OPT_TYPE)
+				printf("type=generic\ntype=specific\n");
+			if (c->opts & OPT_STATTYPE)
+				printf("type=all\ntype=ike\ntype=ipsec\n");
+			if (c->opts & OPT_ADDR)
+				printf("srcaddr=\ndstaddr=\n");
+			if (c->opts & OPT_RULE)
+				printf("rule=\npeer=\n");
+			if (c->opts & OPT_EVENTS)
+				printf(
+				    "since=\nid=\npeer=\nmax=\nfollow=yes\n");
+		}
+	}
+	if (n == 0)
+		printf("help\n");
+	return 0;
+}
+
 static int
 parse_addr(const char *v, Ipsm__AddrQuery *q)
 {
@@ -141,14 +237,15 @@ struct set_args {
 	Ipsm__ConfigItem *ptr[MAX_SETTINGS];
 };
 
-/* `show events`' options. */
-struct events_args {
+/* What show events and show stats take besides the request's own. */
+struct show_args {
 	Ipsm__ShowEvents se;
 	bool follow;
+	enum { STATS_ALL, STATS_IKE, STATS_IPSEC } stats;
 };
 
 static int
-parse_event_opt(const char *k, const char *v, struct events_args *ea)
+parse_event_opt(const char *k, const char *v, struct show_args *ea)
 {
 	char *end;
 	unsigned long n;
@@ -194,12 +291,16 @@ parse_event_opt(const char *k, const char *v, struct events_args *ea)
 static int
 parse_opts(const struct command *cmd, int argc, char **argv,
     Ipsm__ShowFilters *sf, Ipsm__Initiate *in, struct set_args *sa,
-    struct events_args *ea, enum render_format *fmt)
+    struct show_args *ea, enum render_format *fmt)
 {
 	for (int i = 0; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		const char *v;
 
+		if (strcmp(argv[i], "--help") == 0) {
+			command_help(cmd, stdout);
+			return EXIT_HELP;
+		}
 		/* show events also takes --since T --id N --peer IP --follow */
 		if (cmd->opts & OPT_EVENTS && strncmp(argv[i], "--", 2) == 0) {
 			const char *k = argv[i] + 2;
@@ -234,6 +335,18 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 			else
 				return bad("format must be table, list or "
 					   "json, not '%s'",
+				    v);
+		} else if (strcmp(argv[i], "type") == 0 &&
+		    cmd->opts & OPT_STATTYPE) {
+			if (strcmp(v, "all") == 0)
+				ea->stats = STATS_ALL;
+			else if (strcmp(v, "ike") == 0)
+				ea->stats = STATS_IKE;
+			else if (strcmp(v, "ipsec") == 0)
+				ea->stats = STATS_IPSEC;
+			else
+				return bad("type must be all, ike or ipsec, "
+					   "not '%s'",
 				    v);
 		} else if (strcmp(argv[i], "type") == 0 &&
 		    cmd->opts & OPT_TYPE) {
@@ -290,6 +403,28 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 	return 0;
 }
 
+/* Render, leaving out the statistics section type= does not ask for
+ * (the view itself stays whole, for its owner to free). */
+static int
+show(Ipsm__Response *resp, enum render_format fmt, const struct show_args *ea)
+{
+	Ipsm__StatsView *sv =
+	    resp->view_case == IPSM__RESPONSE__VIEW_STATS ? resp->stats : NULL;
+	size_t nmm = sv ? sv->n_main_mode : 0, nqm = sv ? sv->n_quick_mode : 0;
+	int rc;
+
+	if (sv != NULL && ea->stats == STATS_IKE)
+		sv->n_quick_mode = 0;
+	if (sv != NULL && ea->stats == STATS_IPSEC)
+		sv->n_main_mode = 0;
+	rc = render_response(resp, fmt, stdout);
+	if (sv != NULL) {
+		sv->n_main_mode = nmm;
+		sv->n_quick_mode = nqm;
+	}
+	return rc;
+}
+
 static volatile sig_atomic_t stop_following;
 
 static void
@@ -297,6 +432,18 @@ on_interrupt(int sig)
 {
 	(void)sig;
 	stop_following = 1;
+}
+
+/* Ctrl-C and SIGTERM end --follow and --refresh cleanly (status 0). */
+static void
+catch_interrupts(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 /*
@@ -308,14 +455,10 @@ static int
 follow_events(struct ctl_client *cl, Ipsm__Request *req, Ipsm__ShowEvents *se,
     enum render_format fmt)
 {
-	struct sigaction sa;
 	char err[512];
 	int rc = 0;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_interrupt;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_interrupts();
 	if (se->max == 0)
 		se->max = 10;
 	while (!stop_following) {
@@ -349,6 +492,50 @@ follow_events(struct ctl_client *cl, Ipsm__Request *req, Ipsm__ShowEvents *se,
 	return rc;
 }
 
+/* One request and its view: over SNMP when host, else the socket. */
+static int
+run_once(const char *host, const struct remote_auth *auth, const char *sock,
+    int timeout_ms, Ipsm__Request *req, enum render_format fmt,
+    const struct show_args *ea)
+{
+	struct ctl_client *cl;
+	Ipsm__Response *resp;
+	char err[512];
+	int rc;
+
+	if (host != NULL) {
+		if (remote_show(host, auth, timeout_ms, req, &resp, err,
+			sizeof(err)) != 0) {
+			fprintf(stderr, "ipsecmon: %s\n", err);
+			return EXIT_UNREACHABLE;
+		}
+		rc = show(resp, fmt, ea) == 0 ? 0 : EXIT_REFUSED;
+		remote_free(resp);
+		return rc;
+	}
+	if (!ips_ok(
+		ctl_client_connect(sock, timeout_ms, &cl, err, sizeof(err)))) {
+		fprintf(stderr, "ipsecmon: %s\n", err);
+		return EXIT_UNREACHABLE;
+	}
+	if (!ips_ok(ctl_client_call(cl, req, &resp, err, sizeof(err)))) {
+		fprintf(stderr, "ipsecmon: %s\n", err);
+		ctl_client_close(cl);
+		return EXIT_UNREACHABLE;
+	}
+	ctl_client_close(cl);
+	if (resp->status != 0) {
+		fprintf(stderr, "ipsecmon: %s\n", resp->error);
+		ipsm__response__free_unpacked(resp, NULL);
+		return EXIT_REFUSED;
+	}
+	rc = show(resp, fmt, ea) == 0 ? 0 : EXIT_REFUSED;
+	if (rc != 0)
+		fprintf(stderr, "ipsecmon: the daemon sent no view\n");
+	ipsm__response__free_unpacked(resp, NULL);
+	return rc;
+}
+
 static const struct command *
 find_command(int argc, char **argv, int *used)
 {
@@ -378,6 +565,7 @@ main(int argc, char **argv)
 	    {"host", required_argument, NULL, 'H'},
 	    {"community", required_argument, NULL, 'C'},
 	    {"user", required_argument, NULL, 'U'},
+	    {"refresh", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -385,6 +573,7 @@ main(int argc, char **argv)
 	const char *host = NULL;
 	struct remote_auth auth = {"public", NULL, NULL, NULL};
 	int timeout_ms = 10000, used, c, rc;
+	unsigned refresh_s = 0; /* --refresh: redraw every this many s */
 	Ipsm__Request req = IPSM__REQUEST__INIT;
 	Ipsm__ShowFilters sf = IPSM__SHOW_FILTERS__INIT;
 	Ipsm__AddrQuery qs = IPSM__ADDR_QUERY__INIT,
@@ -399,13 +588,14 @@ main(int argc, char **argv)
 	Ipsm__Initiate ini = IPSM__INITIATE__INIT;
 	Ipsm__ShowConfig shc = IPSM__SHOW_CONFIG__INIT;
 	struct set_args sa;
-	struct events_args ea;
+	struct show_args ea;
 	enum render_format fmt = RENDER_DEFAULT;
 	const struct command *cmd;
 	struct ctl_client *cl;
-	Ipsm__Response *resp;
 	char err[512];
 
+	if (argc > 1 && strcmp(argv[1], "__complete") == 0)
+		return complete(argc - 2, argv + 2);
 	if (sock == NULL || *sock == '\0')
 		sock = CTL_DEFAULT_SOCKET;
 	while ((c = getopt_long(argc, argv, "+s:t:h", opts, NULL)) != -1) {
@@ -423,6 +613,18 @@ main(int argc, char **argv)
 		case 'H':
 			host = optarg;
 			break;
+		case 'R': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end != '\0' || n < 1 ||
+			    n > 86400)
+				return bad("refresh must be 1..86400 seconds, "
+					   "not '%s'",
+				    optarg);
+			refresh_s = (unsigned)n;
+			break;
+		}
 		case 'C':
 			auth.community = optarg;
 			break;
@@ -458,7 +660,7 @@ main(int argc, char **argv)
 	ipsm__show_events__init(&ea.se);
 	if ((rc = parse_opts(cmd, argc - used, argv + used, &sf, &ini, &sa, &ea,
 		 &fmt)) != 0)
-		return rc;
+		return rc == EXIT_HELP ? 0 : rc;
 
 	if (strcmp(cmd->verb, "initiate") == 0) {
 		if (ini.rule == NULL || *ini.rule == '\0')
@@ -525,36 +727,38 @@ main(int argc, char **argv)
 				   "host's own addresses; run them on the "
 				   "host%s",
 			    "");
-		if (remote_show(host, &auth, timeout_ms, &req, &resp, err,
-			sizeof(err)) != 0) {
+	}
+	if (ea.follow) {
+		if (!ips_ok(ctl_client_connect(
+			sock, timeout_ms, &cl, err, sizeof(err)))) {
 			fprintf(stderr, "ipsecmon: %s\n", err);
 			return EXIT_UNREACHABLE;
 		}
-		rc = render_response(resp, fmt, stdout) == 0 ? 0 : EXIT_REFUSED;
-		remote_free(resp);
-		return rc;
-	}
-	if (!ips_ok(
-		ctl_client_connect(sock, timeout_ms, &cl, err, sizeof(err)))) {
-		fprintf(stderr, "ipsecmon: %s\n", err);
-		return EXIT_UNREACHABLE;
-	}
-	if (ea.follow)
 		return follow_events(cl, &req, &ea.se, fmt);
-	if (!ips_ok(ctl_client_call(cl, &req, &resp, err, sizeof(err)))) {
-		fprintf(stderr, "ipsecmon: %s\n", err);
-		ctl_client_close(cl);
-		return EXIT_UNREACHABLE;
 	}
-	ctl_client_close(cl);
-	if (resp->status != 0) {
-		fprintf(stderr, "ipsecmon: %s\n", resp->error);
-		ipsm__response__free_unpacked(resp, NULL);
-		return EXIT_REFUSED;
+	if (refresh_s == 0)
+		return run_once(host, &auth, sock, timeout_ms, &req, fmt, &ea);
+	/* --refresh: redrawn every N seconds, as the snap-in's refresh;
+	 * Ctrl-C ends it with status 0 */
+	catch_interrupts();
+	for (;;) {
+		time_t now = time(NULL);
+		char when[32];
+
+		if (isatty(STDOUT_FILENO))
+			fputs("\033[H\033[2J", stdout); /* home, clear */
+		strftime(
+		    when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+		printf("Every %us: ipsecmon %s%s%s    %s\n\n", refresh_s,
+		    cmd->verb, cmd->noun ? " " : "", cmd->noun ? cmd->noun : "",
+		    when);
+		rc = run_once(host, &auth, sock, timeout_ms, &req, fmt, &ea);
+		fflush(stdout);
+		if (rc != 0)
+			return rc;
+		for (unsigned k = 0; k < refresh_s * 10 && !stop_following; k++)
+			usleep(100000);
+		if (stop_following)
+			return 0;
 	}
-	rc = render_response(resp, fmt, stdout) == 0 ? 0 : EXIT_REFUSED;
-	if (rc != 0)
-		fprintf(stderr, "ipsecmon: the daemon sent no view\n");
-	ipsm__response__free_unpacked(resp, NULL);
-	return rc;
 }

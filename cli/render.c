@@ -455,8 +455,11 @@ render_stats(const Ipsm__StatsView *v, enum render_format fmt, FILE *f)
 	static const char *const hdr[] = {"Mode", "Statistic", "Value"};
 	char since[40];
 
+	/* A section without statistics (`show stats type=ike|ipsec` leaves
+	 * one out) is not shown at all. */
 	if (fmt == RENDER_JSON) {
-		json_t *mm = json_object(), *qm = json_object();
+		json_t *o = json_object(), *mm = json_object(),
+		       *qm = json_object();
 
 		for (size_t i = 0; i < v->n_main_mode; i++)
 			json_object_set_new(mm, v->main_mode[i]->key,
@@ -464,10 +467,15 @@ render_stats(const Ipsm__StatsView *v, enum render_format fmt, FILE *f)
 		for (size_t i = 0; i < v->n_quick_mode; i++)
 			json_object_set_new(qm, v->quick_mode[i]->key,
 			    json_integer((json_int_t)v->quick_mode[i]->value));
-		return emit_json(json_pack("{s:o, s:o, s:o}", "main_mode", mm,
-				     "quick_mode", qm, "discontinuity_time",
-				     json_utc(v->discontinuity_time)),
-		    f);
+		if (v->n_main_mode > 0)
+			json_object_set(o, "main_mode", mm);
+		if (v->n_quick_mode > 0)
+			json_object_set(o, "quick_mode", qm);
+		json_decref(mm);
+		json_decref(qm);
+		json_object_set_new(
+		    o, "discontinuity_time", json_utc(v->discontinuity_time));
+		return emit_json(o, f);
 	}
 	if (fmt == RENDER_TABLE) {
 		struct table *t = table_new(N(hdr), hdr);
@@ -489,11 +497,14 @@ render_stats(const Ipsm__StatsView *v, enum render_format fmt, FILE *f)
 		table_print(t, f);
 		table_free(t);
 	} else {
-		stats_section(f, "IKE Main Mode statistics", v->main_mode,
-		    v->n_main_mode);
-		fputc('\n', f);
-		stats_section(f, "IPsec Quick Mode statistics", v->quick_mode,
-		    v->n_quick_mode);
+		if (v->n_main_mode > 0)
+			stats_section(f, "IKE Main Mode statistics",
+			    v->main_mode, v->n_main_mode);
+		if (v->n_main_mode > 0 && v->n_quick_mode > 0)
+			fputc('\n', f);
+		if (v->n_quick_mode > 0)
+			stats_section(f, "IPsec Quick Mode statistics",
+			    v->quick_mode, v->n_quick_mode);
 	}
 	fprintf(f, "\nCounting since %s\n",
 	    utc(v->discontinuity_time, since, sizeof(since)));

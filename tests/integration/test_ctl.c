@@ -613,6 +613,58 @@ test_collector(void **state)
 	free(out);
 }
 
+/*
+ * The command line's conveniences: show stats type=, --help on a
+ * command, --refresh until Ctrl-C (status 0), and bash completion from
+ * the command table.
+ */
+static void
+test_cli_conveniences(void **state)
+{
+	char *out, cmd[2048];
+	int st;
+
+	(void)state;
+	out = cli("show stats type=ike", false, &st);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out, "IKE Main Mode statistics"));
+	assert_null(strstr(out, "IPsec Quick Mode statistics"));
+	free(out);
+	out = cli("show stats type=ipsec format=json", false, &st);
+	assert_int_equal(st, 0);
+	assert_null(strstr(out, "main_mode"));
+	assert_non_null(strstr(out, "\"quick_mode\""));
+	free(out);
+	out = cli("show stats type=both", true, &st);
+	assert_int_equal(st, 2);
+	free(out);
+	out = cli("show qmfilter --help", false, &st);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out, "usage: ipsecmon show qmfilter"));
+	assert_non_null(strstr(out, "type=generic|specific"));
+	free(out);
+	/* redrawn every second until SIGINT, which ends it cleanly */
+	snprintf(cmd, sizeof(cmd),
+	    "timeout --preserve-status -s INT 2.5 %s --socket %s --refresh 1 "
+	    "show stats type=ike",
+	    tl_env("IPSECMON"), lab.sock);
+	out = tl_run(cmd, false, &st);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out, "Every 1s: ipsecmon show stats"));
+	assert_non_null(strstr(strstr(out, "Every 1s") + 1, "Every 1s"));
+	free(out);
+	/* bash completion asks ipsecmon itself */
+	snprintf(cmd, sizeof(cmd),
+	    "PATH=$(dirname %s):$PATH bash -c 'source %s/cli/"
+	    "ipsecmon-completion.bash; COMP_WORDS=(ipsecmon show q); "
+	    "COMP_CWORD=2; _ipsecmon; echo \"${COMPREPLY[*]}\"'",
+	    tl_env("IPSECMON"), tl_env("IPS_SOURCE_DIR"));
+	out = tl_run(cmd, true, &st);
+	assert_int_equal(st, 0);
+	assert_string_equal(out, "qmfilter qmpolicy qmsas\n");
+	free(out);
+}
+
 /* One setting's value in `show config format=json`; -1 if absent. */
 static long
 setting(const char *name)
@@ -719,6 +771,7 @@ main(void)
 	    cmocka_unit_test(test_slow_reader_is_bounded),
 	    cmocka_unit_test(test_cli_errors),
 	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_cli_conveniences),
 	    cmocka_unit_test(test_refuses_to_start),
 	    cmocka_unit_test(test_collector),
 	};
