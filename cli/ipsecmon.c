@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/addr.h"
+#include "spd/policy.h"
 #include "ctl/ctl_client.h"
 #include "remote.h"
 #include "render.h"
@@ -33,7 +34,8 @@ enum {
 	OPT_RULE = 8,
 	OPT_SETTINGS = 16, /* any other key=value is a setting */
 	OPT_EVENTS = 32, /* since=, id=, peer=, max=, follow= */
-	OPT_STATTYPE = 64 /* type=all|ike|ipsec */
+	OPT_STATTYPE = 64, /* type=all|ike|ipsec */
+	OPT_SAQ = 128 /* all, protocol= (with OPT_ADDR: the SA views) */
 };
 
 struct command {
@@ -53,8 +55,11 @@ static const struct command commands[] = {
 	"Quick Mode offers (negotiation policies)"},
     {"show", "stats", OPT_FORMAT | OPT_STATTYPE,
 	"Main Mode and Quick Mode statistics (type=all|ike|ipsec)"},
-    {"show", "mmsas", OPT_FORMAT, "Main Mode security associations"},
-    {"show", "qmsas", OPT_FORMAT, "Quick Mode security associations"},
+    {"show", "mmsas", OPT_FORMAT | OPT_ADDR | OPT_SAQ,
+	"Main Mode security associations ([all] srcaddr= dstaddr=)"},
+    {"show", "qmsas", OPT_FORMAT | OPT_ADDR | OPT_SAQ,
+	"Quick Mode security associations ([all] srcaddr= dstaddr= "
+	"protocol=)"},
     {"show", "config", OPT_FORMAT, "the engine's settings (set config)"},
     {"show", "events", OPT_FORMAT | OPT_EVENTS,
 	"recent audit events 541-547 (since= id= peer= max= follow=yes)"},
@@ -242,6 +247,7 @@ struct show_args {
 	Ipsm__ShowEvents se;
 	bool follow;
 	enum { STATS_ALL, STATS_IKE, STATS_IPSEC } stats;
+	const char *protocol; /* show qmsas protocol= */
 };
 
 static int
@@ -301,6 +307,8 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 			command_help(cmd, stdout);
 			return EXIT_HELP;
 		}
+		if (cmd->opts & OPT_SAQ && strcmp(argv[i], "all") == 0)
+			continue; /* netsh's: every SA, which is the default */
 		/* show events also takes --since T --id N --peer IP --follow */
 		if (cmd->opts & OPT_EVENTS && strncmp(argv[i], "--", 2) == 0) {
 			const char *k = argv[i] + 2;
@@ -367,6 +375,15 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 				return bad("address must be any, me or an IP "
 					   "address, not '%s'",
 				    v);
+		} else if (strcmp(argv[i], "protocol") == 0 &&
+		    cmd->opts & OPT_SAQ && strcmp(cmd->noun, "qmsas") == 0) {
+			uint8_t pn;
+
+			if (!pol_proto_parse(v, &pn))
+				return bad("protocol must be any, icmp, tcp, "
+					   "udp, ipv6-icmp or 0-255, not '%s'",
+				    v);
+			ea->protocol = v;
 		} else if (strcmp(argv[i], "rule") == 0 &&
 		    cmd->opts & OPT_RULE) {
 			in->rule = (char *)v;
@@ -672,9 +689,14 @@ main(int argc, char **argv)
 		req.reload = &rl;
 	} else if (strcmp(cmd->noun, "mmsas") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_MMSAS;
+		smm.src = &qs;
+		smm.dst = &qd;
 		req.show_mmsas = &smm;
 	} else if (strcmp(cmd->noun, "qmsas") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_QMSAS;
+		sqm.src = &qs;
+		sqm.dst = &qd;
+		sqm.protocol = (char *)(ea.protocol ? ea.protocol : "");
 		req.show_qmsas = &sqm;
 	} else if (strcmp(cmd->noun, "policy") == 0) {
 		req.op_case = IPSM__REQUEST__OP_SHOW_POLICY;
@@ -720,12 +742,15 @@ main(int argc, char **argv)
 			return bad("--host shows views; '%s' needs the host's "
 				   "control socket",
 			    cmd->verb);
-		if (req.op_case == IPSM__REQUEST__OP_SHOW_FILTERS &&
+		if ((req.op_case == IPSM__REQUEST__OP_SHOW_FILTERS ||
+			req.op_case == IPSM__REQUEST__OP_SHOW_MMSAS ||
+			req.op_case == IPSM__REQUEST__OP_SHOW_QMSAS) &&
 		    (qs.kind != IPSM__ADDR_QUERY__KIND__ANY ||
-			qd.kind != IPSM__ADDR_QUERY__KIND__ANY))
-			return bad("--host: srcaddr= and dstaddr= need the "
-				   "host's own addresses; run them on the "
-				   "host%s",
+			qd.kind != IPSM__ADDR_QUERY__KIND__ANY ||
+			ea.protocol != NULL))
+			return bad("--host: srcaddr=, dstaddr= and protocol= "
+				   "are searches the host does; run them on "
+				   "the host%s",
 			    "");
 	}
 	if (ea.follow) {

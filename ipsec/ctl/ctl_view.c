@@ -331,12 +331,57 @@ endpoint_text(struct arena *a, const struct ike_endpoint *ep)
 	return dup(a, ips_addr_port_str(&ep->addr, ep->port, buf, sizeof(buf)));
 }
 
+/* An SA's address against a query: any, one of ours, or that address
+ * (exactly, or inside a selector). */
 static bool
-view_mmsas(
-    const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
+addr_matches(const struct flt_qaddr *q, const struct ctl_view_src *src,
+    const struct ips_addr *a, const struct ips_aspec *sel)
+{
+	size_t n;
+
+	switch (q->kind) {
+	case FLT_Q_ANY:
+		return true;
+	case FLT_Q_ADDR:
+		return sel != NULL ? ips_aspec_contains(sel, &q->addr)
+				   : ips_addr_cmp(a, &q->addr) == 0;
+	default: /* me */
+		if (sel == NULL)
+			return hostenv_contains(src->host, HOSTENV_LOCAL, a);
+		n = hostenv_count(src->host, HOSTENV_LOCAL);
+		for (size_t i = 0; i < n; i++)
+			if (ips_aspec_contains(
+				sel, hostenv_get(src->host, HOSTENV_LOCAL, i)))
+				return true;
+		return false;
+	}
+}
+
+/* The SA views' srcaddr=/dstaddr=; false (and resp says why) if bad. */
+static bool
+sa_queries(const Ipsm__AddrQuery *s, const Ipsm__AddrQuery *d,
+    struct flt_qaddr *qs, struct flt_qaddr *qd, Ipsm__Response *resp,
+    struct arena *a)
+{
+	if (parse_qaddr(s, qs) && parse_qaddr(d, qd))
+		return true;
+	resp->status = IPS_E_INVAL;
+	resp->error =
+	    dup(a, "srcaddr/dstaddr must be any, me or an IP address");
+	return false;
+}
+
+static bool
+view_mmsas(const struct ctl_view_src *src, const Ipsm__ShowMmSas *q,
+    Ipsm__Response *resp, struct arena *a)
 {
 	Ipsm__MmSaView *v = arena_alloc(a, sizeof(*v));
+	struct flt_qaddr qs, qd;
+	size_t n = 0;
 
+	if (!sa_queries(
+		q ? q->src : NULL, q ? q->dst : NULL, &qs, &qd, resp, a))
+		return true;
 	if (v == NULL)
 		return false;
 	ipsm__mm_sa_view__init(v);
@@ -345,10 +390,13 @@ view_mmsas(
 		return false;
 	for (size_t i = 0; i < src->nmmsas; i++) {
 		const struct ike_sa_info *s = &src->mmsas[i];
-		Ipsm__MmSa *m = arena_alloc(a, sizeof(*m));
+		Ipsm__MmSa *m;
 		char ck[IKE_COOKIES_TEXT], eb[32];
 
-		if (m == NULL)
+		if (!addr_matches(&qs, src, &s->local.addr, NULL) ||
+		    !addr_matches(&qd, src, &s->remote.addr, NULL))
+			continue;
+		if ((m = arena_alloc(a, sizeof(*m))) == NULL)
 			return false;
 		ipsm__mm_sa__init(m);
 		m->me = endpoint_text(a, &s->local);
@@ -368,9 +416,9 @@ view_mmsas(
 		m->age_s = s->age_ms / 1000;
 		m->nat = s->nat;
 		m->peer_identity = dup(a, s->peer_identity);
-		v->sas[i] = m;
+		v->sas[n++] = m;
 	}
-	v->n_sas = src->nmmsas;
+	v->n_sas = n;
 	resp->view_case = IPSM__RESPONSE__VIEW_MMSAS;
 	resp->mmsas = v;
 	return true;
@@ -396,13 +444,27 @@ by_spi(const void *a, const void *b)
 }
 
 static bool
-view_qmsas(
-    const struct ctl_view_src *src, Ipsm__Response *resp, struct arena *a)
+view_qmsas(const struct ctl_view_src *src, const Ipsm__ShowQmSas *qq,
+    Ipsm__Response *resp, struct arena *a)
 {
 	Ipsm__QmSaView *v = arena_alloc(a, sizeof(*v));
 	const struct sad_info **ins, **outs;
 	size_t n = 0, nin = 0, nout = 0;
+	struct flt_qaddr qs, qd;
+	uint8_t proto = 0;
+	bool any_proto = qq == NULL || qq->protocol == NULL ||
+	    *qq->protocol == '\0' || strcmp(qq->protocol, "any") == 0;
 
+	if (!sa_queries(
+		qq ? qq->src : NULL, qq ? qq->dst : NULL, &qs, &qd, resp, a))
+		return true;
+	if (!any_proto && !pol_proto_parse(qq->protocol, &proto)) {
+		resp->status = IPS_E_INVAL;
+		resp->error = dup(a,
+		    "protocol must be any, icmp, tcp, udp, ipv6-icmp or "
+		    "0-255");
+		return true;
+	}
 	if (v == NULL)
 		return false;
 	ipsm__qm_sa_view__init(v);
@@ -443,6 +505,10 @@ view_qmsas(
 			continue;
 		o = *hit;
 		p = &o->p;
+		if (!addr_matches(&qs, src, NULL, &p->src) ||
+		    !addr_matches(&qd, src, NULL, &p->dst) ||
+		    (!any_proto && p->sel_proto != proto))
+			continue;
 		tme = (struct ike_endpoint){p->local, p->local_port};
 		tpeer = (struct ike_endpoint){p->remote, p->remote_port};
 		if ((q = arena_alloc(a, sizeof(*q))) == NULL)
@@ -491,9 +557,13 @@ view_qmsas(
 		const struct sad_soft *s = &src->softs[i];
 		struct ike_endpoint tpeer = {s->remote, 0};
 		char pb[8];
-		Ipsm__QmSa *q = arena_alloc(a, sizeof(*q));
+		Ipsm__QmSa *q;
 
-		if (q == NULL)
+		if (!addr_matches(&qs, src, NULL, &s->src) ||
+		    !addr_matches(&qd, src, NULL, &s->dst) ||
+		    (!any_proto && s->proto != proto))
+			continue;
+		if ((q = arena_alloc(a, sizeof(*q))) == NULL)
 			return false;
 		ipsm__qm_sa__init(q);
 		q->soft = true;
@@ -653,10 +723,10 @@ ctl_view_build(const struct ctl_view_src *src, const Ipsm__Request *req,
 		ok = view_stats(src, resp, a);
 		break;
 	case IPSM__REQUEST__OP_SHOW_MMSAS:
-		ok = view_mmsas(src, resp, a);
+		ok = view_mmsas(src, req->show_mmsas, resp, a);
 		break;
 	case IPSM__REQUEST__OP_SHOW_QMSAS:
-		ok = view_qmsas(src, resp, a);
+		ok = view_qmsas(src, req->show_qmsas, resp, a);
 		break;
 	case IPSM__REQUEST__OP_SHOW_EVENTS:
 		ok = view_events(src, req->show_events, resp, a);

@@ -120,6 +120,36 @@ pol_crl_check_name(enum pol_crl_check c)
 				  : "revoked";
 }
 
+bool
+pol_proto_parse(const char *s, uint8_t *out)
+{
+	static const struct {
+		const char *name;
+		uint8_t num;
+	} names[] = {
+	    {"any", 0},
+	    {"icmp", 1},
+	    {"tcp", 6},
+	    {"udp", 17},
+	    {"ipv6-icmp", 58},
+	};
+	char *end;
+	unsigned long n;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i].name) == 0) {
+			*out = names[i].num;
+			return true;
+		}
+	if (*s < '0' || *s > '9')
+		return false;
+	n = strtoul(s, &end, 10);
+	if (*end != '\0' || n > 255)
+		return false;
+	*out = (uint8_t)n;
+	return true;
+}
+
 const char *
 pol_proto_name(uint8_t proto, char *buf, size_t len)
 {

@@ -97,6 +97,8 @@ const char *pol_auth_text(const struct pol_auth *au, char *buf, size_t len);
 #define POL_PROTO_ANY 0
 /* "any", "icmp", "tcp", "udp", "ipv6-icmp", else the number; buf >= 8. */
 const char *pol_proto_name(uint8_t proto, char *buf, size_t len);
+/* The inverse: a name above or a number 0-255; false if neither. */
+bool pol_proto_parse(const char *s, uint8_t *out);
 
 /* Where in the policy file a record was written (1-based). */
 struct pol_pos {

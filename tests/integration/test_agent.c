@@ -493,6 +493,51 @@ test_qm_sa_table(void **state)
 
 static void pair_up(void);
 
+/* Rows of a JSON view: how many "rule" keys it has. */
+static int
+rows_of(const char *json)
+{
+	int n = 0;
+
+	for (const char *p = json; (p = strstr(p, "\"rule\": ")) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* An SA view's rows for these options. */
+static int
+sa_rows(const char *args)
+{
+	char *out = ourd_cli(&lab.d, args);
+	int n = rows_of(out);
+
+	free(out);
+	return n;
+}
+
+/* show mmsas|qmsas [all] srcaddr= dstaddr= protocol=: our side and the
+ * peer's, by endpoint or inside a selector. */
+static void
+test_sa_searches(void **state)
+{
+	(void)state;
+	pair_up();
+	assert_int_equal(sa_rows("show qmsas all format=json"), 1);
+	assert_int_equal(
+	    sa_rows("show qmsas srcaddr=10.98.1.5 format=json"), 1);
+	assert_int_equal(
+	    sa_rows("show qmsas dstaddr=10.98.2.200 format=json"), 1);
+	assert_int_equal(
+	    sa_rows("show qmsas srcaddr=10.98.2.5 format=json"), 0);
+	assert_int_equal(sa_rows("show qmsas protocol=any format=json"), 1);
+	/* the pair's selectors are any protocol, not tcp alone */
+	assert_int_equal(sa_rows("show qmsas protocol=tcp format=json"), 0);
+	assert_true(sa_rows("show mmsas dstaddr=10.99.0.2 format=json") >= 1);
+	assert_int_equal(
+	    sa_rows("show mmsas dstaddr=10.99.0.7 format=json"), 0);
+	assert_true(sa_rows("show mmsas srcaddr=me format=json") >= 1);
+}
+
 /* The IKE trace log (ikelogging=1): the exchange with the head office,
  * message by message, and not its key. */
 static void
@@ -980,6 +1025,7 @@ main(void)
 	    cmocka_unit_test(test_walk_equals_show_stats),
 	    cmocka_unit_test(test_remote_view_equals_local),
 	    cmocka_unit_test(test_qm_sa_table),
+	    cmocka_unit_test(test_sa_searches),
 	    cmocka_unit_test(test_trace_log),
 	    cmocka_unit_test(test_syslog),
 	    cmocka_unit_test(test_remote_views),
