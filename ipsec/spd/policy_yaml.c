@@ -482,31 +482,19 @@ flt_dst(struct pctx *c, yaml_node_t *v, void *o)
 static ips_res
 flt_proto(struct pctx *c, yaml_node_t *v, void *o)
 {
-	static const struct {
-		const char *name;
-		uint8_t num;
-	} protos[] = {
-	    {"any", 0},
-	    {"icmp", 1},
-	    {"tcp", 6},
-	    {"udp", 17},
-	    {"ipv6-icmp", 58},
-	};
 	const char *s = NULL;
 	uint64_t x;
 
 	GUARD(pw_scalar(c, v, "protocol", &s));
-	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-		if (strcmp(s, protos[i].name) == 0) {
-			((struct pol_filter *)o)->proto = protos[i].num;
-			return IPS_OK;
-		}
+	if (!isdigit((unsigned char)*s)) {
+		if (!pol_proto_parse(s, &((struct pol_filter *)o)->proto))
+			return pw_fail(c, v,
+			    "unknown protocol '%s' (expected any, icmp, "
+			    "tcp, udp, ipv6-icmp or a number 0-255)",
+			    s);
+		return IPS_OK;
 	}
-	if (!isdigit((unsigned char)*s))
-		return pw_fail(c, v,
-		    "unknown protocol '%s' (expected any, icmp, "
-		    "tcp, udp, ipv6-icmp or a number 0-255)",
-		    s);
+	/* numbers through the common reader: its range error names 0-255 */
 	GUARD(pw_get_uint(c, v, "protocol", 0, 255, &x));
 	((struct pol_filter *)o)->proto = (uint8_t)x;
 	return IPS_OK;
