@@ -397,6 +397,12 @@ engine_settings_open(
 	return IPS_OK;
 }
 
+const struct settings *
+engine_settings(const struct engine *e)
+{
+	return &e->settings;
+}
+
 ips_res
 engine_set_config(struct engine *e, const char *const *names,
     const char *const *values, size_t n, char *errbuf, size_t errlen)

@@ -75,6 +75,7 @@ void engine_view_src(const struct engine *e, struct ctl_view_src *src,
  */
 IPS_MUST_USE ips_res engine_settings_open(
     struct engine *e, const char *path, char *errbuf, size_t errlen);
+const struct settings *engine_settings(const struct engine *e);
 /* `set config`: n name=value pairs, all applied or none; saved before
  * they apply, each change logged. */
 IPS_MUST_USE ips_res engine_set_config(struct engine *e,

@@ -22,6 +22,7 @@
 #include "agent/agent.h"
 #include "audit/audit.h"
 #include "audit/trace.h"
+#include "esp/diag.h"
 #include "base/log.h"
 #include "ctl/ctl_client.h"
 #include "ctl/ctl_server.h"
@@ -56,6 +57,8 @@ struct daemon {
 	struct trace_log *trace; /* the IKE trace log (ikelogging) */
 	struct audit_ring *events; /* the recent ones, for show events */
 	struct audit_syslog *syslog; /* RFC 5424 copies; NULL: none */
+	struct diag_counts diag_prev; /* drop counts at the last report */
+	uint64_t diag_at; /* when (loop ms); 0: not yet taken */
 	uv_timer_t tick;
 	uv_signal_t sighup, sigterm, sigint;
 	struct dp *dp; /* NULL without a TUN device */
@@ -347,11 +350,46 @@ datapath_stop(struct daemon *d)
 }
 
 static void
+diag_emit(void *ctx, const char *line)
+{
+	(void)ctx;
+	ips_log(IPS_LOG_WARNING, "%s", line);
+}
+
+/* Datapath drop events, batched per ipsecloginterval (esp/diag.h). */
+static void
+diag_tick(struct daemon *d)
+{
+	const struct settings *s = engine_settings(d->engine);
+	uint64_t now = uv_now(&d->loop);
+	uint32_t interval = s->v[SETTING_ipsecloginterval];
+	struct ctl_view_src src;
+	struct ips_mm_stats mm;
+	struct ips_qm_stats qm;
+	struct dp_drops dd;
+	struct diag_counts cur;
+
+	if (d->diag_at != 0 && now - d->diag_at < (uint64_t)interval * 1000)
+		return;
+	memset(&dd, 0, sizeof(dd));
+	if (d->dp != NULL)
+		dp_drops(d->dp, &dd);
+	engine_view_src(d->engine, &src, &mm, &qm, false, NULL);
+	diag_counts(&qm, &dd, &cur);
+	if (d->diag_at != 0)
+		(void)diag_report(&d->diag_prev, &cur,
+		    s->v[SETTING_ipsecdiagnostics], interval, diag_emit, d);
+	d->diag_prev = cur;
+	d->diag_at = now;
+}
+
+static void
 on_tick(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
 	ike_tick(engine_ike(d->engine));
+	diag_tick(d);
 	if (d->dp != NULL)
 		dp_tick(d->dp); /* what waited for an SA IKE just installed */
 }

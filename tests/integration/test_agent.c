@@ -294,11 +294,24 @@ setup(void **state)
 		free(k);
 	}
 	ourd_start(&lab.d);
-	/* the IKE trace log on, at run time (test_trace_log) */
-	free(ourd_cli(&lab.d, "set config ikelogging=1"));
+	/* the IKE trace log on, at run time (test_trace_log); drop events
+	 * every minute (test_drop_events, the last test) */
+	free(ourd_cli(&lab.d,
+	    "set config ikelogging=1 ipsecdiagnostics=1 "
+	    "ipsecloginterval=60"));
 	/* the head office, with the example's key for it */
 	ourd_init(&lab.peer, lab.dir, "peer", lab.pns, "none");
 	peer_good();
+	/* three ESP-in-UDP packets with an SPI we never gave: Bad SPI */
+	{
+		static const uint8_t esp[16] = {
+		    0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1};
+
+		sleep(1); /* past the daemon's first tick: its baseline */
+		for (int i = 0; i < 3; i++)
+			tl_netns_udp_send(lab.pns, "10.99.0.2", "10.99.0.1",
+			    4500, esp, sizeof(esp));
+	}
 	return 0;
 }
 
@@ -1018,6 +1031,30 @@ test_master_restart(void **state)
 	}
 }
 
+/*
+ * Datapath drop events (ipsecdiagnostics=1, ipsecloginterval=60, set at
+ * setup): the bad-SPI packets setup sent, as one line a minute later,
+ * however many there were.
+ */
+static void
+test_drop_events(void **state)
+{
+	const char *want = "ipsec diagnostics: 3 inbound packets with an "
+			   "unknown SPI in the last 60 s";
+	char *log = NULL;
+
+	(void)state;
+	for (int w = 0; w < 75000; w += 500) {
+		free(log);
+		log = tl_read_file(lab.d.log, NULL);
+		if (log != NULL && strstr(log, want) != NULL)
+			break;
+		usleep(500000);
+	}
+	must_say(log, want);
+	free(log);
+}
+
 int
 main(void)
 {
@@ -1034,6 +1071,7 @@ main(void)
 	    cmocka_unit_test(test_show_events),
 	    cmocka_unit_test(test_soft_association),
 	    cmocka_unit_test(test_master_restart),
+	    cmocka_unit_test(test_drop_events),
 	};
 
 	if (getenv("IPS_TEST_FILTER") != NULL)
