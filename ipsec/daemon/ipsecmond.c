@@ -670,6 +670,23 @@ make_parent_dir(const char *path)
 	return 0;
 }
 
+/* Close what start-up opened before it refused (each may be NULL);
+ * with the loop up, its handles first.  The exit status. */
+static int
+refuse_start(struct daemon *d, bool loop_up)
+{
+	if (loop_up) {
+		uv_run(&d->loop, UV_RUN_DEFAULT); /* let handles close */
+		uv_loop_close(&d->loop);
+	}
+	engine_free(d->engine);
+	audit_log_close(d->audit);
+	trace_log_close(d->trace);
+	audit_ring_free(d->events);
+	audit_syslog_close(d->syslog);
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -837,13 +854,11 @@ main(int argc, char **argv)
 	    !ips_ok(
 		audit_syslog_open(audit_syslog, &d.syslog, err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: audit syslog %s", err);
-		audit_log_close(d.audit);
-		return 1;
+		return refuse_start(&d, false);
 	}
 	if ((d.events = audit_ring_new(AUDIT_RING_EVENTS)) == NULL) {
 		ips_log(IPS_LOG_ERR, "refusing to start: out of memory");
-		audit_log_close(d.audit);
-		return 1;
+		return refuse_start(&d, false);
 	}
 	/* the trace log: the last run's kept as .sav; written while
 	 * ikelogging=1 */
@@ -852,62 +867,33 @@ main(int argc, char **argv)
 		ike_log, TRACE_MAX_LINES, &d.trace, err, sizeof(err)))) {
 		ips_log(
 		    IPS_LOG_ERR, "refusing to start: IKE trace log %s", err);
-		audit_log_close(d.audit);
-		trace_log_close(d.trace);
-		audit_ring_free(d.events);
-		audit_syslog_close(d.syslog);
-		return 1;
+		return refuse_start(&d, false);
 	}
 	uv_loop_init(&d.loop);
 	if (!ips_ok(engine_new(policy, NULL, &daemon_ike_ops, &d, &d.engine,
 		err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
-		uv_loop_close(&d.loop);
-		audit_log_close(d.audit);
-		trace_log_close(d.trace);
-		audit_ring_free(d.events);
-		audit_syslog_close(d.syslog);
-		return 1;
+		return refuse_start(&d, true);
 	}
 	/* `set config` as it was left; a damaged file stops us, as a bad
 	 * policy does, rather than silently undoing an operator's choice */
 	if (make_parent_dir(config) != 0 ||
 	    !ips_ok(engine_settings_open(d.engine, config, err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: settings %s", err);
-		uv_loop_close(&d.loop);
-		engine_free(d.engine);
-		audit_log_close(d.audit);
-		trace_log_close(d.trace);
-		audit_ring_free(d.events);
-		audit_syslog_close(d.syslog);
-		return 1;
+		return refuse_start(&d, true);
 	}
 	if (make_parent_dir(sock) != 0 ||
 	    !ips_ok(ctl_server_start(&d.loop, sock, (unsigned)mode,
 		handle_request, &d, &d.ctl, err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
-		uv_run(&d.loop, UV_RUN_DEFAULT); /* let handles close */
-		uv_loop_close(&d.loop);
-		engine_free(d.engine);
-		audit_log_close(d.audit);
-		trace_log_close(d.trace);
-		audit_ring_free(d.events);
-		audit_syslog_close(d.syslog);
-		return 1;
+		return refuse_start(&d, true);
 	}
 	if (!ips_ok(ike_io_start(&d.loop, (uint16_t)ike_port,
 		(uint16_t)natt_port, (uint32_t)mark, on_ike, on_esp, &d,
 		engine_stats(d.engine), &d.io, err, sizeof(err)))) {
 		ips_log(IPS_LOG_ERR, "refusing to start: %s", err);
 		ctl_server_close(d.ctl);
-		uv_run(&d.loop, UV_RUN_DEFAULT); /* let handles close */
-		uv_loop_close(&d.loop);
-		engine_free(d.engine);
-		audit_log_close(d.audit);
-		trace_log_close(d.trace);
-		audit_ring_free(d.events);
-		audit_syslog_close(d.syslog);
-		return 1;
+		return refuse_start(&d, true);
 	}
 	datapath_start(&d, tun);
 	if (strcmp(agentx, "none") != 0 &&
