@@ -61,6 +61,9 @@ static const struct command commands[] = {
 	"Quick Mode security associations ([all] srcaddr= dstaddr= "
 	"protocol=)"},
     {"show", "config", OPT_FORMAT, "the engine's settings (set config)"},
+    {"show", "all", OPT_FORMAT,
+	"every view: policy, offers, generic filters, SAs, statistics, "
+	"settings"},
     {"show", "events", OPT_FORMAT | OPT_EVENTS,
 	"recent audit events 541-547 (since= id= peer= max= follow=yes)"},
     {"set", "config", OPT_FORMAT | OPT_SETTINGS,
@@ -423,7 +426,8 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 /* Render, leaving out the statistics section type= does not ask for
  * (the view itself stays whole, for its owner to free). */
 static int
-show(Ipsm__Response *resp, enum render_format fmt, const struct show_args *ea)
+show(Ipsm__Response *resp, enum render_format fmt, const struct show_args *ea,
+    FILE *f)
 {
 	Ipsm__StatsView *sv =
 	    resp->view_case == IPSM__RESPONSE__VIEW_STATS ? resp->stats : NULL;
@@ -434,7 +438,7 @@ show(Ipsm__Response *resp, enum render_format fmt, const struct show_args *ea)
 		sv->n_quick_mode = 0;
 	if (sv != NULL && ea->stats == STATS_IPSEC)
 		sv->n_main_mode = 0;
-	rc = render_response(resp, fmt, stdout);
+	rc = render_response(resp, fmt, f);
 	if (sv != NULL) {
 		sv->n_main_mode = nmm;
 		sv->n_quick_mode = nqm;
@@ -513,7 +517,7 @@ follow_events(struct ctl_client *cl, Ipsm__Request *req, Ipsm__ShowEvents *se,
 static int
 run_once(const char *host, const struct remote_auth *auth, const char *sock,
     int timeout_ms, Ipsm__Request *req, enum render_format fmt,
-    const struct show_args *ea)
+    const struct show_args *ea, FILE *f)
 {
 	struct ctl_client *cl;
 	Ipsm__Response *resp;
@@ -526,7 +530,7 @@ run_once(const char *host, const struct remote_auth *auth, const char *sock,
 			fprintf(stderr, "ipsecmon: %s\n", err);
 			return EXIT_UNREACHABLE;
 		}
-		rc = show(resp, fmt, ea) == 0 ? 0 : EXIT_REFUSED;
+		rc = show(resp, fmt, ea, f) == 0 ? 0 : EXIT_REFUSED;
 		remote_free(resp);
 		return rc;
 	}
@@ -546,10 +550,86 @@ run_once(const char *host, const struct remote_auth *auth, const char *sock,
 		ipsm__response__free_unpacked(resp, NULL);
 		return EXIT_REFUSED;
 	}
-	rc = show(resp, fmt, ea) == 0 ? 0 : EXIT_REFUSED;
+	rc = show(resp, fmt, ea, f) == 0 ? 0 : EXIT_REFUSED;
 	if (rc != 0)
 		fprintf(stderr, "ipsecmon: the daemon sent no view\n");
 	ipsm__response__free_unpacked(resp, NULL);
+	return rc;
+}
+
+/*
+ * show all: every view in turn, each under its title; in JSON one object
+ * with a member per view.  Over --host, what SNMP serves (no settings).
+ */
+static int
+run_all(const char *host, const struct remote_auth *auth, const char *sock,
+    int timeout_ms, enum render_format fmt, const struct show_args *ea)
+{
+	Ipsm__ShowPolicy sp = IPSM__SHOW_POLICY__INIT;
+	Ipsm__ShowMmPolicy smp = IPSM__SHOW_MM_POLICY__INIT;
+	Ipsm__ShowQmPolicy sqp = IPSM__SHOW_QM_POLICY__INIT;
+	Ipsm__ShowFilters mmf = IPSM__SHOW_FILTERS__INIT,
+			  qmf = IPSM__SHOW_FILTERS__INIT;
+	Ipsm__ShowMmSas smm = IPSM__SHOW_MM_SAS__INIT;
+	Ipsm__ShowQmSas sqm = IPSM__SHOW_QM_SAS__INIT;
+	Ipsm__ShowStats ss = IPSM__SHOW_STATS__INIT;
+	Ipsm__ShowConfig sc = IPSM__SHOW_CONFIG__INIT;
+	Ipsm__Request r[9];
+	static const char *const titles[9] = {"Active Policy",
+	    "Main Mode Policies", "Quick Mode Policies",
+	    "Main Mode Generic Filters", "Quick Mode Generic Filters",
+	    "Main Mode Security Associations",
+	    "Quick Mode Security Associations", "Statistics", "Settings"};
+	static const char *const keys[9] = {"policy", "mmpolicy", "qmpolicy",
+	    "mmfilter", "qmfilter", "mmsas", "qmsas", "stats", "config"};
+	size_t n = host != NULL ? 8 : 9;
+	int rc = 0;
+
+	mmf.mode = IPSM__FILTER_MODE__MAIN_MODE;
+	qmf.mode = IPSM__FILTER_MODE__QUICK_MODE;
+	sqm.protocol = (char *)"";
+	for (size_t i = 0; i < 9; i++)
+		ipsm__request__init(&r[i]);
+	r[0].op_case = IPSM__REQUEST__OP_SHOW_POLICY, r[0].show_policy = &sp;
+	r[1].op_case = IPSM__REQUEST__OP_SHOW_MMPOLICY;
+	r[1].show_mmpolicy = &smp;
+	r[2].op_case = IPSM__REQUEST__OP_SHOW_QMPOLICY;
+	r[2].show_qmpolicy = &sqp;
+	r[3].op_case = IPSM__REQUEST__OP_SHOW_FILTERS, r[3].show_filters = &mmf;
+	r[4].op_case = IPSM__REQUEST__OP_SHOW_FILTERS, r[4].show_filters = &qmf;
+	r[5].op_case = IPSM__REQUEST__OP_SHOW_MMSAS, r[5].show_mmsas = &smm;
+	r[6].op_case = IPSM__REQUEST__OP_SHOW_QMSAS, r[6].show_qmsas = &sqm;
+	r[7].op_case = IPSM__REQUEST__OP_SHOW_STATS, r[7].show_stats = &ss;
+	r[8].op_case = IPSM__REQUEST__OP_SHOW_CONFIG, r[8].show_config = &sc;
+	if (fmt == RENDER_JSON)
+		printf("{\n");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (fmt == RENDER_JSON) {
+			/* each view's own JSON, as a member */
+			char *text = NULL;
+			size_t len = 0;
+			FILE *m = open_memstream(&text, &len);
+
+			if (m == NULL)
+				return EXIT_REFUSED;
+			rc = run_once(
+			    host, auth, sock, timeout_ms, &r[i], fmt, ea, m);
+			fclose(m);
+			while (len > 0 && text[len - 1] == '\n')
+				text[--len] = '\0';
+			if (rc == 0)
+				printf("%s\"%s\": %s", i > 0 ? ",\n" : "",
+				    keys[i], text);
+			free(text);
+			continue;
+		}
+		printf("%s=== %s ===\n\n", i > 0 ? "\n" : "", titles[i]);
+		fflush(stdout);
+		rc = run_once(
+		    host, auth, sock, timeout_ms, &r[i], fmt, ea, stdout);
+	}
+	if (fmt == RENDER_JSON && rc == 0)
+		printf("\n}\n");
 	return rc;
 }
 
@@ -761,8 +841,11 @@ main(int argc, char **argv)
 		}
 		return follow_events(cl, &req, &ea.se, fmt);
 	}
+	if (strcmp(cmd->noun ? cmd->noun : "", "all") == 0)
+		return run_all(host, &auth, sock, timeout_ms, fmt, &ea);
 	if (refresh_s == 0)
-		return run_once(host, &auth, sock, timeout_ms, &req, fmt, &ea);
+		return run_once(
+		    host, &auth, sock, timeout_ms, &req, fmt, &ea, stdout);
 	/* --refresh: redrawn every N seconds, as the snap-in's refresh;
 	 * Ctrl-C ends it with status 0 */
 	catch_interrupts();
@@ -777,7 +860,8 @@ main(int argc, char **argv)
 		printf("Every %us: ipsecmon %s%s%s    %s\n\n", refresh_s,
 		    cmd->verb, cmd->noun ? " " : "", cmd->noun ? cmd->noun : "",
 		    when);
-		rc = run_once(host, &auth, sock, timeout_ms, &req, fmt, &ea);
+		rc = run_once(
+		    host, &auth, sock, timeout_ms, &req, fmt, &ea, stdout);
 		fflush(stdout);
 		if (rc != 0)
 			return rc;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "testlib.h"
 
@@ -642,6 +643,27 @@ test_cli_conveniences(void **state)
 	assert_int_equal(st, 0);
 	assert_non_null(strstr(out, "usage: ipsecmon show qmfilter"));
 	assert_non_null(strstr(out, "type=generic|specific"));
+	free(out);
+	/* show all: every view under its title; in JSON one object */
+	out = cli("show all", false, &st);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out, "=== Active Policy ===\n"));
+	assert_non_null(strstr(out, "=== Quick Mode Generic Filters ===\n"));
+	assert_non_null(strstr(out, "=== Settings ===\n"));
+	free(out);
+	out = cli("show all format=json", false, &st);
+	assert_int_equal(st, 0);
+	{
+		json_error_t je;
+		json_t *j = json_loads(out, 0, &je);
+
+		if (j == NULL)
+			fail_msg("show all format=json: %s:\n%s", je.text, out);
+		assert_non_null(json_object_get(j, "policy"));
+		assert_non_null(json_object_get(j, "qmsas"));
+		assert_non_null(json_object_get(j, "config"));
+		json_decref(j);
+	}
 	free(out);
 	/* redrawn every second until SIGINT, which ends it cleanly */
 	snprintf(cmd, sizeof(cmd),
