@@ -35,7 +35,8 @@ enum {
 	OPT_SETTINGS = 16, /* any other key=value is a setting */
 	OPT_EVENTS = 32, /* since=, id=, peer=, max=, follow= */
 	OPT_STATTYPE = 64, /* type=all|ike|ipsec */
-	OPT_SAQ = 128 /* all, protocol= (with OPT_ADDR: the SA views) */
+	OPT_SAQ = 128, /* all, protocol= (with OPT_ADDR: the SA views) */
+	OPT_KEYFMT = 256 /* --format wireshark, required */
 };
 
 struct command {
@@ -71,6 +72,8 @@ static const struct command commands[] = {
     {"initiate", NULL, OPT_FORMAT | OPT_RULE,
 	"start Main Mode for a rule (rule=NAME [peer=IP])"},
     {"reload", NULL, OPT_FORMAT, "re-read the policy file"},
+    {"export-keys", NULL, OPT_KEYFMT,
+	"the live SAs' keys for Wireshark (--format wireshark; root only)"},
 };
 
 static void
@@ -251,6 +254,7 @@ struct show_args {
 	bool follow;
 	enum { STATS_ALL, STATS_IKE, STATS_IPSEC } stats;
 	const char *protocol; /* show qmsas protocol= */
+	bool keys; /* export-keys --format wireshark given */
 };
 
 static int
@@ -309,6 +313,14 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 		if (strcmp(argv[i], "--help") == 0) {
 			command_help(cmd, stdout);
 			return EXIT_HELP;
+		}
+		if (cmd->opts & OPT_KEYFMT &&
+		    (strcmp(argv[i], "format=wireshark") == 0 ||
+			(strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
+			    strcmp(argv[i + 1], "wireshark") == 0))) {
+			i += argv[i][1] == '-';
+			ea->keys = true;
+			continue;
 		}
 		if (cmd->opts & OPT_SAQ && strcmp(argv[i], "all") == 0)
 			continue; /* netsh's: every SA, which is the default */
@@ -684,6 +696,7 @@ main(int argc, char **argv)
 	Ipsm__ShowQmSas sqm = IPSM__SHOW_QM_SAS__INIT;
 	Ipsm__Initiate ini = IPSM__INITIATE__INIT;
 	Ipsm__ShowConfig shc = IPSM__SHOW_CONFIG__INIT;
+	Ipsm__ExportKeys exk = IPSM__EXPORT_KEYS__INIT;
 	struct set_args sa;
 	struct show_args ea;
 	enum render_format fmt = RENDER_DEFAULT;
@@ -759,7 +772,25 @@ main(int argc, char **argv)
 		 &fmt)) != 0)
 		return rc == EXIT_HELP ? 0 : rc;
 
-	if (strcmp(cmd->verb, "initiate") == 0) {
+	if (strcmp(cmd->verb, "export-keys") == 0) {
+		if (!ea.keys)
+			return bad(
+			    "export-keys needs --format wireshark%s", "");
+		if (host != NULL)
+			return bad(
+			    "export-keys: on the host itself, never over "
+			    "SNMP%s",
+			    "");
+		/* said before the keys come: what this is */
+		fprintf(stderr,
+		    "ipsecmon: WARNING: these are the live keys of every SA. "
+		    "With them anyone\n"
+		    "can read this host's protected traffic.  Keep them "
+		    "private and delete\n"
+		    "them when the capture is read.\n");
+		req.op_case = IPSM__REQUEST__OP_EXPORT_KEYS;
+		req.export_keys = &exk;
+	} else if (strcmp(cmd->verb, "initiate") == 0) {
 		if (ini.rule == NULL || *ini.rule == '\0')
 			return bad("initiate needs rule=NAME%s", "");
 		req.op_case = IPSM__REQUEST__OP_INITIATE;

@@ -713,6 +713,37 @@ render_config(const Ipsm__ConfigView *v, enum render_format fmt, FILE *f)
 	return emit_table(t, fmt, "Settings", f);
 }
 
+/* ---- export-keys ------------------------------------------------------- */
+
+/* Wireshark's two UAT tables, as its files hold them: a row per line,
+ * text fields quoted and byte fields bare hex, '#' lines comments.  Lines beginning "ikev1:" and "esp:"
+ * are not Wireshark's: the prefix names the table, and a script (or the
+ * reader) strips it. */
+static int
+render_keys(const Ipsm__KeysView *v, FILE *f)
+{
+	fprintf(f,
+	    "# ikev1_decryption_table (ISAKMP): initiator cookie, "
+	    "encryption key\n");
+	for (size_t i = 0; i < v->n_ike; i++)
+		/* bytes fields: bare hex, as UAT files hold them */
+		fprintf(f, "ikev1:%s,%s\n", v->ike[i]->icookie,
+		    v->ike[i]->key);
+	fprintf(f,
+	    "# esp_sa (ESP): protocol, source, destination, SPI, "
+	    "encryption, key, authentication, key\n");
+	for (size_t i = 0; i < v->n_esp; i++) {
+		const Ipsm__EspKey *e = v->esp[i];
+
+		fprintf(f,
+		    "esp:\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%"
+		    "s\"\n",
+		    e->family, e->src, e->dst, e->spi, e->encryption,
+		    e->encryption_key, e->integrity, e->integrity_key);
+	}
+	return 0;
+}
+
 int
 render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 {
@@ -735,6 +766,8 @@ render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 		return render_config(resp->config, fmt, f);
 	case IPSM__RESPONSE__VIEW_EVENTS:
 		return render_events(resp->events, fmt, false, f);
+	case IPSM__RESPONSE__VIEW_KEYS:
+		return render_keys(resp->keys, f);
 	case IPSM__RESPONSE__VIEW_INITIATE:
 		if (fmt == RENDER_JSON)
 			return emit_json(json_pack("{s:s, s:s}", "initiated",

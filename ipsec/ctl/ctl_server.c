@@ -22,6 +22,7 @@
 struct ctl_conn {
 	uv_pipe_t pipe; /* first: the handle is the connection */
 	struct ctl_server *srv;
+	uid_t uid; /* the client's (SO_PEERCRED), (uid_t)-1 if unknown */
 	struct ctl_conn *next, *prev;
 	struct wbuf in; /* bytes received, not yet a whole frame */
 	char rbuf[CTL_READ_CHUNK];
@@ -171,7 +172,7 @@ handle_frame(struct ctl_conn *c, const struct rbuf *payload)
 		resp.status = IPS_E_NOMEM;
 		resp.error = (char *)"out of memory";
 	} else {
-		c->srv->handler(c->srv->ctx, req, &resp, a);
+		c->srv->handler(c->srv->ctx, req, &resp, a, c->uid);
 	}
 	send_response(c, &resp);
 	arena_free(a);
@@ -257,6 +258,17 @@ on_connection(uv_stream_t *listener, int status)
 	if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0) {
 		conn_close(c);
 		return;
+	}
+	/* who connected, as the kernel says: export-keys is root's alone */
+	{
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		uv_os_fd_t fd;
+
+		c->uid = (uid_t)-1;
+		if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
+		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+			c->uid = cred.uid;
 	}
 	if (srv->nconns > CTL_MAX_CLIENTS) {
 		ips_log(IPS_LOG_WARNING,

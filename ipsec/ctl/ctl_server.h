@@ -10,14 +10,18 @@
 
 #include "base/arena.h"
 #include "base/ips_err.h"
+#include <sys/types.h>
+
 #include "ctl.pb-c.h"
 
 /*
  * Fill resp (already initialised) for req.  Anything resp points to must be
- * allocated from a (freed after the response is sent) or be static.
+ * allocated from a (freed after the response is sent) or be static.  uid
+ * is the client's, as the kernel says (SO_PEERCRED); (uid_t)-1 if it did
+ * not say.
  */
-typedef void (*ctl_handler)(
-    void *ctx, const Ipsm__Request *req, Ipsm__Response *resp, struct arena *a);
+typedef void (*ctl_handler)(void *ctx, const Ipsm__Request *req,
+    Ipsm__Response *resp, struct arena *a, uid_t uid);
 
 struct ctl_server;
 

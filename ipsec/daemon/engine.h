@@ -82,6 +82,12 @@ IPS_MUST_USE ips_res engine_set_config(struct engine *e,
     const char *const *names, const char *const *values, size_t n, char *errbuf,
     size_t errlen);
 
+/* export-keys (daemon/export.c): every live SA's key, as Wireshark's
+ * tables want them, into resp.  The caller has checked the client is
+ * root. */
+void engine_export_keys(
+    struct engine *e, Ipsm__Response *resp, struct arena *a);
+
 /* Check a policy file and its secrets without starting anything. */
 IPS_MUST_USE ips_res engine_check_policy(
     const char *policy_path, char *errbuf, size_t errlen);

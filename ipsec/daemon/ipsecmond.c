@@ -479,8 +479,8 @@ do_set_config(struct daemon *d, const Ipsm__SetConfig *sc, Ipsm__Response *resp,
 }
 
 static void
-handle_request(
-    void *ctx, const Ipsm__Request *req, Ipsm__Response *resp, struct arena *a)
+handle_request(void *ctx, const Ipsm__Request *req, Ipsm__Response *resp,
+    struct arena *a, uid_t uid)
 {
 	struct daemon *d = ctx;
 	struct ctl_view_src src;
@@ -493,6 +493,18 @@ handle_request(
 	}
 	if (req->op_case == IPSM__REQUEST__OP_INITIATE) {
 		do_initiate(d, req->initiate, resp, a);
+		return;
+	}
+	if (req->op_case == IPSM__REQUEST__OP_EXPORT_KEYS) {
+		if (uid != 0) {
+			resp->status = IPS_E_INVAL;
+			resp->error = (char *)"export-keys: root only";
+			return;
+		}
+		ips_log(IPS_LOG_NOTICE,
+		    "export-keys: the live SAs' keys given to root, for "
+		    "Wireshark");
+		engine_export_keys(d->engine, resp, a);
 		return;
 	}
 	if (req->op_case == IPSM__REQUEST__OP_SET_CONFIG &&

@@ -1001,6 +1001,20 @@ ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max)
 	return n;
 }
 
+void
+ike_export_keys(const struct ike *ike,
+    void (*fn)(
+	void *ctx, const uint8_t cky_i[8], const uint8_t *key, size_t len),
+    void *ctx)
+{
+	for (size_t k = 0; k < ike->nindex; k++) {
+		const struct ike_sa *sa = ike->by_index[k];
+
+		if (sa->state == IKE_SA_ESTABLISHED && sa->keyed)
+			fn(ctx, sa->cky_i, sa->ka, sa->kalen);
+	}
+}
+
 bool
 ike_sa_next(const struct ike *ike, uint32_t after, struct ike_sa_info *out)
 {

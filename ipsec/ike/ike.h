@@ -157,6 +157,16 @@ uint64_t ike_now_ms(const struct ike *ike);
 
 /* ISADB List Size: every entry, whatever its state. */
 size_t ike_isadb_size(const struct ike *ike);
+/*
+ * Each established ISAKMP SA's initiator cookie and encryption key (the
+ * key of RFC 2409 Appendix B), for `ipsecmon export-keys` alone: with them
+ * Wireshark decrypts a capture of its exchanges.  Borrowed for the call.
+ */
+void ike_export_keys(const struct ike *ike,
+    void (*fn)(
+	void *ctx, const uint8_t cky_i[8], const uint8_t *key, size_t len),
+    void *ctx);
+
 /* Up to max rows; returns how many SAs there are. */
 size_t ike_sa_list(const struct ike *ike, struct ike_sa_info *out, size_t max);
 /* The SA with the lowest index above after, in O(log n); false past the

@@ -879,6 +879,20 @@ sad_soft_expire(struct sad *sad, uint64_t now_ms)
 	(void)soft_filter(sad, alive, &now_ms);
 }
 
+void
+sad_export_keys(const struct sad *sad,
+    void (*fn)(
+	void *ctx, const struct sad_info *sa, const uint8_t *key, size_t klen),
+    void *ctx)
+{
+	for (size_t i = 0; i < sad->n; i++) {
+		const struct sad_sa *sa = sad->v[i];
+
+		if (sa->info.state == SAD_MATURE && sa->key != NULL)
+			fn(ctx, &sa->info, sa->key, sa->klen);
+	}
+}
+
 bool
 sad_soft_next(const struct sad *sad, uint32_t after, struct sad_soft *out)
 {

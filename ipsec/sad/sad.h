@@ -228,6 +228,16 @@ void sad_soft_expire(struct sad *sad, uint64_t now_ms);
 /* Up to max soft SAs, oldest first (out may be NULL when max is 0);
  * returns how many there are. */
 size_t sad_soft_list(const struct sad *sad, struct sad_soft *out, size_t max);
+/*
+ * Every keyed SA with its key (encryption key and salt, then the
+ * integrity key, as installed), for `ipsecmon export-keys` and nothing
+ * else: the one way keys leave the SAD.  key is borrowed for the call.
+ */
+void sad_export_keys(const struct sad *sad,
+    void (*fn)(
+	void *ctx, const struct sad_info *sa, const uint8_t *key, size_t klen),
+    void *ctx);
+
 /* The soft SA with the lowest index above after (O(log n)); false past
  * the last. */
 bool sad_soft_next(const struct sad *sad, uint32_t after, struct sad_soft *out);

@@ -496,11 +496,163 @@ test_permit_passes_clear(void **state)
 	}
 }
 
+/* tshark's fields of the capture, with these -o options. */
+static char *
+tshark(
+    const char *cap, const char *opts, const char *filter, const char *fields)
+{
+	char *cmd, *out;
+	int st;
+
+	if (asprintf(&cmd,
+		"tshark -n -r %s %s -o esp.enable_encryption_decode:TRUE "
+		"-o esp.enable_authentication_check:TRUE -Y '%s' -T fields "
+		"-E separator=, %s 2>%s.err",
+		cap, opts, filter, fields, cap) < 0)
+		fail();
+	out = tl_run(cmd, false, &st);
+	if (st != 0) {
+		char err[800];
+
+		snprintf(err, sizeof(err), "%s.err", cap);
+		fail_msg("tshark (%d): %s\n%s%s", st, cmd, out,
+		    tl_read_file(err, NULL));
+	}
+	free(cmd);
+	return out;
+}
+
+static int
+lines_with(const char *text, const char *line)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+		n += p == text || p[-1] == '\n';
+	return n;
+}
+
+/*
+ * export-keys --format wireshark: a capture of a real negotiation and a
+ * ping through the tunnel, read by tshark with nothing but the exported
+ * keys: the Main Mode identities (inside the encrypted MM5 and MM6) and
+ * every ESP packet's inner ICMP, each ICV correct.  Without the keys,
+ * neither; and the daemon gives them to root alone.
+ */
+static void
+test_wireshark_keys(void **state)
+{
+	char cap[700], tlog[700], *argv[12], iface[32], *keys, *opts, *out;
+	char cmd[1500];
+	size_t olen = 0;
+	pid_t t;
+	int st;
+
+	(void)state;
+	direct_link();
+	policy(&lab.a, "esp: aes256-sha256", "10.98.1.0/24", "10.98.2.0/24",
+	    "10.99.0.2");
+	policy(&lab.b, "esp: aes256-sha256", "10.98.2.0/24", "10.98.1.0/24",
+	    "10.99.0.1");
+	start_both("10.98.2.0/24", "10.98.1.1", "10.98.1.0/24", "10.98.2.1");
+	snprintf(cap, sizeof(cap), "%s/ws.pcapng", lab.dir);
+	snprintf(tlog, sizeof(tlog), "%s/ws.log", lab.dir);
+	snprintf(iface, sizeof(iface), "ta%d", lab.tag);
+	argv[0] = (char *)"ip";
+	argv[1] = (char *)"netns";
+	argv[2] = (char *)"exec";
+	argv[3] = lab.a.ns;
+	argv[4] = (char *)"tshark";
+	argv[5] = (char *)"-i";
+	argv[6] = iface;
+	argv[7] = (char *)"-w";
+	argv[8] = cap;
+	argv[9] = (char *)"-f";
+	argv[10] = (char *)"udp port 500 or ip proto 50";
+	argv[11] = NULL;
+	t = tl_spawn(argv, tlog);
+	for (int w = 0; w < 10000; w += 100) {
+		char *l = tl_read_file(tlog, NULL);
+		bool up = l != NULL && strstr(l, "Capturing on") != NULL;
+
+		free(l);
+		if (up)
+			break;
+		usleep(100000);
+	}
+	negotiate(NULL);
+	ping("10.98.1.1", "10.98.2.1");
+	usleep(500000);
+	tl_stop(t, SIGINT);
+	/* the keys, as root: one ISAKMP SA, two ESP SAs */
+	snprintf(cmd, sizeof(cmd),
+	    "%s --socket %s export-keys --format wireshark", tl_env("IPSECMON"),
+	    lab.a.sock);
+	keys = tl_run(cmd, false, &st);
+	assert_int_equal(st, 0);
+	assert_int_equal(lines_with(keys, "ikev1:"), 1);
+	assert_int_equal(lines_with(keys, "esp:"), 2);
+	/* every row as tshark's -o uat:TABLE:ROW */
+	opts = calloc(1, 1);
+	for (char *l = keys; *l != '\0';) {
+		char *e = strchr(l, '\n'), *o = NULL;
+
+		if (e != NULL)
+			*e = '\0';
+		if (strncmp(l, "ikev1:", 6) == 0 ||
+		    strncmp(l, "esp:", 4) == 0) {
+			bool ike = l[0] == 'i';
+
+			if (asprintf(&o, "%s -o 'uat:%s:%s'", opts,
+				ike ? "ikev1_decryption_table" : "esp_sa",
+				l + (ike ? 6 : 4)) < 0)
+				fail();
+			free(opts);
+			opts = o;
+			olen = strlen(opts);
+		}
+		if (e == NULL)
+			break;
+		l = e + 1;
+	}
+	assert_true(olen > 0);
+	/* IKE: the identities of MM5 and MM6, decrypted */
+	out = tshark(cap, opts, "isakmp.exchangetype == 2 && isakmp.id.type",
+	    "-e isakmp.id.type");
+	if (lines_with(out, "1") != 2)
+		fail_msg("MM5/MM6 not decrypted:\n%s\n(keys: %s)", out, keys);
+	free(out);
+	out = tshark(cap, "", "isakmp.exchangetype == 2 && isakmp.id.type",
+	    "-e isakmp.id.type");
+	assert_string_equal(out, ""); /* without the keys: nothing */
+	free(out);
+	/* ESP: 4 echo requests and 4 replies inside, their ICVs good */
+	out = tshark(cap, opts, "icmp", "-e esp.icv_good -e icmp.type");
+	if (lines_with(out, "1,8") != 4 || lines_with(out, "1,0") != 4)
+		fail_msg("ESP not decrypted and checked:\n%s\n(keys: %s)", out,
+		    keys);
+	free(out);
+	free(opts);
+	free(keys);
+	/* anyone but root: refused by the daemon itself */
+	tl_sh("chmod 0711 %s && chmod 0666 %s", lab.dir, lab.a.sock);
+	snprintf(cmd, sizeof(cmd),
+	    "setpriv --reuid=nobody --regid=nogroup --clear-groups %s "
+	    "--socket %s export-keys --format wireshark",
+	    tl_env("IPSECMON"), lab.a.sock);
+	out = tl_run(cmd, true, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "export-keys: root only"));
+	assert_null(strstr(out, "esp:"));
+	free(out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_esp_transport, reset),
+	    cmocka_unit_test_teardown(test_wireshark_keys, reset),
 	    cmocka_unit_test_teardown(test_ah_tunnel, reset),
 	    cmocka_unit_test_teardown(test_ah_transport, reset),
 	    cmocka_unit_test_teardown(test_ipv6_tunnel, reset),
