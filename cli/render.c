@@ -716,9 +716,9 @@ render_config(const Ipsm__ConfigView *v, enum render_format fmt, FILE *f)
 /* ---- export-keys ------------------------------------------------------- */
 
 /* Wireshark's two UAT tables, as its files hold them: a row per line,
- * text fields quoted and byte fields bare hex, '#' lines comments.  Lines beginning "ikev1:" and "esp:"
- * are not Wireshark's: the prefix names the table, and a script (or the
- * reader) strips it. */
+ * text fields quoted and byte fields bare hex, '#' lines comments.  Lines
+ * beginning "ikev1:" and "esp:" are not Wireshark's: the prefix names the
+ * table, and a script (or the reader) strips it. */
 static int
 render_keys(const Ipsm__KeysView *v, FILE *f)
 {
@@ -727,8 +727,7 @@ render_keys(const Ipsm__KeysView *v, FILE *f)
 	    "encryption key\n");
 	for (size_t i = 0; i < v->n_ike; i++)
 		/* bytes fields: bare hex, as UAT files hold them */
-		fprintf(f, "ikev1:%s,%s\n", v->ike[i]->icookie,
-		    v->ike[i]->key);
+		fprintf(f, "ikev1:%s,%s\n", v->ike[i]->icookie, v->ike[i]->key);
 	fprintf(f,
 	    "# esp_sa (ESP): protocol, source, destination, SPI, "
 	    "encryption, key, authentication, key\n");
