@@ -640,8 +640,8 @@ run_all(const char *host, const struct remote_auth *auth, const char *sock,
 		rc = run_once(
 		    host, auth, sock, timeout_ms, &r[i], fmt, ea, stdout);
 	}
-	if (fmt == RENDER_JSON && rc == 0)
-		printf("\n}\n");
+	if (fmt == RENDER_JSON)
+		printf("\n}\n"); /* whole JSON even when a view failed */
 	return rc;
 }
 
@@ -872,7 +872,10 @@ main(int argc, char **argv)
 		}
 		return follow_events(cl, &req, &ea.se, fmt);
 	}
-	if (strcmp(cmd->noun ? cmd->noun : "", "all") == 0)
+	if (refresh_s != 0 && strcmp(cmd->verb, "show") != 0)
+		return bad("--refresh redraws show commands only, not '%s'",
+		    cmd->verb);
+	if (refresh_s == 0 && strcmp(cmd->noun ? cmd->noun : "", "all") == 0)
 		return run_all(host, &auth, sock, timeout_ms, fmt, &ea);
 	if (refresh_s == 0)
 		return run_once(
@@ -891,8 +894,10 @@ main(int argc, char **argv)
 		printf("Every %us: ipsecmon %s%s%s    %s\n\n", refresh_s,
 		    cmd->verb, cmd->noun ? " " : "", cmd->noun ? cmd->noun : "",
 		    when);
-		rc = run_once(
-		    host, &auth, sock, timeout_ms, &req, fmt, &ea, stdout);
+		rc = strcmp(cmd->noun, "all") == 0
+		    ? run_all(host, &auth, sock, timeout_ms, fmt, &ea)
+		    : run_once(host, &auth, sock, timeout_ms, &req, fmt, &ea,
+			  stdout);
 		fflush(stdout);
 		if (rc != 0)
 			return rc;

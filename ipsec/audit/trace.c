@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -33,8 +34,15 @@ trace_log_open(const char *path, size_t max_lines, struct trace_log **out,
 		free(t);
 		BAIL(NOMEM);
 	}
-	/* the previous run's trace is kept once, as .sav */
+	/* the previous run's trace is kept once, as .sav; an empty one (a
+	 * run that traced nothing) does not push out the last real one */
 	snprintf(sav, sizeof(sav), "%s.sav", path);
+	{
+		struct stat st;
+
+		if (stat(path, &st) == 0 && st.st_size == 0)
+			(void)unlink(path);
+	}
 	if (rename(path, sav) != 0 && errno != ENOENT) {
 		snprintf(errbuf, errlen, "cannot save %s as %s: %s", path, sav,
 		    strerror(errno));
@@ -71,7 +79,10 @@ trace_log_lines(const struct trace_log *t)
 	return t->lines;
 }
 
-/* Full: the file becomes .bak and a new one starts. */
+/* Full: the file becomes .bak and a new one starts.  If the file is
+ * gone (an operator removed it) a new one starts all the same; if no new
+ * one can be opened, the old goes on and rotation is tried again after
+ * another full file, not on every line. */
 static void
 rotate(struct trace_log *t)
 {
@@ -79,11 +90,13 @@ rotate(struct trace_log *t)
 	int fd;
 
 	snprintf(bak, sizeof(bak), "%s.bak", t->path);
-	if (rename(t->path, bak) != 0 || (fd = open_new(t->path)) < 0) {
+	if ((rename(t->path, bak) != 0 && errno != ENOENT) ||
+	    (fd = open_new(t->path)) < 0) {
 		if (t->errors++ == 0)
 			ips_log(IPS_LOG_WARNING, "trace: cannot rotate %s: %s",
 			    t->path, strerror(errno));
-		return; /* go on appending where we are */
+		t->lines = 0;
+		return;
 	}
 	close(t->fd);
 	t->fd = fd;

@@ -33,6 +33,8 @@ arena_free(struct arena *a)
 		return;
 	for (c = a->head; c != NULL; c = next) {
 		next = c->next;
+		/* cleared first: a response may have held keys (export-keys) */
+		explicit_bzero(c->data, c->used);
 		free(c);
 	}
 	free(a);

@@ -11,6 +11,7 @@ struct arena;
 
 struct arena *arena_new(void);
 /* Frees every allocation made from the arena; NULL is a no-op. */
+/* Frees everything, cleared first (what was in it may have been keys). */
 void arena_free(struct arena *a);
 /* Zeroed, max_align_t-aligned memory, or NULL.  n == 0 gives a valid
  * pointer. */

@@ -376,9 +376,12 @@ diag_tick(struct daemon *d)
 		dp_drops(d->dp, &dd);
 	engine_view_src(d->engine, &src, &mm, &qm, false, NULL);
 	diag_counts(&qm, &dd, &cur);
+	/* the span the counts cover, which an interval change may make
+	 * longer or shorter than the interval now */
 	if (d->diag_at != 0)
 		(void)diag_report(&d->diag_prev, &cur,
-		    s->v[SETTING_ipsecdiagnostics], interval, diag_emit, d);
+		    s->v[SETTING_ipsecdiagnostics],
+		    (uint32_t)((now - d->diag_at + 500) / 1000), diag_emit, d);
 	d->diag_prev = cur;
 	d->diag_at = now;
 }
@@ -505,6 +508,13 @@ handle_request(void *ctx, const Ipsm__Request *req, Ipsm__Response *resp,
 		    "export-keys: the live SAs' keys given to root, for "
 		    "Wireshark");
 		engine_export_keys(d->engine, resp, a);
+		return;
+	}
+	if (req->op_case == IPSM__REQUEST__OP_SET_CONFIG && uid != 0) {
+		/* it can silence the audit: not for any member of the
+		 * socket's group */
+		resp->status = IPS_E_INVAL;
+		resp->error = (char *)"set config: root only";
 		return;
 	}
 	if (req->op_case == IPSM__REQUEST__OP_SET_CONFIG &&

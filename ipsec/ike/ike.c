@@ -226,7 +226,7 @@ ike_set_trace(struct ike *ike, bool on)
 void
 ike_trace(struct ike *ike, const char *fmt, ...)
 {
-	char line[1024];
+	char line[2048]; /* longer than the trace's lines: it marks the cut */
 	va_list ap;
 
 	if (!ike->tracing)
