@@ -36,7 +36,8 @@ enum {
 	OPT_EVENTS = 32, /* since=, id=, peer=, max=, follow= */
 	OPT_STATTYPE = 64, /* type=all|ike|ipsec */
 	OPT_SAQ = 128, /* all, protocol= (with OPT_ADDR: the SA views) */
-	OPT_KEYFMT = 256 /* --format wireshark, required */
+	OPT_KEYFMT = 256, /* --format wireshark, required */
+	OPT_TRAFFIC = 512 /* protocol=, srcport=, dstport= (qmfilter) */
 };
 
 struct command {
@@ -49,8 +50,9 @@ static const struct command commands[] = {
     {"show", "policy", OPT_FORMAT, "the active policy (Active Policy)"},
     {"show", "mmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR,
 	"Main Mode filters, generic or specific"},
-    {"show", "qmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR,
-	"Quick Mode filters, generic or specific"},
+    {"show", "qmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR | OPT_TRAFFIC,
+	"Quick Mode filters, generic or specific (srcaddr= dstaddr= "
+	"protocol= srcport= dstport=)"},
     {"show", "mmpolicy", OPT_FORMAT, "Main Mode offers (IKE policies)"},
     {"show", "qmpolicy", OPT_FORMAT,
 	"Quick Mode offers (negotiation policies)"},
@@ -144,6 +146,9 @@ command_help(const struct command *c, FILE *f)
 		fprintf(f, "  type=all|ike|ipsec\n");
 	if (c->opts & OPT_ADDR)
 		fprintf(f, "  srcaddr=any|me|IP  dstaddr=any|me|IP\n");
+	if (c->opts & OPT_TRAFFIC)
+		fprintf(
+		    f, "  protocol=any|icmp|tcp|udp|N  srcport=N  dstport=N\n");
 	if (c->opts & OPT_RULE)
 		fprintf(f, "  rule=NAME  peer=IP\n");
 	if (c->opts & OPT_EVENTS)
@@ -210,6 +215,8 @@ complete(int argc, char **argv)
 				printf("type=all\ntype=ike\ntype=ipsec\n");
 			if (c->opts & OPT_ADDR)
 				printf("srcaddr=\ndstaddr=\n");
+			if (c->opts & OPT_TRAFFIC)
+				printf("protocol=\nsrcport=\ndstport=\n");
 			if (c->opts & OPT_RULE)
 				printf("rule=\npeer=\n");
 			if (c->opts & OPT_EVENTS)
@@ -390,6 +397,29 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 				return bad("address must be any, me or an IP "
 					   "address, not '%s'",
 				    v);
+		} else if ((strcmp(argv[i], "srcport") == 0 ||
+			       strcmp(argv[i], "dstport") == 0) &&
+		    cmd->opts & OPT_TRAFFIC) {
+			char *end;
+			unsigned long port = strtoul(v, &end, 10);
+
+			if (*v == '\0' || *end != '\0' || port > 65535)
+				return bad("%s must be a port, 0-65535, not "
+					   "'%s'",
+				    argv[i], v);
+			if (argv[i][0] == 's')
+				sf->src_port = (uint32_t)port;
+			else
+				sf->dst_port = (uint32_t)port;
+		} else if (strcmp(argv[i], "protocol") == 0 &&
+		    cmd->opts & OPT_TRAFFIC) {
+			uint8_t pn;
+
+			if (!pol_proto_parse(v, &pn))
+				return bad("protocol must be any, icmp, tcp, "
+					   "udp, ipv6-icmp or 0-255, not '%s'",
+				    v);
+			sf->protocol = (char *)v;
 		} else if (strcmp(argv[i], "protocol") == 0 &&
 		    cmd->opts & OPT_SAQ && strcmp(cmd->noun, "qmsas") == 0) {
 			uint8_t pn;
@@ -858,7 +888,9 @@ main(int argc, char **argv)
 			req.op_case == IPSM__REQUEST__OP_SHOW_QMSAS) &&
 		    (qs.kind != IPSM__ADDR_QUERY__KIND__ANY ||
 			qd.kind != IPSM__ADDR_QUERY__KIND__ANY ||
-			ea.protocol != NULL))
+			ea.protocol != NULL ||
+			(sf.protocol != NULL && *sf.protocol != '\0') ||
+			sf.src_port != 0 || sf.dst_port != 0))
 			return bad("--host: srcaddr=, dstaddr= and protocol= "
 				   "are searches the host does; run them on "
 				   "the host%s",

@@ -141,6 +141,7 @@ view_filters(const struct ctl_view_src *src, const Ipsm__ShowFilters *q,
 	enum flt_type t =
 	    q->type == IPSM__FILTER_TYPE__SPECIFIC ? FLT_SPECIFIC : FLT_GENERIC;
 	size_t total = flt_count(src->filters, m, t), n;
+	uint8_t proto = 0;
 	struct flt_qaddr qs, qd;
 	Ipsm__FilterView *v;
 	size_t *idx;
@@ -158,17 +159,32 @@ view_filters(const struct ctl_view_src *src, const Ipsm__ShowFilters *q,
 	ipsm__filter_view__init(v);
 	v->mode = q->mode;
 	v->type = q->type;
+	if (q->protocol != NULL && *q->protocol != '\0' &&
+	    !pol_proto_parse(q->protocol, &proto)) {
+		resp->status = IPS_E_INVAL;
+		resp->error = dup(a,
+		    "protocol must be any, icmp, tcp, udp, ipv6-icmp or "
+		    "0-255");
+		return true;
+	}
 	n = flt_search(src->filters, m, t, &qs, &qd, src->host, idx, total);
 	v->filters = arena_calloc(a, n ? n : 1, sizeof(*v->filters));
 	if (v->filters == NULL)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		v->filters[i] =
-		    filter_msg(flt_get(src->filters, m, t, idx[i]), m, t, a);
-		if (v->filters[i] == NULL)
+		const struct flt *f = flt_get(src->filters, m, t, idx[i]);
+
+		/* the traffic searched for: a filter's "any" covers it */
+		if ((proto != 0 && f->proto != 0 && f->proto != proto) ||
+		    (q->src_port != 0 && f->sport != 0 &&
+			f->sport != q->src_port) ||
+		    (q->dst_port != 0 && f->dport != 0 &&
+			f->dport != q->dst_port))
+			continue;
+		if ((v->filters[v->n_filters] = filter_msg(f, m, t, a)) == NULL)
 			return false;
+		v->n_filters++;
 	}
-	v->n_filters = n;
 	resp->view_case = IPSM__RESPONSE__VIEW_FILTERS;
 	resp->filters = v;
 	return true;

@@ -644,6 +644,24 @@ test_cli_conveniences(void **state)
 	assert_non_null(strstr(out, "usage: ipsecmon show qmfilter"));
 	assert_non_null(strstr(out, "type=generic|specific"));
 	free(out);
+	/* the filters that match traffic of a protocol and ports: a
+	 * filter's any covers them all */
+	out = cli("show qmfilter protocol=udp format=json", false, &st);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out, "\"protocol\": \"udp\""));
+	assert_null(strstr(out, "\"protocol\": \"tcp\""));
+	free(out);
+	out = cli(
+	    "show qmfilter protocol=tcp dstport=22 format=json", false, &st);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out, "203.0.113.0/24"));
+	assert_null(strstr(out, "\"protocol\": \"udp\""));
+	assert_null(strstr(out, "\"destination_port\": 23"));
+	assert_non_null(strstr(out, "\"destination_port\": 22"));
+	free(out);
+	out = cli("show qmfilter srcport=70000", true, &st);
+	assert_int_equal(st, 2);
+	free(out);
 	/* show all: every view under its title; in JSON one object */
 	out = cli("show all", false, &st);
 	assert_int_equal(st, 0);
