@@ -619,6 +619,21 @@ test_collector(void **state)
  * command, --refresh until Ctrl-C (status 0), and bash completion from
  * the command table.
  */
+/* ipsecmon with args, given at most 20 s: a hang fails the test at the
+ * step that hung (status 124), not at ctest's timeout. */
+static char *
+cli_bounded(const char *args, bool merge, int *status)
+{
+	char cmd[2048], *out;
+
+	snprintf(cmd, sizeof(cmd), "timeout -k 2 20 %s --socket %s %s",
+	    tl_env("IPSECMON"), lab.sock, args);
+	out = tl_run(cmd, merge, status);
+	if (*status == 124 || *status == 137)
+		fail_msg("ipsecmon %s did not finish in 20 s:\n%s", args, out);
+	return out;
+}
+
 static void
 test_cli_conveniences(void **state)
 {
@@ -626,27 +641,27 @@ test_cli_conveniences(void **state)
 	int st;
 
 	(void)state;
-	out = cli("show stats type=ike", false, &st);
+	out = cli_bounded("show stats type=ike", false, &st);
 	assert_int_equal(st, 0);
 	assert_non_null(strstr(out, "IKE Main Mode statistics"));
 	assert_null(strstr(out, "IPsec Quick Mode statistics"));
 	free(out);
-	out = cli("show stats type=ipsec format=json", false, &st);
+	out = cli_bounded("show stats type=ipsec format=json", false, &st);
 	assert_int_equal(st, 0);
 	assert_null(strstr(out, "main_mode"));
 	assert_non_null(strstr(out, "\"quick_mode\""));
 	free(out);
-	out = cli("show stats type=both", true, &st);
+	out = cli_bounded("show stats type=both", true, &st);
 	assert_int_equal(st, 2);
 	free(out);
-	out = cli("show qmfilter --help", false, &st);
+	out = cli_bounded("show qmfilter --help", false, &st);
 	assert_int_equal(st, 0);
 	assert_non_null(strstr(out, "usage: ipsecmon show qmfilter"));
 	assert_non_null(strstr(out, "type=generic|specific"));
 	free(out);
 	/* the filters that match traffic of a protocol and ports: a
 	 * filter's any covers them all */
-	out = cli("show qmfilter protocol=udp format=json", false, &st);
+	out = cli_bounded("show qmfilter protocol=udp format=json", false, &st);
 	assert_int_equal(st, 0);
 	assert_non_null(strstr(out, "\"protocol\": \"udp\""));
 	assert_null(strstr(out, "\"protocol\": \"tcp\""));
@@ -659,17 +674,17 @@ test_cli_conveniences(void **state)
 	assert_null(strstr(out, "\"destination_port\": 23"));
 	assert_non_null(strstr(out, "\"destination_port\": 22"));
 	free(out);
-	out = cli("show qmfilter srcport=70000", true, &st);
+	out = cli_bounded("show qmfilter srcport=70000", true, &st);
 	assert_int_equal(st, 2);
 	free(out);
 	/* show all: every view under its title; in JSON one object */
-	out = cli("show all", false, &st);
+	out = cli_bounded("show all", false, &st);
 	assert_int_equal(st, 0);
 	assert_non_null(strstr(out, "=== Active Policy ===\n"));
 	assert_non_null(strstr(out, "=== Quick Mode Generic Filters ===\n"));
 	assert_non_null(strstr(out, "=== Settings ===\n"));
 	free(out);
-	out = cli("show all format=json", false, &st);
+	out = cli_bounded("show all format=json", false, &st);
 	assert_int_equal(st, 0);
 	{
 		json_error_t je;
@@ -685,7 +700,8 @@ test_cli_conveniences(void **state)
 	free(out);
 	/* redrawn every second until SIGINT, which ends it cleanly */
 	snprintf(cmd, sizeof(cmd),
-	    "timeout --preserve-status -s INT 2.5 %s --socket %s --refresh 1 "
+	    "timeout -k 5 --preserve-status -s INT 3.5 %s --socket %s "
+	    "--refresh 1 "
 	    "show stats type=ike",
 	    tl_env("IPSECMON"), lab.sock);
 	out = tl_run(cmd, false, &st);
@@ -695,7 +711,7 @@ test_cli_conveniences(void **state)
 	free(out);
 	/* bash completion asks ipsecmon itself */
 	snprintf(cmd, sizeof(cmd),
-	    "PATH=$(dirname %s):$PATH bash -c 'source %s/cli/"
+	    "PATH=$(dirname %s):$PATH timeout -k 2 20 bash -c 'source %s/cli/"
 	    "ipsecmon-completion.bash; COMP_WORDS=(ipsecmon show q); "
 	    "COMP_CWORD=2; _ipsecmon; echo \"${COMPREPLY[*]}\"'",
 	    tl_env("IPSECMON"), tl_env("IPS_SOURCE_DIR"));
