@@ -307,6 +307,16 @@ parse_event_opt(const char *k, const char *v, struct show_args *ea)
 	return 0;
 }
 
+/* Which of the n words v is; -1 if none. */
+static int
+keyword(const char *v, const char *const *words, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(v, words[i]) == 0)
+			return i;
+	return -1;
+}
+
 /* Parse key=value options into the request; returns an exit code or 0. */
 static int
 parse_opts(const struct command *cmd, int argc, char **argv,
@@ -356,38 +366,40 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 		*eq = '\0';
 		v = eq + 1;
 		if (strcmp(argv[i], "format") == 0 && cmd->opts & OPT_FORMAT) {
-			if (strcmp(v, "table") == 0)
-				*fmt = RENDER_TABLE;
-			else if (strcmp(v, "list") == 0)
-				*fmt = RENDER_LIST;
-			else if (strcmp(v, "json") == 0)
-				*fmt = RENDER_JSON;
-			else
+			static const char *const f[] = {
+			    "table", "list", "json"};
+			static const enum render_format fv[] = {
+			    RENDER_TABLE, RENDER_LIST, RENDER_JSON};
+			int x = keyword(v, f, 3);
+
+			if (x < 0)
 				return bad("format must be table, list or "
 					   "json, not '%s'",
 				    v);
+			*fmt = fv[x];
 		} else if (strcmp(argv[i], "type") == 0 &&
 		    cmd->opts & OPT_STATTYPE) {
-			if (strcmp(v, "all") == 0)
-				ea->stats = STATS_ALL;
-			else if (strcmp(v, "ike") == 0)
-				ea->stats = STATS_IKE;
-			else if (strcmp(v, "ipsec") == 0)
-				ea->stats = STATS_IPSEC;
-			else
+			static const char *const t[] = {"all", "ike", "ipsec"};
+			int x = keyword(v, t, 3);
+
+			if (x < 0)
 				return bad("type must be all, ike or ipsec, "
 					   "not '%s'",
 				    v);
+			ea->stats = x == 0 ? STATS_ALL
+			    : x == 1	   ? STATS_IKE
+					   : STATS_IPSEC;
 		} else if (strcmp(argv[i], "type") == 0 &&
 		    cmd->opts & OPT_TYPE) {
-			if (strcmp(v, "generic") == 0)
-				sf->type = IPSM__FILTER_TYPE__GENERIC;
-			else if (strcmp(v, "specific") == 0)
-				sf->type = IPSM__FILTER_TYPE__SPECIFIC;
-			else
+			static const char *const t[] = {"generic", "specific"};
+			int x = keyword(v, t, 2);
+
+			if (x < 0)
 				return bad("type must be generic or specific, "
 					   "not '%s'",
 				    v);
+			sf->type = x == 0 ? IPSM__FILTER_TYPE__GENERIC
+					  : IPSM__FILTER_TYPE__SPECIFIC;
 		} else if ((strcmp(argv[i], "srcaddr") == 0 ||
 			       strcmp(argv[i], "dstaddr") == 0) &&
 		    cmd->opts & OPT_ADDR) {

@@ -12,6 +12,7 @@
 
 #include "base/addr.h"
 #include "base/arena.h"
+#include "ctl/ctl_view.h"
 #include "ike/ike.h"
 #include "ike/proposal.h"
 #include "ipsm_mib_oids.h"
@@ -764,7 +765,7 @@ soft_row(
 		(uint8_t)v_u64(COL(ipsmQmSoftProtocol, f)), pb, sizeof(pb)));
 	q->my_port = (uint32_t)v_u64(COL(ipsmQmSoftLocalPort, f));
 	q->peer_port = (uint32_t)v_u64(COL(ipsmQmSoftRemotePort, f));
-	q->mode = a_dup(rs, "soft (clear)");
+	q->mode = a_dup(rs, CTL_SOFT_MODE);
 	q->tunnel_me = a_dup(rs, "");
 	q->tunnel_peer = v_endpoint(rs, COL(ipsmQmSoftPeerAddressType, f),
 	    COL(ipsmQmSoftPeerAddress, f), 0);
@@ -772,7 +773,7 @@ soft_row(
 	q->inbound_spi = a_dup(rs, "");
 	q->outbound_spi = a_dup(rs, "");
 	q->encryption = a_dup(rs, "");
-	q->integrity = a_dup(rs, "None");
+	q->integrity = a_dup(rs, CTL_SOFT_INTEGRITY);
 	q->lifetime_s = (uint32_t)v_u64(COL(ipsmQmSoftLifetimeRemaining, f));
 	q->age_s = v_u64(COL(ipsmQmSoftAge, f));
 	return push(rs, &l->v, &l->n, &l->cap, q);

@@ -590,14 +590,14 @@ view_qmsas(const struct ctl_view_src *src, const Ipsm__ShowQmSas *qq,
 		q->protocol = dup(a, pol_proto_name(s->proto, pb, sizeof(pb)));
 		q->my_port = s->sport;
 		q->peer_port = s->dport;
-		q->mode = dup(a, "soft (clear)");
+		q->mode = dup(a, CTL_SOFT_MODE);
 		q->tunnel_me = dup(a, "");
 		q->tunnel_peer = endpoint_text(a, &tpeer);
 		q->ipsec_protocol = dup(a, "none");
 		q->inbound_spi = dup(a, "");
 		q->outbound_spi = dup(a, "");
 		q->encryption = dup(a, "");
-		q->integrity = dup(a, "None");
+		q->integrity = dup(a, CTL_SOFT_INTEGRITY);
 		q->lifetime_s = s->expires_ms > src->now_ms
 		    ? (uint32_t)((s->expires_ms - src->now_ms) / 1000)
 		    : 0;

@@ -20,6 +20,11 @@
 #include "spd/settings.h"
 #include "stats/stats.h"
 
+/* How `show qmsas` writes a soft association's mode and integrity: here,
+ * so that the rows `ipsecmon --host` rebuilds from the MIB say the same. */
+#define CTL_SOFT_MODE "soft (clear)"
+#define CTL_SOFT_INTEGRITY "None"
+
 /* Everything a view may read; all borrowed for the call. */
 struct ctl_view_src {
 	const struct policy *policy;
