@@ -37,7 +37,8 @@ enum {
 	OPT_STATTYPE = 64, /* type=all|ike|ipsec */
 	OPT_SAQ = 128, /* all, protocol= (with OPT_ADDR: the SA views) */
 	OPT_KEYFMT = 256, /* --format wireshark, required */
-	OPT_TRAFFIC = 512 /* protocol=, srcport=, dstport= (qmfilter) */
+	OPT_TRAFFIC = 512, /* protocol=, srcport=, dstport= (qmfilter) */
+	OPT_MASK = 1024 /* srcmask=, dstmask= (the filter views) */
 };
 
 struct command {
@@ -48,11 +49,13 @@ struct command {
 
 static const struct command commands[] = {
     {"show", "policy", OPT_FORMAT, "the active policy (Active Policy)"},
-    {"show", "mmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR,
-	"Main Mode filters, generic or specific"},
-    {"show", "qmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR | OPT_TRAFFIC,
-	"Quick Mode filters, generic or specific (srcaddr= dstaddr= "
-	"protocol= srcport= dstport=)"},
+    {"show", "mmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR | OPT_MASK,
+	"Main Mode filters, generic or specific (srcaddr= srcmask= dstaddr= "
+	"dstmask=)"},
+    {"show", "qmfilter",
+	OPT_FORMAT | OPT_TYPE | OPT_ADDR | OPT_MASK | OPT_TRAFFIC,
+	"Quick Mode filters, generic or specific (srcaddr= srcmask= "
+	"dstaddr= dstmask= protocol= srcport= dstport=)"},
     {"show", "mmpolicy", OPT_FORMAT, "Main Mode offers (IKE policies)"},
     {"show", "qmpolicy", OPT_FORMAT,
 	"Quick Mode offers (negotiation policies)"},
@@ -101,6 +104,8 @@ usage(FILE *f)
 	    "  srcaddr=any|me|IP        filters matching this source\n"
 	    "  dstaddr=any|me|IP        filters matching this "
 	    "destination\n"
+	    "  srcmask=, dstmask=       with an IP: the subnet around it "
+	    "(24 or 255.255.255.0)\n"
 	    "  rule=NAME peer=IP        what initiate starts\n"
 	    "  NAME=VALUE               a setting for set config (see show "
 	    "config)\n"
@@ -146,6 +151,10 @@ command_help(const struct command *c, FILE *f)
 		fprintf(f, "  type=all|ike|ipsec\n");
 	if (c->opts & OPT_ADDR)
 		fprintf(f, "  srcaddr=any|me|IP  dstaddr=any|me|IP\n");
+	if (c->opts & OPT_MASK)
+		fprintf(f,
+		    "  srcmask=LEN|MASK  dstmask=LEN|MASK (with an IP "
+		    "srcaddr=/dstaddr=)\n");
 	if (c->opts & OPT_TRAFFIC)
 		fprintf(
 		    f, "  protocol=any|icmp|tcp|udp|N  srcport=N  dstport=N\n");
@@ -215,6 +224,8 @@ complete(int argc, char **argv)
 				printf("type=all\ntype=ike\ntype=ipsec\n");
 			if (c->opts & OPT_ADDR)
 				printf("srcaddr=\ndstaddr=\n");
+			if (c->opts & OPT_MASK)
+				printf("srcmask=\ndstmask=\n");
 			if (c->opts & OPT_TRAFFIC)
 				printf("protocol=\nsrcport=\ndstport=\n");
 			if (c->opts & OPT_RULE)
@@ -247,6 +258,63 @@ parse_addr(const char *v, Ipsm__AddrQuery *q)
 	return 0;
 }
 
+/* A mask as a prefix length: "24", "/24" or "255.255.255.0" (IPv6 too);
+ * 0 if bad.  af is the family a dotted mask is written in. */
+static int
+parse_mask(const char *v, unsigned *plen, int *af)
+{
+	struct ips_addr m;
+	char *end;
+	unsigned long n;
+	unsigned i, bits;
+
+	*af = 0;
+	if (*v == '/')
+		v++;
+	if (*v >= '0' && *v <= '9' && (n = strtoul(v, &end, 10), *end == 0)) {
+		if (n == 0 || n > 128)
+			return 0;
+		*plen = (unsigned)n;
+		return 1;
+	}
+	if (!ips_addr_parse(v, &m))
+		return 0;
+	bits = ips_addr_bits(m.af);
+	for (i = 0; i < bits && (m.b[i / 8] >> (7 - i % 8)) & 1; i++)
+		;
+	for (unsigned j = i; j < bits; j++)
+		if ((m.b[j / 8] >> (7 - j % 8)) & 1)
+			return 0; /* not contiguous */
+	if (i == 0)
+		return 0;
+	*plen = i;
+	*af = m.af;
+	return 1;
+}
+
+/* srcmask=/dstmask= onto their address, once every option is read. */
+static int
+apply_mask(const char *name, const char *v, Ipsm__AddrQuery *q)
+{
+	struct ips_addr a;
+	unsigned plen;
+	int af;
+
+	if (v == NULL)
+		return 0;
+	if (!parse_mask(v, &plen, &af))
+		return bad("%s must be a prefix length (24) or a contiguous "
+			   "mask (255.255.255.0), not '%s'",
+		    name, v);
+	if (q->kind != IPSM__ADDR_QUERY__KIND__ADDR ||
+	    !ips_addr_parse(q->addr, &a))
+		return bad("%s needs an IP address in %caddr=", name, name[0]);
+	if ((af != 0 && af != a.af) || plen > ips_addr_bits(a.af))
+		return bad("%s does not fit %s", name, q->addr);
+	q->plen = plen;
+	return 0;
+}
+
 /* `set config`'s items, in the request. */
 #define MAX_SETTINGS 32
 struct set_args {
@@ -261,6 +329,7 @@ struct show_args {
 	bool follow;
 	enum { STATS_ALL, STATS_IKE, STATS_IPSEC } stats;
 	const char *protocol; /* show qmsas protocol= */
+	const char *srcmask, *dstmask; /* the filter views' */
 	bool keys; /* export-keys --format wireshark given */
 };
 
@@ -409,6 +478,13 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 				return bad("address must be any, me or an IP "
 					   "address, not '%s'",
 				    v);
+		} else if ((strcmp(argv[i], "srcmask") == 0 ||
+			       strcmp(argv[i], "dstmask") == 0) &&
+		    cmd->opts & OPT_MASK) {
+			if (argv[i][0] == 's')
+				ea->srcmask = v;
+			else
+				ea->dstmask = v;
 		} else if ((strcmp(argv[i], "srcport") == 0 ||
 			       strcmp(argv[i], "dstport") == 0) &&
 		    cmd->opts & OPT_TRAFFIC) {
@@ -474,6 +550,9 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 			    "'%s' is not an option of this command", argv[i]);
 		}
 	}
+	if (apply_mask("srcmask", ea->srcmask, sf->src) != 0 ||
+	    apply_mask("dstmask", ea->dstmask, sf->dst) != 0)
+		return EXIT_USAGE;
 	return 0;
 }
 

@@ -305,6 +305,63 @@ ips_aspec_contains(const struct ips_aspec *sp, const struct ips_addr *a)
 	}
 }
 
+/* A concrete spec's first and last address; false for any and keywords. */
+static bool
+aspec_bounds(
+    const struct ips_aspec *sp, struct ips_addr *lo, struct ips_addr *hi)
+{
+	switch (sp->kind) {
+	case IPS_ASPEC_HOST:
+		*lo = *hi = sp->lo;
+		return true;
+	case IPS_ASPEC_RANGE:
+		*lo = sp->lo;
+		*hi = sp->hi;
+		return true;
+	case IPS_ASPEC_PREFIX:
+		*lo = *hi = sp->lo;
+		for (unsigned i = sp->plen; i < ips_addr_bits(sp->lo.af); i++)
+			hi->b[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+ips_aspec_overlaps(const struct ips_aspec *a, const struct ips_aspec *b)
+{
+	struct ips_addr alo, ahi, blo, bhi;
+
+	if (a->kind == IPS_ASPEC_ANY || b->kind == IPS_ASPEC_ANY)
+		return !ips_aspec_is_keyword(a) && !ips_aspec_is_keyword(b);
+	if (!aspec_bounds(a, &alo, &ahi) || !aspec_bounds(b, &blo, &bhi) ||
+	    alo.af != blo.af)
+		return false;
+	return ips_addr_cmp(&alo, &bhi) <= 0 && ips_addr_cmp(&blo, &ahi) <= 0;
+}
+
+struct ips_aspec
+ips_aspec_prefix_of(const struct ips_addr *a, unsigned plen)
+{
+	struct ips_aspec sp;
+	unsigned bits = ips_addr_bits(a->af);
+
+	memset(&sp, 0, sizeof(sp));
+	sp.lo = *a;
+	if (plen >= bits) {
+		sp.kind = IPS_ASPEC_HOST;
+		return sp;
+	}
+	if (plen == 0)
+		return ips_aspec_any();
+	sp.kind = IPS_ASPEC_PREFIX;
+	sp.plen = plen;
+	for (unsigned i = plen; i < bits; i++)
+		sp.lo.b[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
+	return sp;
+}
+
 unsigned
 ips_aspec_specificity(const struct ips_aspec *sp)
 {

@@ -70,6 +70,11 @@ bool ips_aspec_is_keyword(const struct ips_aspec *sp);
 int ips_aspec_family(const struct ips_aspec *sp);
 /* Whether a concrete spec (or any) contains a; keywords contain nothing. */
 bool ips_aspec_contains(const struct ips_aspec *sp, const struct ips_addr *a);
+/* Whether two concrete specs (or any) share an address; keywords share
+ * nothing. */
+bool ips_aspec_overlaps(const struct ips_aspec *a, const struct ips_aspec *b);
+/* The prefix of length plen holding a (its host bits cleared). */
+struct ips_aspec ips_aspec_prefix_of(const struct ips_addr *a, unsigned plen);
 /*
  * Specificity on a 0..128 scale: how many leading address bits the spec
  * fixes (IPv4 bits count four times, so a /32 host and a /128 host rank

@@ -128,8 +128,15 @@ parse_qaddr(const Ipsm__AddrQuery *q, struct flt_qaddr *out)
 		return true;
 	}
 	out->kind = FLT_Q_ADDR;
-	return q->kind == IPSM__ADDR_QUERY__KIND__ADDR &&
-	    ips_addr_parse(q->addr, &out->addr);
+	if (q->kind != IPSM__ADDR_QUERY__KIND__ADDR ||
+	    !ips_addr_parse(q->addr, &out->addr) ||
+	    q->plen > ips_addr_bits(out->addr.af))
+		return false;
+	if (q->plen != 0 && q->plen < ips_addr_bits(out->addr.af)) {
+		out->kind = FLT_Q_PREFIX;
+		out->prefix = ips_aspec_prefix_of(&out->addr, q->plen);
+	}
+	return true;
 }
 
 static bool
@@ -361,6 +368,9 @@ addr_matches(const struct flt_qaddr *q, const struct ctl_view_src *src,
 	case FLT_Q_ADDR:
 		return sel != NULL ? ips_aspec_contains(sel, &q->addr)
 				   : ips_addr_cmp(a, &q->addr) == 0;
+	case FLT_Q_PREFIX:
+		return sel != NULL ? ips_aspec_overlaps(sel, &q->prefix)
+				   : ips_aspec_contains(&q->prefix, a);
 	default: /* me */
 		if (sel == NULL)
 			return hostenv_contains(src->host, HOSTENV_LOCAL, a);

@@ -35,8 +35,8 @@ static const struct flt *
 deciding_filter(const struct ike *ike, const struct ike_packet *pkt)
 {
 	const struct flt_set *fs = ike->pv.filters;
-	const struct flt_qaddr src = {FLT_Q_ADDR, pkt->src};
-	const struct flt_qaddr dst = {FLT_Q_ADDR, pkt->dst};
+	const struct flt_qaddr src = {.kind = FLT_Q_ADDR, .addr = pkt->src};
+	const struct flt_qaddr dst = {.kind = FLT_Q_ADDR, .addr = pkt->dst};
 	size_t idx[64], n;
 
 	if (fs == NULL)

@@ -495,8 +495,8 @@ const struct pol_rule *
 ike_rule_for_peer(const struct ike *ike, const struct ike_endpoint *local,
     const struct ike_endpoint *remote)
 {
-	struct flt_qaddr src = {FLT_Q_ADDR, remote->addr};
-	struct flt_qaddr dst = {FLT_Q_ADDR, local->addr};
+	struct flt_qaddr src = {.kind = FLT_Q_ADDR, .addr = remote->addr};
+	struct flt_qaddr dst = {.kind = FLT_Q_ADDR, .addr = local->addr};
 	size_t idx;
 
 	if (ike->pv.filters == NULL)

@@ -454,12 +454,26 @@ end_matches(const struct ips_aspec *sp, const struct flt_qaddr *q,
 		default:
 			return ips_aspec_contains(sp, &q->addr);
 		}
+	case FLT_Q_PREFIX:
+		if (ips_aspec_is_keyword(sp)) {
+			enum hostenv_set k = sp->kind == IPS_ASPEC_ME
+			    ? HOSTENV_LOCAL
+			    : sp->kind == IPS_ASPEC_DNS ? HOSTENV_DNS
+							: HOSTENV_GATEWAY;
+
+			for (size_t i = 0; i < hostenv_count(h, k); i++)
+				if (ips_aspec_contains(
+					&q->prefix, hostenv_get(h, k, i)))
+					return true;
+			return false;
+		}
+		return ips_aspec_overlaps(sp, &q->prefix);
 	case FLT_Q_ME:
 		if (sp->kind == IPS_ASPEC_ME)
 			return hostenv_count(h, HOSTENV_LOCAL) > 0;
 		for (size_t i = 0; i < hostenv_count(h, HOSTENV_LOCAL); i++) {
-			struct flt_qaddr one = {
-			    FLT_Q_ADDR, *hostenv_get(h, HOSTENV_LOCAL, i)};
+			struct flt_qaddr one = {.kind = FLT_Q_ADDR,
+			    .addr = *hostenv_get(h, HOSTENV_LOCAL, i)};
 
 			if (end_matches(sp, &one, h))
 				return true;

@@ -57,16 +57,19 @@ size_t flt_count(const struct flt_set *fs, enum flt_mode m, enum flt_type t);
 const struct flt *flt_get(
     const struct flt_set *fs, enum flt_mode m, enum flt_type t, size_t i);
 
-/* One end of a search: any address, any of this host's, or one address. */
+/* One end of a search: any address, any of this host's, one address, or
+ * a prefix (netsh's srcaddr= with srcmask=). */
 struct flt_qaddr {
-	enum { FLT_Q_ANY, FLT_Q_ME, FLT_Q_ADDR } kind;
+	enum { FLT_Q_ANY, FLT_Q_ME, FLT_Q_ADDR, FLT_Q_PREFIX } kind;
 	struct ips_addr addr;
+	struct ips_aspec prefix; /* FLT_Q_PREFIX: a PREFIX or HOST spec */
 };
 
 /*
  * The filters of one view that match traffic from src to dst, in the view's
  * order (so specific results come most specific first).  Writes up to max
- * indexes into idx and returns how many matched in all.  The host decides
+ * indexes into idx and returns how many matched in all.  A prefix matches
+ * the filters that cover some of its addresses.  The host decides
  * what "me" (and, for generic filters, the keywords) stand for.
  */
 size_t flt_search(const struct flt_set *fs, enum flt_mode m, enum flt_type t,

@@ -246,6 +246,12 @@ test_search_golden(void **state)
 	    {"show qmfilter type=specific srcaddr=192.0.2.200 "
 	     "dstaddr=198.51.100.99",
 		"search-nothing"},
+	    /* a subnet: the filters that cover any of its addresses */
+	    {"show qmfilter type=generic dstaddr=203.0.113.128 dstmask=25",
+		"search-dst-subnet"},
+	    {"show qmfilter type=specific srcaddr=10.98.7.7 "
+	     "srcmask=255.255.0.0",
+		"search-src-mask"},
 	};
 
 	(void)state;
@@ -677,6 +683,20 @@ test_cli_conveniences(void **state)
 	out = cli_bounded("show qmfilter srcport=70000", true, &st);
 	assert_int_equal(st, 2);
 	free(out);
+	/* a mask needs an address and must be one */
+	static const char *const bad_masks[] = {
+	    "show qmfilter srcmask=24",
+	    "show mmfilter srcaddr=me srcmask=24",
+	    "show qmfilter dstaddr=10.0.0.1 dstmask=255.0.255.0",
+	    "show qmfilter dstaddr=10.0.0.1 dstmask=33",
+	    "show qmfilter dstaddr=2001:db8::1 dstmask=255.255.0.0",
+	};
+	for (size_t i = 0; i < sizeof(bad_masks) / sizeof(*bad_masks); i++) {
+		out = cli_bounded(bad_masks[i], true, &st);
+		assert_int_equal(st, 2);
+		assert_non_null(strstr(out, "mask"));
+		free(out);
+	}
 	/* show all: every view under its title; in JSON one object */
 	out = cli_bounded("show all", false, &st);
 	assert_int_equal(st, 0);

@@ -400,24 +400,35 @@ test_weights_order_the_specific_view(void **state)
 	policy_free(p);
 }
 
+/* "any", "me", an address, or ADDR/LEN for a prefix query. */
+static struct flt_qaddr
+query(const char *s)
+{
+	struct flt_qaddr q = {.kind = FLT_Q_ANY};
+	char buf[64];
+	char *slash;
+
+	if (strcmp(s, "me") == 0) {
+		q.kind = FLT_Q_ME;
+	} else if (strcmp(s, "any") != 0) {
+		snprintf(buf, sizeof(buf), "%s", s);
+		if ((slash = strchr(buf, '/')) != NULL)
+			*slash = '\0';
+		q.kind = slash != NULL ? FLT_Q_PREFIX : FLT_Q_ADDR;
+		assert_true(ips_addr_parse(buf, &q.addr));
+		if (slash != NULL)
+			q.prefix = ips_aspec_prefix_of(
+			    &q.addr, (unsigned)atoi(slash + 1));
+	}
+	return q;
+}
+
 static size_t
 search(const struct fixture *fx, enum flt_mode m, enum flt_type t,
     const char *src, const char *dst, size_t *idx)
 {
-	struct flt_qaddr qs = {FLT_Q_ANY, {0, {0}}}, qd = {FLT_Q_ANY, {0, {0}}};
+	struct flt_qaddr qs = query(src), qd = query(dst);
 
-	if (strcmp(src, "me") == 0)
-		qs.kind = FLT_Q_ME;
-	else if (strcmp(src, "any") != 0) {
-		qs.kind = FLT_Q_ADDR;
-		assert_true(ips_addr_parse(src, &qs.addr));
-	}
-	if (strcmp(dst, "me") == 0)
-		qd.kind = FLT_Q_ME;
-	else if (strcmp(dst, "any") != 0) {
-		qd.kind = FLT_Q_ADDR;
-		assert_true(ips_addr_parse(dst, &qd.addr));
-	}
 	return flt_search(fx->fs, m, t, &qs, &qd, fx->h, idx, 64);
 }
 
@@ -465,6 +476,22 @@ test_search(void **state)
 	    search(&fx, FLT_QM, FLT_GENERIC, "10.0.0.1", "192.0.2.9", idx), 1);
 	assert_int_equal(
 	    search(&fx, FLT_QM, FLT_GENERIC, "10.0.0.77", "192.0.2.9", idx), 0);
+	/* A subnet finds the filters that cover any of it: the LAN's reply
+	 * and telnet (any) from inside 192.0.2.128/25 ... */
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_GENERIC, "192.0.2.128/25", "me", idx), 2);
+	/* ... the LAN filter from a wider net, nothing from a disjoint one */
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_GENERIC, "me", "192.0.0.0/16", idx), 1);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_GENERIC, "me", "192.0.3.0/24", idx), 0);
+	/* a keyword end counts by the host's addresses inside the subnet */
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_GENERIC, "10.0.0.0/8", "192.0.2.7", idx),
+	    1);
+	assert_int_equal(
+	    search(&fx, FLT_QM, FLT_GENERIC, "172.16.0.0/12", "192.0.2.7", idx),
+	    0);
 	done(&fx);
 }
 
