@@ -166,6 +166,9 @@ policy_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
 		case IPSM_SUB_ipsmPolicyLoadedAt:
 			set_date(v, p->name != NULL ? a->snap.loaded_at : 0);
 			break;
+		case IPSM_SUB_ipsmPolicyDynamicChanges:
+			agent_set_u32(v, ASN_UNSIGNED, a->snap.dynamic_changes);
+			break;
 		}
 	}
 	return SNMP_ERR_NOERROR;
@@ -244,7 +247,7 @@ register_all(struct agent *a)
 	(void)stats_qm_desc(&nqm);
 	if (register_group(a, "ipsmPolicy", policy_handler, policy,
 		OID_LENGTH(policy), IPSM_SUB_ipsmPolicyName,
-		IPSM_SUB_ipsmPolicyLoadedAt) != SNMPERR_SUCCESS ||
+		IPSM_SUB_ipsmPolicyDynamicChanges) != SNMPERR_SUCCESS ||
 	    register_group(a, "ipsmMmStats", stats_handler, mm, OID_LENGTH(mm),
 		1, (oid)nmm) != SNMPERR_SUCCESS ||
 	    register_group(a, "ipsmQmStats", stats_handler, qm, OID_LENGTH(qm),

@@ -37,6 +37,7 @@ struct agent_snapshot {
 	struct pol_meta policy; /* borrowed strings; name NULL: none */
 	uint32_t rules; /* the policy's */
 	time_t loaded_at; /* when the engine applied it */
+	uint32_t dynamic_changes; /* since the policy file was read */
 	/* The active policy and its filters, borrowed for the PDU; NULL
 	 * when there is none. */
 	const struct policy *pol;

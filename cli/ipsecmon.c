@@ -38,7 +38,8 @@ enum {
 	OPT_SAQ = 128, /* all, protocol= (with OPT_ADDR: the SA views) */
 	OPT_KEYFMT = 256, /* --format wireshark, required */
 	OPT_TRAFFIC = 512, /* protocol=, srcport=, dstport= (qmfilter) */
-	OPT_MASK = 1024 /* srcmask=, dstmask= (the filter views) */
+	OPT_MASK = 1024, /* srcmask=, dstmask= (the filter views) */
+	OPT_EDIT = 2048 /* every key=value is the object's (policy_edit.h) */
 };
 
 struct command {
@@ -77,6 +78,27 @@ static const struct command commands[] = {
     {"initiate", NULL, OPT_FORMAT | OPT_RULE,
 	"start Main Mode for a rule (rule=NAME [peer=IP])"},
     {"reload", NULL, OPT_FORMAT, "re-read the policy file"},
+/* the dynamic store: netsh ipsec dynamic's add, delete and set */
+#define EDIT_COMMANDS(verb, does) \
+	{verb, "rule", OPT_FORMAT | OPT_EDIT, \
+	    does " a rule (name= filterlist= filteraction= mmpolicy= " \
+		 "tunnel= psk= ...)"}, \
+	    {verb, "filteraction", OPT_FORMAT | OPT_EDIT, \
+		does " a filter action (name= action= qmpolicy=)"}, \
+	    {verb, "filter", OPT_FORMAT | OPT_EDIT, \
+		does " a filter of a list (filterlist= position= srcaddr= " \
+		     "dstaddr= ...)"}, \
+	    {verb, "mmoffer", OPT_FORMAT | OPT_EDIT, \
+		does " a Main Mode offer (mmpolicy= position= encryption= " \
+		     "...)"}, \
+	{ \
+		verb, "qmoffer", OPT_FORMAT | OPT_EDIT, \
+		    does " a Quick Mode offer (qmpolicy= position= esp= ...)" \
+	}
+    EDIT_COMMANDS("add", "add"),
+    EDIT_COMMANDS("delete", "delete"),
+    EDIT_COMMANDS("set", "change"),
+#undef EDIT_COMMANDS
     {"export-keys", NULL, OPT_KEYFMT,
 	"the live SAs' keys for Wireshark (--format wireshark; root only)"},
 };
@@ -166,6 +188,10 @@ command_help(const struct command *c, FILE *f)
 		    "peer=IP  max=N\n"
 		    "  follow=yes (or --since T --id N --peer IP "
 		    "--follow)\n");
+	if (c->opts & OPT_EDIT)
+		fprintf(f,
+		    "  the object's keys; see docs/CLI.md, Dynamic "
+		    "changes\n");
 	if (c->opts & OPT_SETTINGS)
 		fprintf(f,
 		    "  NAME=VALUE ...   (ipsecmon show config lists "
@@ -533,7 +559,7 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 
 			if (rc != 0)
 				return rc;
-		} else if (cmd->opts & OPT_SETTINGS) {
+		} else if (cmd->opts & (OPT_SETTINGS | OPT_EDIT)) {
 			/* the daemon knows the settings: it says which
 			 * name or value is wrong */
 			Ipsm__ConfigItem *it = &sa->item[sa->sc.n_items];
@@ -818,6 +844,7 @@ main(int argc, char **argv)
 	Ipsm__Initiate ini = IPSM__INITIATE__INIT;
 	Ipsm__ShowConfig shc = IPSM__SHOW_CONFIG__INIT;
 	Ipsm__ExportKeys exk = IPSM__EXPORT_KEYS__INIT;
+	Ipsm__EditPolicy edp = IPSM__EDIT_POLICY__INIT;
 	struct set_args sa;
 	struct show_args ea;
 	enum render_format fmt = RENDER_DEFAULT;
@@ -911,6 +938,18 @@ main(int argc, char **argv)
 		    "them when the capture is read.\n");
 		req.op_case = IPSM__REQUEST__OP_EXPORT_KEYS;
 		req.export_keys = &exk;
+	} else if (cmd->opts & OPT_EDIT) {
+		static const Ipsm__EditPolicy__Op ops[] = {
+		    IPSM__EDIT_POLICY__OP__ADD, IPSM__EDIT_POLICY__OP__DELETE,
+		    IPSM__EDIT_POLICY__OP__SET};
+		static const char *const verbs[] = {"add", "delete", "set"};
+
+		edp.op = ops[keyword(cmd->verb, verbs, 3)];
+		edp.object = (char *)cmd->noun;
+		edp.items = sa.sc.items;
+		edp.n_items = sa.sc.n_items;
+		req.op_case = IPSM__REQUEST__OP_EDIT_POLICY;
+		req.edit_policy = &edp;
 	} else if (strcmp(cmd->verb, "initiate") == 0) {
 		if (ini.rule == NULL || *ini.rule == '\0')
 			return bad("initiate needs rule=NAME%s", "");
@@ -969,6 +1008,7 @@ main(int argc, char **argv)
 		if (req.op_case == IPSM__REQUEST__OP_INITIATE ||
 		    req.op_case == IPSM__REQUEST__OP_RELOAD ||
 		    req.op_case == IPSM__REQUEST__OP_SET_CONFIG ||
+		    req.op_case == IPSM__REQUEST__OP_EDIT_POLICY ||
 		    req.op_case == IPSM__REQUEST__OP_SHOW_CONFIG ||
 		    req.op_case == IPSM__REQUEST__OP_SHOW_EVENTS)
 			return bad("--host shows views; '%s' needs the host's "

@@ -549,7 +549,7 @@ show_policy(struct rs *rs, Ipsm__Response *r)
 	    IPSM_SUB_ipsmPolicyStore, IPSM_SUB_ipsmPolicyPath,
 	    IPSM_SUB_ipsmPolicyOrganizationalUnit,
 	    IPSM_SUB_ipsmPolicyGroupPolicyObject, IPSM_SUB_ipsmPolicyRules,
-	    IPSM_SUB_ipsmPolicyLoadedAt};
+	    IPSM_SUB_ipsmPolicyLoadedAt, IPSM_SUB_ipsmPolicyDynamicChanges};
 	netsnmp_pdu *resp =
 	    get_scalars(rs, base, OID_LENGTH(base), subs, OID_LENGTH(subs));
 	netsnmp_variable_list *c[OID_LENGTH(subs)], *v;
@@ -577,6 +577,7 @@ show_policy(struct rs *rs, Ipsm__Response *r)
 	pv->group_policy_object = v_str(rs, c[6]);
 	pv->rules = (uint32_t)v_u64(c[7]);
 	pv->loaded_at = v_date(c[8]);
+	pv->dynamic_changes = (uint32_t)v_u64(c[9]);
 	snmp_free_pdu(resp);
 	r->view_case = IPSM__RESPONSE__VIEW_POLICY;
 	r->policy = pv;

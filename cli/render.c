@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ static int
 render_policy(const Ipsm__PolicyView *v, enum render_format fmt, FILE *f)
 {
 	static const char *const hdr[] = {"Field", "Value"};
-	char lm[40], la[40], rules[16];
+	char lm[40], la[40], rules[16], changes[16];
 	const char *rows[][2] = {
 	    {"Policy Name", v->name},
 	    {"Description", v->description},
@@ -86,19 +87,22 @@ render_policy(const Ipsm__PolicyView *v, enum render_format fmt, FILE *f)
 	    {"Group Policy Object", v->group_policy_object},
 	    {"Rules", rules},
 	    {"Applied", utc(v->loaded_at, la, sizeof(la))},
+	    {"Dynamic Changes", changes},
 	};
 	struct table *t;
 
 	snprintf(rules, sizeof(rules), "%u", v->rules);
+	snprintf(changes, sizeof(changes), "%u", v->dynamic_changes);
 	if (fmt == RENDER_JSON) {
 		json_t *j = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, "
-				      "s:I, s:o}",
+				      "s:I, s:o, s:I}",
 		    "name", v->name, "description", v->description,
 		    "last_modified", json_utc(v->last_modified), "store",
 		    v->store, "path", v->path, "organizational_unit",
 		    v->organizational_unit, "group_policy_object",
 		    v->group_policy_object, "rules", (json_int_t)v->rules,
-		    "applied", json_utc(v->loaded_at));
+		    "applied", json_utc(v->loaded_at), "dynamic_changes",
+		    (json_int_t)v->dynamic_changes);
 
 		return emit_json(j, f);
 	}
@@ -782,6 +786,23 @@ render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 			    json_pack("{s:s}", "policy", resp->reload->policy),
 			    f);
 		fprintf(f, "Policy '%s' reloaded.\n", resp->reload->policy);
+		return 0;
+	case IPSM__RESPONSE__VIEW_EDIT:
+		if (fmt == RENDER_JSON)
+			return emit_json(
+			    json_pack("{s:s, s:s, s:i, s:i}", "done",
+				resp->edit->done, "policy", resp->edit->policy,
+				"rules", (int)resp->edit->rules,
+				"dynamic_changes",
+				(int)resp->edit->dynamic_changes),
+			    f);
+		fprintf(f,
+		    "%c%s.  Policy '%s' now has %u rule%s; dynamic changes: "
+		    "%u (reload or a restart discards them).\n",
+		    toupper((unsigned char)resp->edit->done[0]),
+		    resp->edit->done + 1, resp->edit->policy, resp->edit->rules,
+		    resp->edit->rules == 1 ? "" : "s",
+		    resp->edit->dynamic_changes);
 		return 0;
 	default:
 		return -1;

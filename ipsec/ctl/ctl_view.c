@@ -46,6 +46,7 @@ view_policy(
 	v->group_policy_object = dup(a, m->gpo);
 	v->rules = (uint32_t)policy_nrules(src->policy);
 	v->loaded_at = (int64_t)src->loaded_at;
+	v->dynamic_changes = src->dynamic_changes;
 	resp->view_case = IPSM__RESPONSE__VIEW_POLICY;
 	resp->policy = v;
 	return true;

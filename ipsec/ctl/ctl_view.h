@@ -44,6 +44,7 @@ struct ctl_view_src {
 	const struct settings *settings; /* `set config` */
 	const char *settings_path;
 	const struct audit_ring *events; /* recent audit events; may be NULL */
+	unsigned dynamic_changes; /* to the policy, since its file was read */
 };
 
 /*

@@ -18,6 +18,8 @@ struct loaded {
 	struct secrets *secrets;
 	struct flt_set *filters;
 	struct ike_cred **creds; /* per rule, NULL where none */
+	char *text; /* the document it came from (the file, or edited) */
+	size_t len;
 };
 
 struct engine {
@@ -27,6 +29,8 @@ struct engine {
 	struct stats *stats;
 	struct ike *ike;
 	time_t loaded_at;
+	time_t file_mtime;
+	unsigned changes; /* dynamic changes since the file was read */
 	struct settings settings; /* `set config` */
 	char *settings_path; /* NULL: not kept */
 };
@@ -48,6 +52,7 @@ loaded_free(struct loaded *l)
 		for (size_t i = 0; i < policy_nrules(l->policy); i++)
 			ike_cred_free(l->creds[i]);
 	free(l->creds);
+	free(l->text);
 	flt_set_free(l->filters);
 	secrets_free(l->secrets);
 	policy_free(l->policy);
@@ -67,16 +72,18 @@ uses_psk(const struct policy *p)
 	return false;
 }
 
-/* Load policy and secrets, check one against the other, expand. */
+/* Load policy and secrets from the document text (which l then owns),
+ * check one against the other, expand.  An edited document's errors
+ * leave out its line and column: they are in no file. */
 static ips_res
-load(const char *path, const struct hostenv *host, struct loaded *out,
-    char *errbuf, size_t errlen)
+load(const char *path, char *text, size_t len, time_t mtime, bool edited,
+    const struct hostenv *host, struct loaded *out, char *errbuf, size_t errlen)
 {
 	struct policy_error err;
-	struct loaded l = {NULL, NULL, NULL, NULL};
+	struct loaded l = {NULL, NULL, NULL, NULL, text, len};
 	ips_res r;
 
-	r = policy_load_file(path, &l.policy, &err);
+	r = policy_load_text(path, text, len, mtime, &l.policy, &err);
 	if (!ips_ok(r))
 		goto fail;
 	if (policy_secrets_path(l.policy) != NULL) {
@@ -132,17 +139,38 @@ load(const char *path, const struct hostenv *host, struct loaded *out,
 	*out = l;
 	return IPS_OK;
 fail:
-	policy_error_str(&err, errbuf, errlen);
+	if (edited)
+		snprintf(errbuf, errlen, "%s", err.msg);
+	else
+		policy_error_str(&err, errbuf, errlen);
 	loaded_free(&l);
 	return r;
+}
+
+/* The policy file, read and loaded. */
+static ips_res
+load_file(const char *path, const struct hostenv *host, struct loaded *out,
+    time_t *mtime, char *errbuf, size_t errlen)
+{
+	struct policy_error err;
+	char *text;
+	size_t len;
+	ips_res r = policy_read_file(path, &text, &len, mtime, &err);
+
+	if (!ips_ok(r)) {
+		policy_error_str(&err, errbuf, errlen);
+		return r;
+	}
+	return load(path, text, len, *mtime, false, host, out, errbuf, errlen);
 }
 
 ips_res
 engine_check_policy(const char *policy_path, char *errbuf, size_t errlen)
 {
 	struct loaded l;
+	time_t mtime;
 
-	GUARD(load(policy_path, NULL, &l, errbuf, errlen));
+	GUARD(load_file(policy_path, NULL, &l, &mtime, errbuf, errlen));
 	loaded_free(&l);
 	return IPS_OK;
 }
@@ -177,7 +205,8 @@ engine_new(const char *policy_path, struct hostenv *host,
 	}
 	e->host = host;
 	host = NULL;
-	if (!ips_ok(r = load(policy_path, e->host, &e->cur, errbuf, errlen)))
+	if (!ips_ok(r = load_file(policy_path, e->host, &e->cur, &e->file_mtime,
+			errbuf, errlen)))
 		goto fail;
 	e->loaded_at = time(NULL);
 	update_ike(e);
@@ -203,18 +232,68 @@ engine_free(struct engine *e)
 	free(e);
 }
 
+/* A new policy in place of the running one.  The engine ends the SAs whose
+ * rule left (ike_set_policy); the others keep running. */
+static void
+swap_in(struct engine *e, struct loaded *l)
+{
+	loaded_free(&e->cur);
+	e->cur = *l;
+	e->loaded_at = time(NULL);
+	update_ike(e);
+}
+
 ips_res
 engine_reload(struct engine *e, char *errbuf, size_t errlen)
 {
 	struct loaded l;
+	time_t mtime;
 
-	GUARD(load(e->policy_path, e->host, &l, errbuf, errlen));
-	/* The engine ends the SAs whose rule left (ike_set_policy). */
-	loaded_free(&e->cur);
-	e->cur = l;
-	e->loaded_at = time(NULL);
-	update_ike(e);
+	GUARD(load_file(e->policy_path, e->host, &l, &mtime, errbuf, errlen));
+	if (e->changes > 0)
+		ips_log(IPS_LOG_NOTICE,
+		    "reload: %u dynamic change%s to the policy discarded",
+		    e->changes, e->changes == 1 ? "" : "s");
+	swap_in(e, &l);
+	e->file_mtime = mtime;
+	e->changes = 0;
 	return IPS_OK;
+}
+
+ips_res
+engine_edit(struct engine *e, enum pe_op op, const char *object,
+    const struct pe_item *items, size_t n, char *done, size_t donelen,
+    char *errbuf, size_t errlen)
+{
+	struct loaded l;
+	char *text, msg[400];
+	ips_res r;
+
+	r = policy_edit(e->cur.text, e->cur.len, op, object, items, n, &text,
+	    done, donelen, msg, sizeof(msg));
+	if (!ips_ok(r)) {
+		snprintf(errbuf, errlen, "%s %s: %s", pe_op_name(op),
+		    object != NULL ? object : "", msg);
+		return r;
+	}
+	r = load(e->policy_path, text, strlen(text), e->file_mtime, true,
+	    e->host, &l, msg, sizeof(msg));
+	if (!ips_ok(r)) {
+		snprintf(errbuf, errlen, "%s %s refused: %s", pe_op_name(op),
+		    object, msg);
+		return r;
+	}
+	swap_in(e, &l);
+	e->changes++;
+	ips_log(
+	    IPS_LOG_NOTICE, "policy: %s (dynamic change %u)", done, e->changes);
+	return IPS_OK;
+}
+
+unsigned
+engine_dynamic_changes(const struct engine *e)
+{
+	return e->changes;
 }
 
 ips_res
@@ -476,5 +555,6 @@ engine_view_src(const struct engine *e, struct ctl_view_src *src,
 	src->qm = qm;
 	src->discontinuity = stats_discontinuity_time(e->stats);
 	src->loaded_at = e->loaded_at;
+	src->dynamic_changes = e->changes;
 	src->now_ms = ike_now_ms(e->ike);
 }

@@ -7,6 +7,7 @@
 #ifndef IPS_ENGINE_H
 #define IPS_ENGINE_H
 
+#include "spd/policy_edit.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -32,9 +33,21 @@ IPS_MUST_USE ips_res engine_new(const char *policy_path, struct hostenv *host,
     size_t errlen);
 void engine_free(struct engine *e);
 
-/* Re-read policy and secrets; on failure keep running the old ones. */
+/* Re-read policy and secrets; on failure keep running the old ones.  The
+ * file replaces the dynamic changes. */
 IPS_MUST_USE ips_res engine_reload(
     struct engine *e, char *errbuf, size_t errlen);
+/*
+ * A dynamic change (policy_edit.h) to the running policy, checked as a
+ * policy file is and applied at once; the SAs of the rules it leaves in
+ * place keep running.  done says what was done; a refusal changes nothing.
+ * Not written to the policy file: a reload or restart ends it.
+ */
+IPS_MUST_USE ips_res engine_edit(struct engine *e, enum pe_op op,
+    const char *object, const struct pe_item *items, size_t n, char *done,
+    size_t donelen, char *errbuf, size_t errlen);
+/* How many dynamic changes the running policy has had since the file. */
+unsigned engine_dynamic_changes(const struct engine *e);
 /*
  * Adopt a new view of the host (consumed) and re-expand the filters if it
  * differs; *changed says whether it did.

@@ -455,6 +455,49 @@ do_reload(struct daemon *d, Ipsm__Response *resp, struct arena *a)
 	}
 }
 
+/* add, delete, set: a dynamic change; the response says what it did. */
+static void
+do_edit(struct daemon *d, const Ipsm__EditPolicy *ep, Ipsm__Response *resp,
+    struct arena *a)
+{
+	static const enum pe_op ops[] = {PE_ADD, PE_DELETE, PE_SET};
+	struct pe_item *items =
+	    arena_calloc(a, ep->n_items + 1, sizeof(*items));
+	Ipsm__EditResult *er = arena_alloc(a, sizeof(*er));
+	char done[300], err[600];
+	ips_res r;
+
+	if (items == NULL || er == NULL) {
+		resp->status = IPS_E_NOMEM;
+		return;
+	}
+	if ((unsigned)ep->op > 2) {
+		resp->status = IPS_E_PROTO;
+		resp->error = (char *)"unknown edit";
+		return;
+	}
+	for (size_t i = 0; i < ep->n_items; i++) {
+		items[i].key = ep->items[i]->key;
+		items[i].value = ep->items[i]->value;
+	}
+	r = engine_edit(d->engine, ops[ep->op], ep->object, items, ep->n_items,
+	    done, sizeof(done), err, sizeof(err));
+	if (!ips_ok(r)) {
+		ips_log(IPS_LOG_WARNING, "policy: %s", err);
+		resp->status = r.err;
+		resp->error = arena_strdup(a, err);
+		return;
+	}
+	ipsm__edit_result__init(er);
+	er->done = arena_strdup(a, done);
+	er->policy =
+	    arena_strdup(a, policy_meta(engine_policy(d->engine))->name);
+	er->rules = (uint32_t)policy_nrules(engine_policy(d->engine));
+	er->dynamic_changes = engine_dynamic_changes(d->engine);
+	resp->view_case = IPSM__RESPONSE__VIEW_EDIT;
+	resp->edit = er;
+}
+
 /* `set config`: true when applied (the response is then the new view). */
 static bool
 do_set_config(struct daemon *d, const Ipsm__SetConfig *sc, Ipsm__Response *resp,
@@ -515,6 +558,16 @@ handle_request(void *ctx, const Ipsm__Request *req, Ipsm__Response *resp,
 		 * socket's group */
 		resp->status = IPS_E_INVAL;
 		resp->error = (char *)"set config: root only";
+		return;
+	}
+	if (req->op_case == IPSM__REQUEST__OP_EDIT_POLICY) {
+		/* it can take protection away */
+		if (uid != 0) {
+			resp->status = IPS_E_INVAL;
+			resp->error = (char *)"policy changes: root only";
+			return;
+		}
+		do_edit(d, req->edit_policy, resp, a);
 		return;
 	}
 	if (req->op_case == IPSM__REQUEST__OP_SET_CONFIG &&
@@ -602,6 +655,7 @@ agent_snapshot(void *ctx, struct agent_snapshot *out)
 		out->filters = engine_filters(d->engine);
 		out->rules = (uint32_t)policy_nrules(p);
 		out->loaded_at = src.loaded_at;
+		out->dynamic_changes = src.dynamic_changes;
 	}
 }
 

@@ -227,6 +227,13 @@ struct policy;
  */
 IPS_MUST_USE ips_res policy_load_file(
     const char *path, struct policy **out, struct policy_error *err);
+/* A policy file's text (NUL-terminated, malloc'd) and mtime, unparsed. */
+IPS_MUST_USE ips_res policy_read_file(const char *path, char **text,
+    size_t *len, time_t *mtime, struct policy_error *err);
+/* Parse text as the file path holding it: relative names are path's, and
+ * last-modified defaults to mtime (policy_load_file is read, then this). */
+IPS_MUST_USE ips_res policy_load_text(const char *path, const char *text,
+    size_t len, time_t mtime, struct policy **out, struct policy_error *err);
 /* The same from memory; name is used in messages and as the default path. */
 IPS_MUST_USE ips_res policy_load_buffer(const char *name, const char *buf,
     size_t len, struct policy **out, struct policy_error *err);

@@ -1260,17 +1260,14 @@ out:
 }
 
 ips_res
-policy_load_file(
-    const char *path, struct policy **out, struct policy_error *err)
+policy_read_file(const char *path, char **text, size_t *len, time_t *mtime,
+    struct policy_error *err)
 {
-	struct policy *p = NULL;
 	struct stat sb;
 	char *buf;
-	char abspath[PATH_MAX];
 	ssize_t got;
-	size_t len = 0;
+	size_t n = 0;
 	int fd;
-	ips_res r;
 
 	err_init(err, path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) < 0) {
@@ -1291,20 +1288,49 @@ policy_load_file(
 		close(fd);
 		return IPS_ERR(NOMEM);
 	}
-	while (len < (size_t)sb.st_size &&
-	    (got = read(fd, buf + len, (size_t)sb.st_size - len)) > 0)
-		len += (size_t)got;
+	while (n < (size_t)sb.st_size &&
+	    (got = read(fd, buf + n, (size_t)sb.st_size - n)) > 0)
+		n += (size_t)got;
 	close(fd);
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	*mtime = sb.st_mtime;
+	return IPS_OK;
+}
+
+ips_res
+policy_load_text(const char *path, const char *text, size_t len, time_t mtime,
+    struct policy **out, struct policy_error *err)
+{
+	struct policy *p = NULL;
+	char abspath[PATH_MAX];
+	ips_res r;
+
 	if (realpath(path, abspath) == NULL)
 		snprintf(abspath, sizeof(abspath), "%s", path);
-	r = policy_load_buffer(abspath, buf, len, &p, err);
-	free(buf);
+	r = policy_load_buffer(abspath, text, len, &p, err);
 	/* Messages name the file the way the operator wrote it. */
 	snprintf(err->file, sizeof(err->file), "%s", path);
 	if (!ips_ok(r))
 		return r;
 	if (p->meta.last_modified == 0)
-		p->meta.last_modified = sb.st_mtime;
+		p->meta.last_modified = mtime;
 	*out = p;
 	return IPS_OK;
+}
+
+ips_res
+policy_load_file(
+    const char *path, struct policy **out, struct policy_error *err)
+{
+	char *text;
+	size_t len;
+	time_t mtime;
+	ips_res r;
+
+	GUARD(policy_read_file(path, &text, &len, &mtime, err));
+	r = policy_load_text(path, text, len, mtime, out, err);
+	free(text);
+	return r;
 }

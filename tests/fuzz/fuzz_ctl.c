@@ -84,7 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	soft.expires_ms = 9000;
 	settings_defaults(&settings);
 	src = (struct ctl_view_src){p, fs, h, &mm, &qm, 1, 2, &sa, 1, rows, 2,
-	    &soft, 1, 5000, &settings, "/x/config.json", NULL};
+	    &soft, 1, 5000, &settings, "/x/config.json", NULL, 3};
 	rbuf_init(&rb, data, size);
 	while (ips_ok(ctl_frame_parse(&rb, &payload))) {
 		Ipsm__Request *req =

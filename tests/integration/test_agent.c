@@ -710,6 +710,17 @@ test_remote_views(void **state)
 
 	(void)state;
 	pair_up();
+	/* a dynamic change shows on both sides (Dynamic Changes 1) */
+	free(ourd_cli(&lab.d, "add filteraction name=extra action=permit"));
+	{
+		int st;
+		char *get = snmp(
+		    "snmpget", "IPSECMON-MIB::ipsmPolicyDynamicChanges.0", &st);
+
+		assert_int_equal(st, 0);
+		must_say(get, "ipsmPolicyDynamicChanges.0 = 1\n");
+		free(get);
+	}
 	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
 		for (size_t f = 0; f < 2; f++) {
 			char args[128], *local = NULL, *remote = NULL;
@@ -743,7 +754,12 @@ test_remote_views(void **state)
 		assert_int_not_equal(st, 0);
 		must_say(out, "control socket");
 		free(out);
+		out = remote_cli("delete filteraction name=extra", &st);
+		assert_int_equal(st, 2);
+		must_say(out, "control socket");
+		free(out);
 	}
+	free(ourd_cli(&lab.d, "delete filteraction name=extra"));
 }
 
 /* snmptable of every table: rows, and the cells show what the views

@@ -361,6 +361,127 @@ test_first_packet_acquires(void **state)
 	start(&lab.a);
 }
 
+/* ipsecmon ARGS on p, which must exit with want; its output. */
+static char *
+cli_st(struct peer *p, const char *args, int want)
+{
+	char cmd[1024], *out;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s --socket %s %s", tl_env("IPSECMON"),
+	    p->sock, args);
+	out = tl_run(cmd, true, &st);
+	if (st != want)
+		fail_msg(
+		    "ipsecmon %s: exit %d, not %d: %s", args, st, want, out);
+	return out;
+}
+
+/*
+ * The dynamic store (issue 6): rules, filters, filter actions and offers
+ * added, changed and deleted at run time.  The tunnel up meanwhile keeps
+ * its SAs (same SPIs, no new Main Mode, traffic still flowing) until its
+ * own rule is deleted; a refused change changes nothing; reload brings
+ * back the file.
+ */
+static void
+test_dynamic_changes(void **state)
+{
+	static const char *const edits[] = {
+	    "add filter filterlist=web srcaddr=10.98.1.0/24 dstaddr=192.0.2.80 "
+	    "protocol=tcp dstport=443",
+	    "add filteraction name=pass action=permit",
+	    "add rule name=web filterlist=web filteraction=pass",
+	    "add filter filterlist=web position=1 srcaddr=10.98.1.0/24 "
+	    "dstaddr=192.0.2.81",
+	    "add mmoffer mmpolicy=mm encryption=aes128 integrity=sha1 "
+	    "dhgroup=14",
+	    "add qmoffer qmpolicy=qm esp=aes256-sha256 lifetime=30m",
+	    "set qmoffer qmpolicy=qm position=2 lifetimekb=5000",
+	    "set rule name=web conntype=lan",
+	    "delete filter filterlist=web position=2",
+	    "set mmoffer mmpolicy=mm position=2 lifetime=2h",
+	};
+	uint64_t mm = stat_of(&lab.a, "ike_main_mode");
+	char ai[9], ao[9], bi[9], bo[9], cmd[300], *out;
+	int st;
+
+	(void)state;
+	free(cli(&lab.a, "initiate rule=to-b"));
+	assert_true(wait_stat(&lab.a, "ike_main_mode", mm + 1, 10000));
+	assert_true(wait_stat(&lab.b, "active_sas", 2, 10000));
+	spis(&lab.a, ai, ao);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(*edits); i++) {
+		char want[40];
+
+		out = cli(&lab.a, edits[i]);
+		snprintf(want, sizeof(want), "dynamic changes: %zu ", i + 1);
+		if (strstr(out, want) == NULL)
+			fail_msg("%s: %s", edits[i], out);
+		free(out);
+	}
+	out = cli(&lab.a, "show qmfilter format=json");
+	assert_non_null(strstr(out, "\"name\": \"web/1\""));
+	assert_non_null(strstr(out, "192.0.2.81"));
+	assert_null(strstr(out, "192.0.2.80"));
+	free(out);
+	out = cli(&lab.a, "show mmpolicy format=json");
+	assert_non_null(strstr(out, "\"lifetime_s\": 7200"));
+	free(out);
+	/* refusals: the parser's reason, exit 1, nothing changed */
+	out = cli_st(&lab.a, "add rule name=web filterlist=web", 1);
+	assert_non_null(strstr(out, "exists"));
+	free(out);
+	out = cli_st(&lab.a,
+	    "add filter filterlist=web srcaddr=10.98.1.1/24 dstaddr=any", 1);
+	assert_non_null(strstr(out, "bits set beyond the prefix length"));
+	free(out);
+	out = cli_st(&lab.a, "delete filteraction name=sec", 1);
+	assert_non_null(strstr(out, "refused"));
+	free(out);
+	out = cli_st(&lab.a, "add rule name=x filterlist=web bogus=1", 1);
+	assert_non_null(strstr(out, "unknown key 'bogus'"));
+	free(out);
+	/* root only */
+	tl_sh("chmod 0711 %s && chmod 0666 %s", lab.dir, lab.a.sock);
+	snprintf(cmd, sizeof(cmd),
+	    "setpriv --reuid=nobody --regid=nogroup --clear-groups %s "
+	    "--socket %s delete rule name=to-b",
+	    tl_env("IPSECMON"), lab.a.sock);
+	out = tl_run(cmd, true, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "root only"));
+	free(out);
+	/* the tunnel never noticed: same SAs, both sides, still carrying */
+	spis(&lab.a, bi, bo);
+	assert_string_equal(ai, bi);
+	assert_string_equal(ao, bo);
+	assert_int_equal(stat_of(&lab.a, "ike_main_mode"), mm + 1);
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns exec %s ping -c 2 -i 0.2 -W 2 -I 10.98.1.1 10.98.2.1",
+	    lab.a.ns);
+	out = tl_run(cmd, true, &st);
+	if (st != 0)
+		fail_msg("no ping after the changes (%d):\n%s", st, out);
+	free(out);
+	/* deleting the rule the tunnel belongs to ends it, the peer told */
+	out = cli(&lab.a, "delete rule name=to-b format=json");
+	assert_non_null(strstr(out, "\"dynamic_changes\": 11"));
+	free(out);
+	assert_true(wait_stat(&lab.b, "active_sas", 0, 5000));
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 0);
+	/* the file again */
+	free(cli(&lab.a, "reload"));
+	out = cli(&lab.a, "show qmfilter format=json");
+	assert_null(strstr(out, "web/1"));
+	assert_non_null(strstr(out, "to-b/1"));
+	free(out);
+	out = tl_read_file(lab.a.log, NULL);
+	assert_non_null(
+	    strstr(out, "reload: 11 dynamic changes to the policy discarded"));
+	free(out);
+}
+
 static void
 test_both_ways(void **state)
 {
@@ -588,6 +709,7 @@ main(void)
 	    cmocka_unit_test(test_ping_raw_esp),
 	    cmocka_unit_test(test_first_packet_acquires),
 	    cmocka_unit_test(test_both_ways),
+	    cmocka_unit_test(test_dynamic_changes),
 	    cmocka_unit_test(test_pfs_and_algorithms),
 	    cmocka_unit_test(test_mismatches),
 	    cmocka_unit_test(test_wrong_psk),
