@@ -72,18 +72,28 @@ uses_psk(const struct policy *p)
 	return false;
 }
 
-/* Load policy and secrets from the document text (which l then owns),
- * check one against the other, expand.  An edited document's errors
- * leave out its line and column: they are in no file. */
+/* What a load reads: a policy document and how to take it. */
+struct load_in {
+	const char *path; /* the policy file's, for names and messages */
+	char *text; /* the document (the load takes it) */
+	size_t len;
+	time_t mtime;
+	bool edited; /* errors then leave out line and column: in no file */
+	enum pol_crl_check crl; /* strongcrlcheck: where a method names none */
+	const struct hostenv *host; /* NULL: check only */
+};
+
+/* Load policy and secrets, check one against the other, expand. */
 static ips_res
-load(const char *path, char *text, size_t len, time_t mtime, bool edited,
-    const struct hostenv *host, struct loaded *out, char *errbuf, size_t errlen)
+load(const struct load_in *in, struct loaded *out, char *errbuf, size_t errlen)
 {
 	struct policy_error err;
-	struct loaded l = {NULL, NULL, NULL, NULL, text, len};
+	struct loaded l = {NULL, NULL, NULL, NULL, in->text, in->len};
+	const char *path = in->path;
 	ips_res r;
 
-	r = policy_load_text(path, text, len, mtime, &l.policy, &err);
+	r = policy_load_text(
+	    path, in->text, in->len, in->mtime, &l.policy, &err);
 	if (!ips_ok(r))
 		goto fail;
 	if (policy_secrets_path(l.policy) != NULL) {
@@ -115,11 +125,24 @@ load(const char *path, char *text, size_t len, time_t mtime, bool edited,
 
 		for (size_t j = 0; j < rr->nauth && l.creds[i] == NULL; j++) {
 			const struct pol_auth *a = &rr->auth[j];
+			enum pol_crl_check crl =
+			    a->crl_check_set ? a->crl_check : in->crl;
 
 			if (a->method != POL_AUTH_CERT || *a->cert == '\0')
 				continue;
-			const struct ike_cred_opts o = {a->ca, a->crl,
-			    (enum ike_crl_check)a->crl_check, a->peer_id};
+			/* as the parser refuses a strict method without
+			 * lists: no peer could pass it */
+			if (crl == POL_CRL_STRICT && *a->crl == '\0') {
+				snprintf(errbuf, errlen,
+				    "rule '%s': strongcrlcheck=2 needs 'crl' "
+				    "in its certificate method (or a "
+				    "crl-check of its own)",
+				    rr->name);
+				loaded_free(&l);
+				BAIL(CONFIG);
+			}
+			const struct ike_cred_opts o = {
+			    a->ca, a->crl, (enum ike_crl_check)crl, a->peer_id};
 
 			r = ike_cred_load(
 			    a->cert, a->key, &o, &l.creds[i], errbuf, errlen);
@@ -129,8 +152,8 @@ load(const char *path, char *text, size_t len, time_t mtime, bool edited,
 			}
 		}
 	}
-	if (host != NULL &&
-	    !ips_ok(r = flt_set_build(l.policy, host, &l.filters))) {
+	if (in->host != NULL &&
+	    !ips_ok(r = flt_set_build(l.policy, in->host, &l.filters))) {
 		snprintf(errbuf, errlen, "%s: cannot expand filters: %s", path,
 		    ips_strerror(r.err));
 		loaded_free(&l);
@@ -139,7 +162,7 @@ load(const char *path, char *text, size_t len, time_t mtime, bool edited,
 	*out = l;
 	return IPS_OK;
 fail:
-	if (edited)
+	if (in->edited)
 		snprintf(errbuf, errlen, "%s", err.msg);
 	else
 		policy_error_str(&err, errbuf, errlen);
@@ -149,19 +172,42 @@ fail:
 
 /* The policy file, read and loaded. */
 static ips_res
-load_file(const char *path, const struct hostenv *host, struct loaded *out,
-    time_t *mtime, char *errbuf, size_t errlen)
+load_file(const char *path, enum pol_crl_check crl, const struct hostenv *host,
+    struct loaded *out, time_t *mtime, char *errbuf, size_t errlen)
 {
 	struct policy_error err;
-	char *text;
-	size_t len;
-	ips_res r = policy_read_file(path, &text, &len, mtime, &err);
+	struct load_in in = {path, NULL, 0, 0, false, crl, host};
+	ips_res r = policy_read_file(path, &in.text, &in.len, mtime, &err);
 
 	if (!ips_ok(r)) {
 		policy_error_str(&err, errbuf, errlen);
 		return r;
 	}
-	return load(path, text, len, *mtime, false, host, out, errbuf, errlen);
+	in.mtime = *mtime;
+	return load(&in, out, errbuf, errlen);
+}
+
+/* The running document again, under another strongcrlcheck. */
+static ips_res
+load_again(const struct engine *e, enum pol_crl_check crl, struct loaded *out,
+    char *errbuf, size_t errlen)
+{
+	struct load_in in = {e->policy_path, malloc(e->cur.len + 1), e->cur.len,
+	    e->file_mtime, e->changes > 0, crl, e->host};
+
+	if (in.text == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		BAIL(NOMEM);
+	}
+	memcpy(in.text, e->cur.text, e->cur.len + 1);
+	return load(&in, out, errbuf, errlen);
+}
+
+/* The strongcrlcheck the engine's settings ask for. */
+static enum pol_crl_check
+crl_default(const struct settings *s)
+{
+	return (enum pol_crl_check)s->v[SETTING_strongcrlcheck];
 }
 
 ips_res
@@ -170,7 +216,8 @@ engine_check_policy(const char *policy_path, char *errbuf, size_t errlen)
 	struct loaded l;
 	time_t mtime;
 
-	GUARD(load_file(policy_path, NULL, &l, &mtime, errbuf, errlen));
+	GUARD(load_file(
+	    policy_path, POL_CRL_REVOKED, NULL, &l, &mtime, errbuf, errlen));
 	loaded_free(&l);
 	return IPS_OK;
 }
@@ -205,8 +252,8 @@ engine_new(const char *policy_path, struct hostenv *host,
 	}
 	e->host = host;
 	host = NULL;
-	if (!ips_ok(r = load_file(policy_path, e->host, &e->cur, &e->file_mtime,
-			errbuf, errlen)))
+	if (!ips_ok(r = load_file(policy_path, crl_default(&e->settings),
+			e->host, &e->cur, &e->file_mtime, errbuf, errlen)))
 		goto fail;
 	e->loaded_at = time(NULL);
 	update_ike(e);
@@ -249,7 +296,8 @@ engine_reload(struct engine *e, char *errbuf, size_t errlen)
 	struct loaded l;
 	time_t mtime;
 
-	GUARD(load_file(e->policy_path, e->host, &l, &mtime, errbuf, errlen));
+	GUARD(load_file(e->policy_path, crl_default(&e->settings), e->host, &l,
+	    &mtime, errbuf, errlen));
 	if (e->changes > 0)
 		ips_log(IPS_LOG_NOTICE,
 		    "reload: %u dynamic change%s to the policy discarded",
@@ -276,8 +324,10 @@ engine_edit(struct engine *e, enum pe_op op, const char *object,
 		    object != NULL ? object : "", msg);
 		return r;
 	}
-	r = load(e->policy_path, text, strlen(text), e->file_mtime, true,
-	    e->host, &l, msg, sizeof(msg));
+	const struct load_in in = {e->policy_path, text, strlen(text),
+	    e->file_mtime, true, crl_default(&e->settings), e->host};
+
+	r = load(&in, &l, msg, sizeof(msg));
 	if (!ips_ok(r)) {
 		snprintf(errbuf, errlen, "%s %s refused: %s", pe_op_name(op),
 		    object, msg);
@@ -469,7 +519,23 @@ ips_res
 engine_settings_open(
     struct engine *e, const char *path, char *errbuf, size_t errlen)
 {
-	GUARD(settings_load(path, &e->settings, errbuf, errlen));
+	struct settings kept;
+
+	GUARD(settings_load(path, &kept, errbuf, errlen));
+	/* the policy was loaded under the default: again, if kept differs */
+	if (crl_default(&kept) != crl_default(&e->settings)) {
+		struct loaded l;
+		char why[400];
+
+		if (!ips_ok(load_again(
+			e, crl_default(&kept), &l, why, sizeof(why)))) {
+			snprintf(errbuf, errlen, "%s: strongcrlcheck=%u: %s",
+			    path, kept.v[SETTING_strongcrlcheck], why);
+			BAIL(CONFIG);
+		}
+		swap_in(e, &l);
+	}
+	e->settings = kept;
 	free(e->settings_path);
 	ENSURE((e->settings_path = strdup(path)) != NULL, NOMEM);
 	apply_settings(e, NULL);
@@ -487,6 +553,9 @@ engine_set_config(struct engine *e, const char *const *names,
     const char *const *values, size_t n, char *errbuf, size_t errlen)
 {
 	struct settings next = e->settings, old = e->settings;
+	struct loaded l;
+	bool creds = false;
+	ips_res r;
 
 	if (n == 0) {
 		snprintf(errbuf, errlen, "set config needs key=value");
@@ -494,9 +563,30 @@ engine_set_config(struct engine *e, const char *const *names,
 	}
 	for (size_t i = 0; i < n; i++)
 		GUARD(settings_set(&next, names[i], values[i], errbuf, errlen));
+	/* strongcrlcheck: the certificate methods that name no crl-check
+	 * take it, so their credentials are built again (all or nothing) */
+	if (crl_default(&next) != crl_default(&e->settings)) {
+		char why[400];
+
+		if (!ips_ok(r = load_again(
+				e, crl_default(&next), &l, why, sizeof(why)))) {
+			snprintf(errbuf, errlen,
+			    "strongcrlcheck=%u refused: %s",
+			    next.v[SETTING_strongcrlcheck], why);
+			return r;
+		}
+		creds = true;
+	}
 	/* kept first: a change that would not survive a restart is none */
-	if (e->settings_path != NULL)
-		GUARD(settings_save(e->settings_path, &next, errbuf, errlen));
+	if (e->settings_path != NULL &&
+	    !ips_ok(
+		r = settings_save(e->settings_path, &next, errbuf, errlen))) {
+		if (creds)
+			loaded_free(&l);
+		return r;
+	}
+	if (creds)
+		swap_in(e, &l);
 	e->settings = next;
 	apply_settings(e, &old);
 	return IPS_OK;

@@ -188,6 +188,7 @@ struct pol_auth {
 	const char *key; /* CERT: its private key (PEM, mode 0600) */
 	const char *crl; /* CERT: revocation lists (PEM), "" if none */
 	enum pol_crl_check crl_check; /* CERT */
+	bool crl_check_set; /* CERT: written, else strongcrlcheck decides */
 	const char *peer_id; /* CERT: the peer's subject DN, "" = any */
 	struct pol_pos pos;
 };

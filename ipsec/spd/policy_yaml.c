@@ -894,6 +894,7 @@ au_crl_check(struct pctx *c, yaml_node_t *v, void *o)
 
 	GUARD(pw_get_token(c, v, "crl-check", names, 3, &i));
 	((struct pol_auth *)o)->crl_check = (enum pol_crl_check)i;
+	((struct pol_auth *)o)->crl_check_set = true;
 	return IPS_OK;
 }
 

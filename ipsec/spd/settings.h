@@ -22,8 +22,9 @@
 	    "IKE audit events 541-547: 1 written, 0 left out " \
 	    "(DisableIKEAudits)") \
 	X(strongcrlcheck, 0, 2, 1, \
-	    "revocation checks (0 none, 1 revoked fail, 2 any CRL error " \
-	    "fails): kept, not applied yet; each method's crl-check is") \
+	    "revocation checks of certificate methods that name no " \
+	    "crl-check: 0 none, 1 a revoked certificate fails, 2 any " \
+	    "certificate no CRL vouches for fails") \
 	X(ipsecdiagnostics, 0, 7, 0, \
 	    "datapath drop-event logging level: 0 off .. 7 every kind") \
 	X(ipsecloginterval, 60, 86400, 3600, \

@@ -27,6 +27,9 @@ struct peer {
 	char log[512];
 	char dir[512];
 	pid_t pid;
+	char syslog[600]; /* its syslog: our receiver's socket */
+	char syslog_out[600]; /* what the receiver heard, a message a line */
+	pid_t syslog_pid;
 };
 
 static struct {
@@ -36,6 +39,8 @@ static struct {
 	const char *mm_extra; /* lines under the IKE policy's name */
 	const char *life; /* appended to both offers */
 	bool certs; /* certificates from lab.dir/pki instead of the PSK */
+	bool crl; /* with certs: A's method has pki/crl.pem, no crl-check */
+	const char *b_cert; /* with certs: B's certificate, if not b */
 	const char *b_remote; /* B's filter's remote network, if not A's */
 } lab;
 
@@ -64,14 +69,21 @@ configure(struct peer *p, bool is_a, const char *group, const char *pfs,
 	char path[700], text[4096], auth[1024];
 	const char *life = lab.life ? lab.life : "";
 	const char *b_remote = lab.b_remote ? lab.b_remote : "10.98.1.0/24";
-	char me = is_a ? 'a' : 'b';
 
-	if (lab.certs)
+	if (lab.certs) {
+		char crl[700] = "";
+		const char *cert = is_a || lab.b_cert == NULL
+		    ? (is_a ? "a" : "b")
+		    : lab.b_cert;
+
+		if (is_a && lab.crl)
+			snprintf(
+			    crl, sizeof(crl), ", crl: %s/pki/crl.pem", lab.dir);
 		snprintf(auth, sizeof(auth),
 		    "{ method: certificate, ca: %s/pki/ca.pem, "
-		    "cert: %s/pki/%c.pem, key: %s/pki/%c.key }",
-		    lab.dir, lab.dir, me, lab.dir, me);
-	else
+		    "cert: %s/pki/%s.pem, key: %s/pki/%s.key%s }",
+		    lab.dir, lab.dir, cert, lab.dir, cert, crl);
+	} else
 		snprintf(auth, sizeof(auth), "{ method: psk, secret: k }");
 	snprintf(text, sizeof(text), policy_fmt, is_a ? "site A" : "site B",
 	    lab.mm_extra ? lab.mm_extra : "", group, life, pfs, esp, life,
@@ -159,7 +171,7 @@ start(struct peer *p)
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", policy, (char *)"-s",
 	    p->sock, (char *)"-e", events, (char *)"-t", p->tun,
 	    (char *)"--config", config, (char *)"--ike-log", ikelog,
-	    (char *)"--audit-syslog", (char *)"none", NULL};
+	    (char *)"--audit-syslog", p->syslog, NULL};
 	int st = 1;
 
 	snprintf(config, sizeof(config), "%s/config.json", p->dir);
@@ -215,6 +227,11 @@ setup(void **state)
 		    i ? 'b' : 'a');
 		snprintf(p->log, sizeof(p->log), "%s/%c.log", lab.dir,
 		    i ? 'b' : 'a');
+		snprintf(p->syslog, sizeof(p->syslog), "%s/%c.syslog", lab.dir,
+		    i ? 'b' : 'a');
+		snprintf(p->syslog_out, sizeof(p->syslog_out),
+		    "%s/%c.syslog.txt", lab.dir, i ? 'b' : 'a');
+		p->syslog_pid = tl_syslog_receiver(p->syslog, p->syslog_out);
 		configure(p, i == 0, "14", "none", "aes128gcm16", "shared");
 		start(p);
 	}
@@ -229,6 +246,10 @@ teardown(void **state)
 		tl_stop(lab.a.pid, SIGTERM);
 	if (lab.b.pid > 0)
 		tl_stop(lab.b.pid, SIGTERM);
+	if (lab.a.syslog_pid > 0)
+		tl_stop(lab.a.syslog_pid, SIGTERM);
+	if (lab.b.syslog_pid > 0)
+		tl_stop(lab.b.syslog_pid, SIGTERM);
 	tl_netns_delete(lab.a.ns);
 	tl_netns_delete(lab.b.ns);
 	tl_rmrf(lab.dir);
@@ -607,7 +628,8 @@ restart_both(void **state)
 {
 	(void)state;
 	lab.mm_extra = lab.life = NULL;
-	lab.certs = false;
+	lab.certs = lab.crl = false;
+	lab.b_cert = NULL;
 	for (int i = 0; i < 2; i++) {
 		struct peer *p = i ? &lab.b : &lab.a;
 
@@ -634,6 +656,137 @@ test_certificates(void **state)
 	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
 	round_trip(&lab.a, "to-b", &lab.b, "\"rsa-sig\"");
 	round_trip(&lab.b, "to-a", &lab.a, "\"rsa-sig\"");
+}
+
+/* Whether p's event log holds what, within timeout_ms. */
+static bool
+wait_event(struct peer *p, const char *what, int timeout_ms)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/events.jsonl", p->dir);
+	for (int w = 0; w <= timeout_ms; w += 100) {
+		char *ev = tl_read_file(path, NULL);
+		bool yes = ev != NULL && strstr(ev, what) != NULL;
+
+		free(ev);
+		if (yes)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* p's strongcrlcheck, from show config; -1 if absent. */
+static long
+crl_setting(struct peer *p)
+{
+	char *out = cli(p, "show config format=json");
+	const char *s = strstr(out, "\"name\": \"strongcrlcheck\",");
+	long v = -1;
+
+	if (s != NULL && (s = strstr(s, "\"value\": ")) != NULL)
+		v = strtol(s + 9, NULL, 10);
+	free(out);
+	return v;
+}
+
+/*
+ * strongcrlcheck (issue 6): A's method has a CRL that revokes B's
+ * certificate and no crl-check of its own, so the setting decides.  At
+ * the default (1) A refuses B with audit event 544; at 0 the same
+ * negotiation succeeds, the credentials rebuilt at once; 2 keeps the SA
+ * up and is refused where a method has no list to vouch.
+ */
+static void
+test_revoked_certificate(void **state)
+{
+	char pki[600], *out;
+
+	(void)state;
+	snprintf(pki, sizeof(pki), "%s/pki/crl.pem", lab.dir);
+	if (access(pki, R_OK) != 0) {
+		snprintf(pki, sizeof(pki), "%s/pki", lab.dir);
+		tl_make_pki(pki);
+	}
+	lab.certs = lab.crl = true;
+	lab.b_cert = "c"; /* revoked by crl.pem */
+	configure(&lab.a, true, "14", "none", "aes128gcm16", "shared");
+	configure(&lab.b, false, "14", "none", "aes128gcm16", "shared");
+	free(cli(&lab.a, "initiate rule=to-b"));
+	if (!wait_event(&lab.a, "\"id\":544,", 15000))
+		fail_msg("no event 544 for a revoked certificate:\n%s",
+		    tl_read_file(lab.a.log, NULL));
+	assert_true(wait_event(&lab.a, "revoked", 0));
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 0);
+	out = cli(&lab.a, "set config strongcrlcheck=0");
+	free(out);
+	free(cli(&lab.a, "initiate rule=to-b"));
+	if (!wait_stat(&lab.a, "active_sas", 2, 15000))
+		fail_msg("strongcrlcheck=0 did not let B in:\n%s",
+		    tl_read_file(lab.a.log, NULL));
+	/* strict, with A's list: applied, and the SA up stays */
+	free(cli(&lab.a, "set config strongcrlcheck=2"));
+	assert_int_equal(crl_setting(&lab.a), 2);
+	assert_int_equal(stat_of(&lab.a, "active_sas"), 2);
+	/* B's method has no list: strict could never pass, so refused */
+	out = cli_st(&lab.b, "set config strongcrlcheck=2", 1);
+	assert_non_null(
+	    strstr(out, "rule 'to-a': strongcrlcheck=2 needs 'crl'"));
+	free(out);
+	assert_int_equal(crl_setting(&lab.b), 1);
+	free(cli(&lab.a, "set config strongcrlcheck=1"));
+}
+
+/* Occurrences of what in the file at path (0 if there is none). */
+static int
+count_in_file(const char *path, const char *what)
+{
+	char *t = tl_read_file(path, NULL);
+	int n = 0;
+
+	for (const char *s = t; s != NULL && (s = strstr(s, what)) != NULL; s++)
+		n++;
+	free(t);
+	return n;
+}
+
+/*
+ * Every audit event 541-547 came from its real trigger in the tests
+ * before (an SA up and down, a revoked certificate, a wrong key, a
+ * proposal mismatch, a timeout), and each one a side wrote to its event
+ * log it also sent to its syslog: the same count, id by id.
+ */
+static void
+test_audit_everywhere(void **state)
+{
+	(void)state;
+	usleep(300000); /* the receivers write what is in flight */
+	for (int id = 541; id <= 547; id++) {
+		int total = 0;
+
+		for (int i = 0; i < 2; i++) {
+			struct peer *p = i ? &lab.b : &lab.a;
+			char log[600], log1[610], ev[32], sys[48];
+			int n_ev, n_sys;
+
+			snprintf(log, sizeof(log), "%s/events.jsonl", p->dir);
+			snprintf(log1, sizeof(log1), "%s.1", log);
+			snprintf(ev, sizeof(ev), "\"id\":%d,", id);
+			snprintf(
+			    sys, sizeof(sys), "[ipsecmon@32473 id=\"%d\"", id);
+			n_ev = count_in_file(log, ev) + count_in_file(log1, ev);
+			n_sys = count_in_file(p->syslog_out, sys);
+			if (n_ev != n_sys)
+				fail_msg(
+				    "%c: event %d: %d in the event log, %d "
+				    "at syslog",
+				    i ? 'B' : 'A', id, n_ev, n_sys);
+			total += n_ev;
+		}
+		if (total == 0)
+			fail_msg("no event %d on either side", id);
+	}
 }
 
 /*
@@ -714,8 +867,10 @@ main(void)
 	    cmocka_unit_test(test_mismatches),
 	    cmocka_unit_test(test_wrong_psk),
 	    cmocka_unit_test_teardown(test_certificates, restart_both),
+	    cmocka_unit_test_teardown(test_revoked_certificate, restart_both),
 	    cmocka_unit_test_teardown(test_dead_peer, restart_both),
 	    cmocka_unit_test_teardown(test_rekeys, restart_both),
+	    cmocka_unit_test(test_audit_everywhere),
 	};
 
 	/* IPS_TEST_FILTER=test_rekeys runs that scenario alone */

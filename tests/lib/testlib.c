@@ -491,3 +491,39 @@ tl_stat_mib_name(const char *key, char *out, size_t len)
 		n += (size_t)snprintf(out + n, len - n, "%s", word);
 	}
 }
+
+pid_t
+tl_syslog_receiver(const char *sock, const char *out)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), of;
+	pid_t pid;
+
+	assert_true(fd >= 0);
+	assert_true(strlen(sock) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	unlink(sock);
+	/* bound before the fork: nothing sent after this returns is lost */
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	of = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	assert_true(of >= 0);
+	if ((pid = fork()) == 0) {
+		char m[8192];
+
+		for (;;) {
+			ssize_t n = recv(fd, m, sizeof(m) - 1, 0);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				_exit(1);
+			m[n] = '\n';
+			if (write(of, m, (size_t)n + 1) < 0)
+				_exit(1);
+		}
+	}
+	assert_true(pid > 0);
+	close(fd);
+	close(of);
+	return pid;
+}

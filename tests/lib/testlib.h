@@ -35,6 +35,10 @@ pid_t tl_spawn(char *const argv[], const char *logpath);
 int tl_stop(pid_t pid, int sig);
 /* Reap a child that should exit by itself within timeout_ms; -1 if not. */
 int tl_wait_exit(pid_t pid, int timeout_ms);
+/* A syslog receiver, as /dev/log is (a Unix datagram socket at sock):
+ * a child process appending each message and a newline to out.  Stop it
+ * with tl_stop. */
+pid_t tl_syslog_receiver(const char *sock, const char *out);
 /* Wait until a Unix socket accepts connections; false on timeout. */
 bool tl_wait_socket(const char *path, int timeout_ms);
 
