@@ -18,6 +18,7 @@
 #include "base/addr.h"
 #include "spd/policy.h"
 #include "ctl/ctl_client.h"
+#include "names.h"
 #include "remote.h"
 #include "render.h"
 
@@ -39,7 +40,8 @@ enum {
 	OPT_KEYFMT = 256, /* --format wireshark, required */
 	OPT_TRAFFIC = 512, /* protocol=, srcport=, dstport= (qmfilter) */
 	OPT_MASK = 1024, /* srcmask=, dstmask= (the filter views) */
-	OPT_EDIT = 2048 /* every key=value is the object's (policy_edit.h) */
+	OPT_EDIT = 2048, /* every key=value is the object's (policy_edit.h) */
+	OPT_DNS = 4096 /* resolvedns=yes|no */
 };
 
 struct command {
@@ -50,11 +52,11 @@ struct command {
 
 static const struct command commands[] = {
     {"show", "policy", OPT_FORMAT, "the active policy (Active Policy)"},
-    {"show", "mmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR | OPT_MASK,
+    {"show", "mmfilter", OPT_FORMAT | OPT_TYPE | OPT_ADDR | OPT_MASK | OPT_DNS,
 	"Main Mode filters, generic or specific (srcaddr= srcmask= dstaddr= "
 	"dstmask=)"},
     {"show", "qmfilter",
-	OPT_FORMAT | OPT_TYPE | OPT_ADDR | OPT_MASK | OPT_TRAFFIC,
+	OPT_FORMAT | OPT_TYPE | OPT_ADDR | OPT_MASK | OPT_TRAFFIC | OPT_DNS,
 	"Quick Mode filters, generic or specific (srcaddr= srcmask= "
 	"dstaddr= dstmask= protocol= srcport= dstport=)"},
     {"show", "mmpolicy", OPT_FORMAT, "Main Mode offers (IKE policies)"},
@@ -62,13 +64,13 @@ static const struct command commands[] = {
 	"Quick Mode offers (negotiation policies)"},
     {"show", "stats", OPT_FORMAT | OPT_STATTYPE,
 	"Main Mode and Quick Mode statistics (type=all|ike|ipsec)"},
-    {"show", "mmsas", OPT_FORMAT | OPT_ADDR | OPT_SAQ,
+    {"show", "mmsas", OPT_FORMAT | OPT_ADDR | OPT_SAQ | OPT_DNS,
 	"Main Mode security associations ([all] srcaddr= dstaddr=)"},
-    {"show", "qmsas", OPT_FORMAT | OPT_ADDR | OPT_SAQ,
+    {"show", "qmsas", OPT_FORMAT | OPT_ADDR | OPT_SAQ | OPT_DNS,
 	"Quick Mode security associations ([all] srcaddr= dstaddr= "
 	"protocol=)"},
     {"show", "config", OPT_FORMAT, "the engine's settings (set config)"},
-    {"show", "all", OPT_FORMAT,
+    {"show", "all", OPT_FORMAT | OPT_DNS,
 	"every view: policy, offers, generic filters, SAs, statistics, "
 	"settings"},
     {"show", "events", OPT_FORMAT | OPT_EVENTS,
@@ -173,6 +175,10 @@ command_help(const struct command *c, FILE *f)
 		fprintf(f, "  type=all|ike|ipsec\n");
 	if (c->opts & OPT_ADDR)
 		fprintf(f, "  srcaddr=any|me|IP  dstaddr=any|me|IP\n");
+	if (c->opts & OPT_DNS)
+		fprintf(f,
+		    "  resolvedns=yes   addresses shown by their names "
+		    "(reverse lookups, 2 s at most)\n");
 	if (c->opts & OPT_MASK)
 		fprintf(f,
 		    "  srcmask=LEN|MASK  dstmask=LEN|MASK (with an IP "
@@ -252,6 +258,8 @@ complete(int argc, char **argv)
 				printf("srcaddr=\ndstaddr=\n");
 			if (c->opts & OPT_MASK)
 				printf("srcmask=\ndstmask=\n");
+			if (c->opts & OPT_DNS)
+				printf("resolvedns=yes\n");
 			if (c->opts & OPT_TRAFFIC)
 				printf("protocol=\nsrcport=\ndstport=\n");
 			if (c->opts & OPT_RULE)
@@ -356,6 +364,8 @@ struct show_args {
 	enum { STATS_ALL, STATS_IKE, STATS_IPSEC } stats;
 	const char *protocol; /* show qmsas protocol= */
 	const char *srcmask, *dstmask; /* the filter views' */
+	bool resolve; /* resolvedns=yes */
+	struct names *names; /* its lookups and their cache */
 	bool keys; /* export-keys --format wireshark given */
 };
 
@@ -504,6 +514,16 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 				return bad("address must be any, me or an IP "
 					   "address, not '%s'",
 				    v);
+		} else if (strcmp(argv[i], "resolvedns") == 0 &&
+		    cmd->opts & OPT_DNS) {
+			static const char *const yn[] = {"no", "yes"};
+			int x = keyword(v, yn, 2);
+
+			if (x < 0)
+				return bad("resolvedns must be yes or no, not "
+					   "'%s'",
+				    v);
+			ea->resolve = x == 1;
 		} else if ((strcmp(argv[i], "srcmask") == 0 ||
 			       strcmp(argv[i], "dstmask") == 0) &&
 		    cmd->opts & OPT_MASK) {
@@ -597,7 +617,11 @@ show(Ipsm__Response *resp, enum render_format fmt, const struct show_args *ea,
 		sv->n_quick_mode = 0;
 	if (sv != NULL && ea->stats == STATS_IPSEC)
 		sv->n_main_mode = 0;
+	if (ea->names != NULL)
+		names_apply(ea->names, resp);
 	rc = render_response(resp, fmt, f);
+	if (ea->names != NULL)
+		names_restore(ea->names); /* resp's own strings, to be freed */
 	if (sv != NULL) {
 		sv->n_main_mode = nmm;
 		sv->n_quick_mode = nqm;
@@ -790,6 +814,45 @@ run_all(const char *host, const struct remote_auth *auth, const char *sock,
 	if (fmt == RENDER_JSON)
 		printf("\n}\n"); /* whole JSON even when a view failed */
 	return rc;
+}
+
+/* The request's view: once, or (--refresh) redrawn every N seconds, as
+ * the snap-in's refresh; Ctrl-C ends that with status 0. */
+static int
+run_views(const char *host, const struct remote_auth *auth, const char *sock,
+    int timeout_ms, const struct command *cmd, Ipsm__Request *req,
+    enum render_format fmt, const struct show_args *ea, unsigned refresh_s)
+{
+	bool all = strcmp(cmd->noun ? cmd->noun : "", "all") == 0;
+	int rc;
+
+	if (refresh_s == 0)
+		return all ? run_all(host, auth, sock, timeout_ms, fmt, ea)
+			   : run_once(host, auth, sock, timeout_ms, req, fmt,
+				 ea, stdout);
+	catch_interrupts();
+	for (;;) {
+		time_t now = time(NULL);
+		char when[32];
+
+		if (isatty(STDOUT_FILENO))
+			fputs("\033[H\033[2J", stdout); /* home, clear */
+		strftime(
+		    when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+		printf("Every %us: ipsecmon %s%s%s    %s\n\n", refresh_s,
+		    cmd->verb, cmd->noun ? " " : "", cmd->noun ? cmd->noun : "",
+		    when);
+		rc = all ? run_all(host, auth, sock, timeout_ms, fmt, ea)
+			 : run_once(host, auth, sock, timeout_ms, req, fmt, ea,
+			       stdout);
+		fflush(stdout);
+		if (rc != 0)
+			return rc;
+		for (unsigned k = 0; k < refresh_s * 10 && !stop_following; k++)
+			usleep(100000);
+		if (stop_following)
+			return 0;
+	}
 }
 
 static const struct command *
@@ -1038,35 +1101,10 @@ main(int argc, char **argv)
 	if (refresh_s != 0 && strcmp(cmd->verb, "show") != 0)
 		return bad("--refresh redraws show commands only, not '%s'",
 		    cmd->verb);
-	if (refresh_s == 0 && strcmp(cmd->noun ? cmd->noun : "", "all") == 0)
-		return run_all(host, &auth, sock, timeout_ms, fmt, &ea);
-	if (refresh_s == 0)
-		return run_once(
-		    host, &auth, sock, timeout_ms, &req, fmt, &ea, stdout);
-	/* --refresh: redrawn every N seconds, as the snap-in's refresh;
-	 * Ctrl-C ends it with status 0 */
-	catch_interrupts();
-	for (;;) {
-		time_t now = time(NULL);
-		char when[32];
-
-		if (isatty(STDOUT_FILENO))
-			fputs("\033[H\033[2J", stdout); /* home, clear */
-		strftime(
-		    when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-		printf("Every %us: ipsecmon %s%s%s    %s\n\n", refresh_s,
-		    cmd->verb, cmd->noun ? " " : "", cmd->noun ? cmd->noun : "",
-		    when);
-		rc = strcmp(cmd->noun, "all") == 0
-		    ? run_all(host, &auth, sock, timeout_ms, fmt, &ea)
-		    : run_once(host, &auth, sock, timeout_ms, &req, fmt, &ea,
-			  stdout);
-		fflush(stdout);
-		if (rc != 0)
-			return rc;
-		for (unsigned k = 0; k < refresh_s * 10 && !stop_following; k++)
-			usleep(100000);
-		if (stop_following)
-			return 0;
-	}
+	if (ea.resolve && (ea.names = names_new(2000)) == NULL)
+		return EXIT_REFUSED;
+	rc = run_views(
+	    host, &auth, sock, timeout_ms, cmd, &req, fmt, &ea, refresh_s);
+	names_free(ea.names);
+	return rc;
 }

@@ -184,6 +184,7 @@ teardown(void **state)
 		free(log);
 	}
 	tl_sh("rm -rf /etc/netns/%s", lab.ns);
+	tl_sh("rm -rf /etc/netns/%s", lab.ns); /* test_resolvedns's */
 	tl_netns_delete(lab.ns);
 	tl_rmrf(lab.dir);
 	free(lab.dir);
@@ -268,6 +269,60 @@ test_search_golden(void **state)
 		free(norm);
 		free(out);
 	}
+}
+
+/*
+ * resolvedns=yes: addresses shown by their names, here from a hosts file
+ * (the CLI runs in the lab's namespace, where ip netns exec puts
+ * /etc/netns/NS/hosts over /etc/hosts, and a resolv.conf whose server
+ * answers nothing).  An address without a name stays an address, and so
+ * does one whose name is not fit for a terminal.
+ */
+static void
+test_resolvedns(void **state)
+{
+	char cmd[2048], *out;
+	int st;
+
+	(void)state;
+	tl_sh("mkdir -p /etc/netns/%s && cd /etc/netns/%s && "
+	      "printf '192.0.2.53 dns1.lab.example\\n"
+	      "10.99.0.2 branch-gw.lab.example\\n"
+	      "198.51.100.7 bad!name\\n' > hosts && "
+	      "echo 'nameserver 127.0.0.1' > resolv.conf",
+	    lab.ns, lab.ns);
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns exec %s timeout -k 2 20 %s --socket %s show qmfilter "
+	    "type=specific resolvedns=yes",
+	    lab.ns, tl_env("IPSECMON"), lab.sock);
+	out = tl_run(cmd, true, &st);
+	if (st != 0)
+		fail_msg("resolvedns=yes failed (%d): %s", st, out);
+	assert_non_null(strstr(out, "dns1.lab.example"));
+	assert_non_null(strstr(out, "branch-gw.lab.example"));
+	assert_null(strstr(out, "192.0.2.53 "));
+	assert_non_null(strstr(out, "198.51.100.7"));
+	assert_null(strstr(out, "bad!name"));
+	free(out);
+	/* JSON too; and without the option, addresses */
+	snprintf(cmd, sizeof(cmd),
+	    "ip netns exec %s timeout -k 2 20 %s --socket %s show qmfilter "
+	    "type=specific resolvedns=yes format=json",
+	    lab.ns, tl_env("IPSECMON"), lab.sock);
+	out = tl_run(cmd, true, &st);
+	assert_int_equal(st, 0);
+	assert_non_null(strstr(out,
+	    "\"tunnel_destination\": "
+	    "\"branch-gw.lab.example\""));
+	free(out);
+	out = cli("show qmfilter type=specific", false, &st);
+	assert_int_equal(st, 0);
+	assert_null(strstr(out, "lab.example"));
+	free(out);
+	out = cli("show qmfilter resolvedns=perhaps", true, &st);
+	assert_int_equal(st, 2);
+	free(out);
+	tl_sh("rm -rf /etc/netns/%s", lab.ns);
 }
 
 /* Specific filters whose source is exactly addr (as an expanded "me"). */
@@ -841,6 +896,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_views_match_golden),
 	    cmocka_unit_test(test_search_golden),
+	    cmocka_unit_test(test_resolvedns),
 	    cmocka_unit_test(test_filters_follow_address_changes),
 	    cmocka_unit_test(test_reload),
 	    cmocka_unit_test(test_hostile_clients),
