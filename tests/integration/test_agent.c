@@ -528,6 +528,48 @@ sa_rows(const char *args)
 	return n;
 }
 
+/*
+ * The SA views and the event view with real SAs, every format, against
+ * golden files: what changes from run to run (cookies, SPIs, ages,
+ * traffic, times) masked, the rest exact; the JSON against the schema.
+ */
+static void
+test_sa_views_golden(void **state)
+{
+	static const char *const vary[] = {"Cookies", "cookies", "Age (s)",
+	    "age_s", "Inbound SPI", "inbound_spi", "Outbound SPI",
+	    "outbound_spi", "Bytes In", "bytes_in", "Bytes Out", "bytes_out",
+	    "packets_in", "packets_out", "idle_s", "Time", "time"};
+	static const struct {
+		const char *args, *golden, *schema;
+	} views[] = {
+	    {"show mmsas", "mmsas", "mmsas"},
+	    {"show qmsas", "qmsas", "qmsas"},
+	    {"show events id=541 max=2", "events", "events"},
+	};
+	static const char *const formats[] = {"table", "list", "json"};
+
+	(void)state;
+	pair_up();
+	for (size_t v = 0; v < sizeof(views) / sizeof(views[0]); v++)
+		for (size_t f = 0; f < 3; f++) {
+			char args[200], name[100], *out, *norm;
+
+			snprintf(args, sizeof(args), "%s format=%s",
+			    views[v].args, formats[f]);
+			out = ourd_cli(&lab.d, args);
+			if (f == 2)
+				tl_check_json(views[v].schema, out, false);
+			norm = tl_mask_fields(
+			    out, vary, sizeof(vary) / sizeof(vary[0]));
+			snprintf(name, sizeof(name), "agent/%s.%s",
+			    views[v].golden, formats[f]);
+			tl_golden(name, norm);
+			free(norm);
+			free(out);
+		}
+}
+
 /* show mmsas|qmsas [all] srcaddr= dstaddr= protocol=: our side and the
  * peer's, by endpoint or inside a selector. */
 static void
@@ -1078,6 +1120,7 @@ main(void)
 	    cmocka_unit_test(test_walk_equals_show_stats),
 	    cmocka_unit_test(test_remote_view_equals_local),
 	    cmocka_unit_test(test_qm_sa_table),
+	    cmocka_unit_test(test_sa_views_golden),
 	    cmocka_unit_test(test_sa_searches),
 	    cmocka_unit_test(test_trace_log),
 	    cmocka_unit_test(test_syslog),

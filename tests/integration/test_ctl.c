@@ -196,16 +196,17 @@ static void
 test_views_match_golden(void **state)
 {
 	static const struct {
-		const char *args, *golden;
+		const char *args, *golden, *schema;
 	} views[] = {
-	    {"show policy", "policy"},
-	    {"show mmfilter", "mmfilter-generic"},
-	    {"show mmfilter type=specific", "mmfilter-specific"},
-	    {"show qmfilter", "qmfilter-generic"},
-	    {"show qmfilter type=specific", "qmfilter-specific"},
-	    {"show mmpolicy", "mmpolicy"},
-	    {"show qmpolicy", "qmpolicy"},
-	    {"show stats", "stats"},
+	    {"show policy", "policy", "policy"},
+	    {"show mmfilter", "mmfilter-generic", "filters"},
+	    {"show mmfilter type=specific", "mmfilter-specific", "filters"},
+	    {"show qmfilter", "qmfilter-generic", "filters"},
+	    {"show qmfilter type=specific", "qmfilter-specific", "filters"},
+	    {"show mmpolicy", "mmpolicy", "mmpolicy"},
+	    {"show qmpolicy", "qmpolicy", "qmpolicy"},
+	    {"show stats", "stats", "stats"},
+	    {"show config", "config", "config"},
 	};
 	static const char *const formats[] = {"table", "list", "json"};
 
@@ -219,6 +220,10 @@ test_views_match_golden(void **state)
 			    views[v].args, formats[f]);
 			out = cli(args, false, &st);
 			assert_int_equal(st, 0);
+			/* the output as it is, against
+			 * docs/ipsecmon.schema.json */
+			if (f == 2)
+				tl_check_json(views[v].schema, out, false);
 			norm = normalize(out);
 			snprintf(name, sizeof(name), "ctl/%s.%s",
 			    views[v].golden, formats[f]);
@@ -772,6 +777,7 @@ test_cli_conveniences(void **state)
 		assert_non_null(json_object_get(j, "config"));
 		json_decref(j);
 	}
+	tl_check_json("all", out, false);
 	free(out);
 	/* redrawn every second until SIGINT, which ends it cleanly */
 	snprintf(cmd, sizeof(cmd),

@@ -488,6 +488,7 @@ test_dynamic_changes(void **state)
 	/* deleting the rule the tunnel belongs to ends it, the peer told */
 	out = cli(&lab.a, "delete rule name=to-b format=json");
 	assert_non_null(strstr(out, "\"dynamic_changes\": 11"));
+	tl_check_json("edit", out, false);
 	free(out);
 	assert_true(wait_stat(&lab.b, "active_sas", 0, 5000));
 	assert_int_equal(stat_of(&lab.a, "active_sas"), 0);
@@ -762,6 +763,17 @@ test_audit_everywhere(void **state)
 {
 	(void)state;
 	usleep(300000); /* the receivers write what is in flight */
+	/* every line of either event log is an event the schema allows */
+	for (int i = 0; i < 2; i++) {
+		char path[600], *t;
+
+		snprintf(path, sizeof(path), "%s/events.jsonl",
+		    i ? lab.b.dir : lab.a.dir);
+		t = tl_read_file(path, NULL);
+		assert_non_null(t);
+		tl_check_json("event", t, true);
+		free(t);
+	}
 	for (int id = 541; id <= 547; id++) {
 		int total = 0;
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "testlib.h"
 
@@ -526,4 +527,135 @@ tl_syslog_receiver(const char *sock, const char *out)
 	close(fd);
 	close(of);
 	return pid;
+}
+
+void
+tl_check_json(const char *def, const char *json, bool lines)
+{
+	char tmp[] = "/tmp/ipsm-json-XXXXXX", cmd[1400], *out;
+	int fd = mkstemp(tmp), st;
+
+	assert_true(fd >= 0);
+	close(fd);
+	tl_write_file(tmp, json, 0600);
+	snprintf(cmd, sizeof(cmd), "%s/tests/tools/check-json %s%s '%s'",
+	    tl_env("IPS_SOURCE_DIR"), lines ? "--lines " : "", def, tmp);
+	out = tl_run(cmd, true, &st);
+	unlink(tmp);
+	if (st != 0)
+		fail_msg("JSON does not fit the schema's '%s' (%d):\n%s\n%s",
+		    def, st, out, json);
+	free(out);
+}
+
+static bool
+masked(const char *name, size_t len, const char *const *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(fields[i]) == len &&
+		    strncmp(name, fields[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* JSON: every member named in fields, at any depth, becomes "@". */
+static void
+mask_json(json_t *j, const char *const *fields, size_t n)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(j)) {
+		json_object_foreach(j, k, v)
+		{
+			if (masked(k, strlen(k), fields, n))
+				json_object_set_new(j, k, json_string("@"));
+			else
+				mask_json(v, fields, n);
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v) mask_json(v, fields, n);
+	}
+}
+
+char *
+tl_mask_fields(const char *out, const char *const *fields, size_t n)
+{
+	const char *p = out;
+	char *res, *line, *save = NULL, *copy;
+	size_t cap = strlen(out) + 1, len = 0;
+	/* a table's columns: from its row of dashes */
+	size_t start[64], width[64], ncol = 0;
+	bool mask[64] = {false};
+	char *header = NULL;
+
+	while (*p == ' ' || *p == '\n')
+		p++;
+	if (*p == '{' || *p == '[') {
+		json_error_t je;
+		json_t *j = json_loads(out, 0, &je);
+
+		if (j == NULL)
+			fail_msg("not JSON (%s):\n%s", je.text, out);
+		mask_json(j, fields, n);
+		res = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_decref(j);
+		return res;
+	}
+	res = calloc(1, cap + 1);
+	copy = strdup(out);
+	assert_non_null(res);
+	assert_non_null(copy);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t ll = strlen(line);
+		char *colon = strstr(line, " : ");
+
+		if (ll > 0 && strspn(line, "- ") == ll && header != NULL) {
+			/* the dashes under the header: the columns */
+			ncol = 0;
+			for (size_t i = 0; i < ll && ncol < 64;) {
+				size_t w = strspn(line + i, "-");
+
+				start[ncol] = i;
+				width[ncol] = w;
+				mask[ncol] = false;
+				{
+					size_t hl = strlen(header);
+					size_t e = i + w < hl ? i + w : hl;
+					size_t b = i < hl ? i : hl;
+
+					while (e > b && header[e - 1] == ' ')
+						e--;
+					mask[ncol] = masked(
+					    header + b, e - b, fields, n);
+				}
+				ncol++;
+				i += w;
+				i += strspn(line + i, " ");
+			}
+		} else if (ncol > 0 && colon == NULL) {
+			for (size_t c = 0; c < ncol; c++)
+				for (size_t k = 0; mask[c] && k < width[c] &&
+				     start[c] + k < ll;
+				     k++)
+					line[start[c] + k] = k == 0 ? '@' : ' ';
+		} else if (colon != NULL) {
+			size_t kl = (size_t)(colon - line);
+
+			while (kl > 0 && line[kl - 1] == ' ')
+				kl--;
+			if (masked(line, kl, fields, n))
+				strcpy(colon + 3, "@");
+			ncol = 0;
+		}
+		if (ll == 0 || line[0] == '\0')
+			ncol = 0;
+		/* the line before the dashes is the header */
+		header = line;
+		len += (size_t)snprintf(res + len, cap + 1 - len, "%s\n", line);
+	}
+	free(copy);
+	return res;
 }

@@ -86,5 +86,15 @@ void tl_tcp_transfer(const char *dir, const char *from_ns, const char *src,
  * environment, write actual there instead.  Fails with a diff.
  */
 void tl_golden(const char *name, const char *actual);
+/*
+ * A view's output with the fields that change from run to run (cookies,
+ * SPIs, ages, byte counts, times) masked, for tl_golden: fields names
+ * them as the view does (a table's header, a list's key, JSON's key).
+ * Tables keep their layout: a masked cell is '@' padded to its column.
+ */
+char *tl_mask_fields(const char *out, const char *const *fields, size_t n);
+/* Fail unless json is what definition def of docs/ipsecmon.schema.json
+ * allows (lines: a document per line), by tests/tools/check-json. */
+void tl_check_json(const char *def, const char *json, bool lines);
 
 #endif
