@@ -207,6 +207,10 @@ trace_msg(struct ike *ike, const char *dir, const struct ike_endpoint *from,
 	    isakmp_exchange_name(h.exchange), ike_ep_text(from, a, sizeof(a)),
 	    ike_ep_text(to, b, sizeof(b)), ck, h.msgid, len,
 	    (h.flags & ISAKMP_FLAG_E) ? ", encrypted" : "");
+	/* a clear message's payloads now; an encrypted one's where it is
+	 * encrypted or decrypted */
+	if (!(h.flags & ISAKMP_FLAG_E))
+		ike_trace_message(ike, "payloads", msg, len, false);
 }
 
 int
@@ -749,6 +753,8 @@ ike_input(struct ike *ike, const struct ike_endpoint *local,
 			OPENSSL_cleanse(plain, blen);
 			return;
 		}
+		ike_trace(ike, "  decrypted payloads:");
+		ike_trace_payloads(ike, &c);
 	} else if (!ips_ok(isakmp_chain_parse(&rb, h.next, false, &c))) {
 		stats_on_invalid_packet(ike->stats);
 		return;

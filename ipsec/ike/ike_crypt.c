@@ -13,6 +13,8 @@ ike_crypt_encrypt(struct ike_sa *sa, struct wbuf *wb, uint8_t *iv)
 	uint8_t *p;
 
 	ENSURE(sa->keyed && wb->len >= ISAKMP_HDR_LEN, INVAL);
+	ike_trace_message(
+	    sa->ike, "payloads, before encryption", wb->p, wb->len, false);
 	/* RFC 2409 5.3: pad the body to the block; zeros, which every
 	 * peer's payload chain ends before. */
 	if (pad > 0) {

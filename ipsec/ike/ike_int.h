@@ -380,6 +380,12 @@ struct ike_sa *ike_sa_new(struct ike *ike, enum ike_role role,
  * a key, a nonce or anything derived from them. */
 void ike_trace(struct ike *ike, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The trace's payload lines (ike_trace.c): a parsed chain, or the chain
+ * of a whole clear message (what: the line above them). */
+struct isakmp_chain;
+void ike_trace_payloads(struct ike *ike, const struct isakmp_chain *c);
+void ike_trace_message(struct ike *ike, const char *what, const uint8_t *msg,
+    size_t len, bool decrypted);
 /* Every datagram IKE sends goes here: traced, then ops->send. */
 int ike_send_dgram(struct ike *ike, const struct ike_endpoint *local,
     const struct ike_endpoint *remote, const uint8_t *msg, size_t len);

@@ -228,6 +228,8 @@ info_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 	    (hp = &c.pl[0])->type != ISAKMP_PL_HASH ||
 	    rbuf_left(&hp->body) != hlen)
 		goto invalid;
+	ike_trace(sa->ike, "  decrypted payloads:");
+	ike_trace_payloads(sa->ike, &c);
 	/* What HASH(1) covers: from the end of the HASH payload to the end
 	 * of the last payload, padding excluded.  (Payload views have their
 	 * own base, so this is pointer arithmetic on the decrypted body.) */

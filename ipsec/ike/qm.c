@@ -948,6 +948,8 @@ qm_input_in(struct ike_sa *sa, const struct isakmp_hdr *h, const uint8_t *msg,
 		stats_on_invalid_packet(sa->ike->stats);
 		return;
 	}
+	ike_trace(sa->ike, "  decrypted payloads:");
+	ike_trace_payloads(sa->ike, &c);
 	after = hp->body.p + hlen;
 	end = plain + blen - c.padding;
 	if (fresh || qm->state == QM_I1) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -62,7 +63,17 @@ mock_trace(void *ctx, const char *line)
 	size_t n = strlen(line);
 	char *t;
 
-	if (s == NULL || (t = realloc(s->trace, s->trace_len + n + 2)) == NULL)
+	if (s == NULL)
+		return;
+	s->trace_lines++;
+	if (s->log != NULL) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		trace_log_write(s->log, now, line);
+		return;
+	}
+	if ((t = realloc(s->trace, s->trace_len + n + 2)) == NULL)
 		return;
 	memcpy(t + s->trace_len, line, n);
 	t[s->trace_len + n] = '\n';

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/trace.h"
 #include "ike/ike_int.h"
 
 #define MAXQ 16
@@ -34,6 +35,8 @@ struct side {
 	unsigned long last_suppressed;
 	char *trace; /* the trace log's lines, when ike_set_trace is on */
 	size_t trace_len;
+	struct trace_log *log; /* if set, the lines go to this file instead */
+	size_t trace_lines; /* how many the engine traced */
 };
 
 struct net {

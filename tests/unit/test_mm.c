@@ -270,6 +270,80 @@ test_trace(void **state)
 	teardown(NULL);
 }
 
+/* Lines in a file; each must end in a newline (none torn). */
+static size_t
+file_lines(const char *path)
+{
+	size_t len = 0, n = 0;
+	char *t = tl_read_file(path, &len);
+
+	assert_non_null(t);
+	for (size_t i = 0; i < len; i++)
+		n += t[i] == '\n';
+	assert_true(len == 0 || t[len - 1] == '\n');
+	/* every line stamped: written whole */
+	for (const char *l = t; l < t + len; l = strchr(l, '\n') + 1)
+		assert_true(strncmp(l, "20", 2) == 0);
+	free(t);
+	return n;
+}
+
+/*
+ * The trace log (the real file) under a storm of negotiations, payload
+ * detail on: at exactly TRACE_MAX_LINES lines the file becomes .bak and a
+ * new one starts, and every line the engine traced is in one of the two,
+ * whole.
+ */
+static void
+test_trace_storm(void **state)
+{
+	char dir[] = "/tmp/ipsm-storm-XXXXXX", path[64], bak[80], err[256];
+	size_t rounds = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/oakley.log", dir);
+	snprintf(bak, sizeof(bak), "%s.bak", path);
+	setup_pair("19", "19", "storm-psk", "storm-psk");
+	if (!ips_ok(trace_log_open(
+		path, TRACE_MAX_LINES, &net.a.log, err, sizeof(err))))
+		fail_msg("%s", err);
+	ike_set_trace(net.a.ike, true);
+	while (net.a.trace_lines <= TRACE_MAX_LINES + 500 && rounds < 20000) {
+		initiate();
+		pump();
+		rounds++;
+	}
+	assert_int_equal(MM_STAT(&net.a, ike_main_mode), rounds);
+	assert_true(net.a.trace_lines > TRACE_MAX_LINES);
+	assert_int_equal(file_lines(bak), TRACE_MAX_LINES);
+	assert_int_equal(file_lines(path), net.a.trace_lines - TRACE_MAX_LINES);
+	assert_int_equal(
+	    trace_log_lines(net.a.log), net.a.trace_lines - TRACE_MAX_LINES);
+	/* payload by payload: proposals, transforms, identities */
+	{
+		char *t = tl_read_file(bak, NULL);
+
+		assert_non_null(strstr(t, "  SA doi 1 situation 1"));
+		assert_non_null(
+		    strstr(t, "    proposal 1 ISAKMP, 1 transform"));
+		assert_non_null(strstr(t,
+		    "      transform 1 id 1: "
+		    "Encryption-Algorithm=7(AES-CBC) "));
+		assert_non_null(strstr(t, "  decrypted payloads:"));
+		assert_non_null(strstr(t, "  payloads, before encryption:"));
+		assert_non_null(strstr(t, "    proposal 1 ESP spi "));
+		assert_non_null(strstr(t, "  ID ID_IPV4_ADDR 10.99.0.1"));
+		assert_non_null(strstr(t, "  KE 64 bytes"));
+		assert_null(strstr(t, "storm-psk"));
+		free(t);
+	}
+	trace_log_close(net.a.log);
+	net.a.log = NULL;
+	teardown(NULL);
+	tl_sh("rm -rf %s", dir);
+}
+
 /* ipsmMmSaTable's order (ike_sa_next): every SA once, indexes rising, as
  * ike_sa_list lists them; an SA reaped from the middle leaves the rest in
  * order, and new SAs take new numbers. */
@@ -1148,6 +1222,7 @@ main(void)
 	    cmocka_unit_test(test_sa_index),
 	    cmocka_unit_test(test_audits_off),
 	    cmocka_unit_test(test_trace),
+	    cmocka_unit_test(test_trace_storm),
 	    cmocka_unit_test(test_reload_drops_removed_rule),
 	    cmocka_unit_test(test_lost_reply_is_retransmitted),
 	    cmocka_unit_test(test_invalid_cookie_and_garbage),
