@@ -207,6 +207,7 @@ test_views_match_golden(void **state)
 	    {"show qmpolicy", "qmpolicy", "qmpolicy"},
 	    {"show stats", "stats", "stats"},
 	    {"show config", "config", "config"},
+	    {"show all", "all", "all"},
 	};
 	static const char *const formats[] = {"table", "list", "json"};
 
@@ -865,13 +866,31 @@ test_config(void **state)
 	assert_non_null(strstr(out, "config: ikeaudits 1 -> 0"));
 	assert_non_null(strstr(out, "IKE audit events are off"));
 	free(out);
-	/* kept across a restart */
+	/* every setting, at the far end of its range, round-trips and is
+	 * kept across a restart */
+	static const struct {
+		const char *name;
+		long value;
+	} far[] = {{"ikelogging", 1}, {"ikeaudits", 0}, {"strongcrlcheck", 2},
+	    {"ipsecdiagnostics", 7}, {"ipsecloginterval", 86400}};
+	for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		char args[100];
+
+		snprintf(args, sizeof(args), "set config %s=%ld", far[i].name,
+		    far[i].value);
+		free(cli(args, true, &st));
+		assert_int_equal(st, 0);
+		assert_int_equal(setting(far[i].name), far[i].value);
+	}
 	tl_stop(lab.pid, SIGTERM);
 	start_daemon("policy.yaml", NULL);
-	assert_int_equal(setting("ikeaudits"), 0);
-	assert_int_equal(setting("ipsecloginterval"), 120);
+	for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++)
+		if (setting(far[i].name) != far[i].value)
+			fail_msg("%s not kept across the restart", far[i].name);
 	/* and back */
-	free(cli("set config ikeaudits=1 ipsecloginterval=3600", true, &st));
+	free(cli("set config ikelogging=0 ikeaudits=1 strongcrlcheck=1 "
+		 "ipsecdiagnostics=0 ipsecloginterval=3600",
+	    true, &st));
 	assert_int_equal(st, 0);
 	/* a damaged file: the daemon will not start, and says where */
 	tl_stop(lab.pid, SIGTERM);
