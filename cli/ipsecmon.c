@@ -342,7 +342,8 @@ apply_mask(const char *name, const char *v, Ipsm__AddrQuery *q)
 		    name, v);
 	if (q->kind != IPSM__ADDR_QUERY__KIND__ADDR ||
 	    !ips_addr_parse(q->addr, &a))
-		return bad("%s needs an IP address in %caddr=", name, name[0]);
+		return bad("%s needs an IP address in %s=", name,
+		    name[0] == 's' ? "srcaddr" : "dstaddr");
 	if ((af != 0 && af != a.af) || plen > ips_addr_bits(a.af))
 		return bad("%s does not fit %s", name, q->addr);
 	q->plen = plen;
@@ -722,9 +723,13 @@ run_once(const char *host, const struct remote_auth *auth, const char *sock,
 		fprintf(stderr, "ipsecmon: %s\n", err);
 		return EXIT_UNREACHABLE;
 	}
+	/* Ctrl-C in --refresh ends a call the daemon is slow to answer */
+	ctl_client_stop_on(cl, &stop_following);
 	if (!ips_ok(ctl_client_call(cl, req, &resp, err, sizeof(err)))) {
-		fprintf(stderr, "ipsecmon: %s\n", err);
 		ctl_client_close(cl);
+		if (stop_following)
+			return 0;
+		fprintf(stderr, "ipsecmon: %s\n", err);
 		return EXIT_UNREACHABLE;
 	}
 	ctl_client_close(cl);
@@ -1096,6 +1101,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "ipsecmon: %s\n", err);
 			return EXIT_UNREACHABLE;
 		}
+		ctl_client_stop_on(cl, &stop_following);
 		return follow_events(cl, &req, &ea.se, fmt);
 	}
 	if (refresh_s != 0 && strcmp(cmd->verb, "show") != 0)

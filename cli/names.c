@@ -85,8 +85,15 @@ static bool
 printable_name(const char *s)
 {
 	size_t len = strlen(s);
+	struct ips_addr a;
+	const char *last = strrchr(s, '.');
 
 	if (len == 0 || len > 253)
+		return false;
+	/* a PTR record that reads as an address (or ends in a numeric
+	 * label) would show some other host's address: not a name */
+	last = last != NULL ? last + 1 : s;
+	if (ips_addr_parse(s, &a) || strspn(last, "0123456789") == strlen(last))
 		return false;
 	for (; *s != '\0'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||

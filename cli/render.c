@@ -796,6 +796,8 @@ render_response(const Ipsm__Response *resp, enum render_format fmt, FILE *f)
 				"dynamic_changes",
 				(int)resp->edit->dynamic_changes),
 			    f);
+		if (*resp->edit->done == '\0')
+			return -1;
 		fprintf(f,
 		    "%c%s.  Policy '%s' now has %u rule%s; dynamic changes: "
 		    "%u (reload or a restart discards them).\n",

@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,17 @@
 struct ctl_client {
 	int fd;
 	int timeout_ms;
+	const volatile sig_atomic_t *stop; /* set: give up at once */
 };
+
+static long
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 ips_res
 ctl_client_connect(const char *path, int timeout_ms, struct ctl_client **out,
@@ -30,14 +42,26 @@ ctl_client_connect(const char *path, int timeout_ms, struct ctl_client **out,
 		BAIL(INVAL);
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+	if ((fd = socket(
+		 AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
 		snprintf(errbuf, errlen, "socket: %s", strerror(errno));
 		BAIL(IO);
 	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+	/* A daemon that does not accept fills its backlog, and a blocking
+	 * connect would wait for ever; a Unix socket says EAGAIN instead,
+	 * and is tried again until the timeout. */
+	for (long until = now_ms() + timeout_ms;;) {
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			break;
+		if ((errno == EAGAIN || errno == EINTR) && now_ms() < until) {
+			usleep(10000);
+			continue;
+		}
 		snprintf(errbuf, errlen,
-		    "cannot connect to %s: %s "
-		    "(is ipsecmond running?)",
+		    errno == EAGAIN ? "cannot connect to %s: the daemon does "
+				      "not accept connections (%s)"
+				    : "cannot connect to %s: %s "
+				      "(is ipsecmond running?)",
 		    path, strerror(errno));
 		close(fd);
 		BAIL(IO);
@@ -48,8 +72,15 @@ ctl_client_connect(const char *path, int timeout_ms, struct ctl_client **out,
 	}
 	c->fd = fd;
 	c->timeout_ms = timeout_ms;
+	c->stop = NULL;
 	*out = c;
 	return IPS_OK;
+}
+
+void
+ctl_client_stop_on(struct ctl_client *c, const volatile sig_atomic_t *flag)
+{
+	c->stop = flag;
 }
 
 void
@@ -69,7 +100,11 @@ wait_fd(struct ctl_client *c, short events, char *errbuf, size_t errlen)
 
 	do
 		rc = poll(&pfd, 1, c->timeout_ms);
-	while (rc < 0 && errno == EINTR);
+	while (rc < 0 && errno == EINTR && (c->stop == NULL || !*c->stop));
+	if (rc < 0 && errno == EINTR) {
+		snprintf(errbuf, errlen, "interrupted");
+		BAIL(CLOSED);
+	}
 	if (rc == 0) {
 		snprintf(errbuf, errlen, "daemon did not answer within %d ms",
 		    c->timeout_ms);
@@ -108,8 +143,9 @@ ctl_client_call(struct ctl_client *c, const Ipsm__Request *req,
 		if (!ips_ok(r = wait_fd(c, POLLOUT, errbuf, errlen)))
 			goto out;
 		w = send(c->fd, out.p + sent, out.len - sent, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue; /* wait_fd says when (the socket does not
+				     block) */
 		if (w < 0) {
 			snprintf(errbuf, errlen, "send: %s", strerror(errno));
 			r = IPS_ERR(IO);
@@ -133,7 +169,7 @@ ctl_client_call(struct ctl_client *c, const Ipsm__Request *req,
 		if (!ips_ok(r = wait_fd(c, POLLIN, errbuf, errlen)))
 			goto out;
 		got = recv(c->fd, chunk, sizeof(chunk), 0);
-		if (got < 0 && errno == EINTR)
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (got <= 0) {
 			snprintf(

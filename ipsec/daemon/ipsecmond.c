@@ -534,6 +534,19 @@ handle_request(void *ctx, const Ipsm__Request *req, Ipsm__Response *resp,
 	struct ips_qm_stats qm;
 
 	if (req->op_case == IPSM__REQUEST__OP_RELOAD) {
+		/* the file would replace root's dynamic changes, which can
+		 * be protection: then as root's as the changes themselves */
+		if (uid != 0 && engine_dynamic_changes(d->engine) > 0) {
+			ips_log(IPS_LOG_WARNING,
+			    "reload from uid %u refused: it would discard %u "
+			    "dynamic changes",
+			    (unsigned)uid, engine_dynamic_changes(d->engine));
+			resp->status = IPS_E_INVAL;
+			resp->error = (char *)"reload: the policy has dynamic "
+					      "changes, which only root may "
+					      "discard";
+			return;
+		}
 		do_reload(d, resp, a);
 		return;
 	}
@@ -563,6 +576,9 @@ handle_request(void *ctx, const Ipsm__Request *req, Ipsm__Response *resp,
 	if (req->op_case == IPSM__REQUEST__OP_EDIT_POLICY) {
 		/* it can take protection away */
 		if (uid != 0) {
+			ips_log(IPS_LOG_WARNING,
+			    "policy: a change from uid %u refused: root only",
+			    (unsigned)uid);
 			resp->status = IPS_E_INVAL;
 			resp->error = (char *)"policy changes: root only";
 			return;

@@ -68,6 +68,22 @@ value_name(bool ike_sa, uint16_t type, uint64_t v)
 	return NULL;
 }
 
+/* What a peer wrote, for the trace: printable ASCII as it is, any other
+ * byte as \xNN (a name can carry terminal escapes). */
+static void
+escaped(const uint8_t *in, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 5 < outlen; i++)
+		if (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '\\')
+			out[o++] = (char)in[i];
+		else
+			o += (size_t)snprintf(
+			    out + o, outlen - o, "\\x%02x", in[i]);
+	out[o] = '\0';
+}
+
 /* An SA's attributes as "name=value ...", names of values where known. */
 static void
 attrs_text(struct rbuf attrs, bool ike_sa, char *out, size_t len)
@@ -173,12 +189,15 @@ trace_id(struct ike *ike, const struct isakmp_payload *pl)
 	}
 	case ISAKMP_ID_FQDN:
 	case ISAKMP_ID_USER_FQDN:
-		snprintf(
-		    v, sizeof(v), "%.*s", (int)id.len, (const char *)id.data);
+		escaped(id.data, id.len, v, sizeof(v));
 		break;
-	case ISAKMP_ID_DER_ASN1_DN:
-		ike_dn_text(id.data, id.len, v, sizeof(v));
+	case ISAKMP_ID_DER_ASN1_DN: {
+		char dn[512];
+
+		ike_dn_text(id.data, id.len, dn, sizeof(dn));
+		escaped((const uint8_t *)dn, strlen(dn), v, sizeof(v));
 		break;
+	}
 	default:
 		snprintf(v, sizeof(v), "(%zu bytes)", id.len);
 	}

@@ -126,7 +126,8 @@ pn_new(yaml_node_type_t t, const char *text)
 	return p;
 }
 
-/* Insert k at position i (0..n); false when out of memory. */
+/* Insert k at position i (0..n), which p then owns; false (k freed) when
+ * out of memory. */
 static bool
 pn_insert(struct pnode *p, size_t i, struct pnode *k)
 {
@@ -136,8 +137,10 @@ pn_insert(struct pnode *p, size_t i, struct pnode *k)
 		size_t cap = p->cap ? p->cap * 2 : 8;
 		struct pnode **v = realloc(p->kid, cap * sizeof(*v));
 
-		if (v == NULL)
+		if (v == NULL) {
+			pn_free(k);
 			return false;
+		}
 		p->kid = v;
 		p->cap = cap;
 	}
@@ -192,7 +195,6 @@ pn_put(struct pnode *map, const char *key, struct pnode *v)
 	}
 	if (!pn_insert(map, map->n, v)) {
 		pn_remove(map, map->n - 1, 1);
-		pn_free(v);
 		return false;
 	}
 	return true;
@@ -409,6 +411,30 @@ is_cert_key(const char *k)
 	return false;
 }
 
+/* Text a policy file could hold: UTF-8, no control characters. */
+static bool
+plain_text(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	while (*u != '\0') {
+		size_t len = *u < 0x80	  ? 1
+		    : (*u & 0xe0) == 0xc0 ? 2
+		    : (*u & 0xf0) == 0xe0 ? 3
+		    : (*u & 0xf8) == 0xf0 ? 4
+					  : 0;
+
+		if (len == 0 || (len == 1 && (*u < 0x20 || *u == 0x7f)) ||
+		    (len == 2 && *u < 0xc2))
+			return false;
+		for (size_t j = 1; j < len; j++)
+			if ((u[j] & 0xc0) != 0x80)
+				return false;
+		u += len;
+	}
+	return true;
+}
+
 static ips_res
 sort_items(struct ectx *c, const struct pe_kind *k, enum pe_op op,
     const struct pe_item *it, size_t n, struct parsed *p)
@@ -419,6 +445,10 @@ sort_items(struct ectx *c, const struct pe_kind *k, enum pe_op op,
 	for (size_t i = 0; i < n; i++) {
 		const char *key = it[i].key;
 
+		if (!plain_text(key) || !plain_text(it[i].value))
+			return fail(c, IPS_E_INVAL,
+			    "keys and values must be UTF-8 text without "
+			    "control characters");
 		if (strcmp(key, owner) == 0) {
 			p->name = it[i].value;
 		} else if (k->owner != NULL && strcmp(key, "position") == 0) {
@@ -522,11 +552,11 @@ apply_fields(struct ectx *c, const struct pe_kind *k, const struct parsed *p,
 	if (p->auth) {
 		struct pnode *au = auth_list(p);
 
-		if (au != NULL && au->n == 0 &&
-		    pn_get(item, "authentication", &at)) {
+		if (au != NULL && au->n == 0) {
 			/* every method emptied: the rule has none */
 			pn_free(au);
-			pn_remove(item, at, 2);
+			if (pn_get(item, "authentication", &at) != NULL)
+				pn_remove(item, at, 2);
 		} else if (!pn_put(item, "authentication", au)) {
 			return fail(c, IPS_E_NOMEM, "out of memory");
 		}

@@ -294,7 +294,8 @@ test_resolvedns(void **state)
 	tl_sh("mkdir -p /etc/netns/%s && cd /etc/netns/%s && "
 	      "printf '192.0.2.53 dns1.lab.example\\n"
 	      "10.99.0.2 branch-gw.lab.example\\n"
-	      "198.51.100.7 bad!name\\n' > hosts && "
+	      "198.51.100.7 bad!name\\n"
+	      "192.0.2.2 10.98.1.5\\n' > hosts && "
 	      "echo 'nameserver 127.0.0.1' > resolv.conf",
 	    lab.ns, lab.ns);
 	snprintf(cmd, sizeof(cmd),
@@ -309,6 +310,9 @@ test_resolvedns(void **state)
 	assert_null(strstr(out, "192.0.2.53 "));
 	assert_non_null(strstr(out, "198.51.100.7"));
 	assert_null(strstr(out, "bad!name"));
+	/* nor a name that reads as some other address */
+	assert_null(strstr(out, "10.98.1.5"));
+	assert_non_null(strstr(out, "192.0.2.2"));
 	free(out);
 	/* JSON too; and without the option, addresses */
 	snprintf(cmd, sizeof(cmd),

@@ -473,6 +473,15 @@ test_dynamic_changes(void **state)
 	assert_int_equal(st, 1);
 	assert_non_null(strstr(out, "root only"));
 	free(out);
+	/* nor may anyone else undo them by reloading the file */
+	snprintf(cmd, sizeof(cmd),
+	    "setpriv --reuid=nobody --regid=nogroup --clear-groups %s "
+	    "--socket %s reload",
+	    tl_env("IPSECMON"), lab.a.sock);
+	out = tl_run(cmd, true, &st);
+	assert_int_equal(st, 1);
+	assert_non_null(strstr(out, "only root may discard"));
+	free(out);
 	/* the tunnel never noticed: same SAs, both sides, still carrying */
 	spis(&lab.a, bi, bo);
 	assert_string_equal(ai, bi);

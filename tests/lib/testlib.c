@@ -607,10 +607,19 @@ tl_mask_fields(const char *out, const char *const *fields, size_t n)
 	copy = strdup(out);
 	assert_non_null(res);
 	assert_non_null(copy);
-	for (line = strtok_r(copy, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		size_t ll = strlen(line);
-		char *colon = strstr(line, " : ");
+	/* line by line, blank lines too: a blank line ends a table */
+	for (line = copy; line != NULL; line = save) {
+		char *nl = strchr(line, '\n');
+		size_t ll;
+		char *colon;
+
+		save = nl != NULL ? nl + 1 : NULL;
+		if (nl != NULL)
+			*nl = '\0';
+		else if (*line == '\0')
+			break; /* after the last newline */
+		ll = strlen(line);
+		colon = strstr(line, " : ");
 
 		if (ll > 0 && strspn(line, "- ") == ll && header != NULL) {
 			/* the dashes under the header: the columns */
@@ -650,7 +659,7 @@ tl_mask_fields(const char *out, const char *const *fields, size_t n)
 				strcpy(colon + 3, "@");
 			ncol = 0;
 		}
-		if (ll == 0 || line[0] == '\0')
+		if (ll == 0)
 			ncol = 0;
 		/* the line before the dashes is the header */
 		header = line;

@@ -215,6 +215,15 @@ test_rules_and_actions(void **state)
 	    base, PE_SET, "rule", "name=r", IPS_E_INVAL, "needs a key=value");
 	refused(
 	    base, PE_ADD, "policy", "name=x", IPS_E_INVAL, "no such object");
+	/* what no policy file could hold */
+	refused(base, PE_SET, "rule", "name=r description=\xff\xfe",
+	    IPS_E_INVAL, "UTF-8");
+	refused(base, PE_SET, "rule", "name=r description=a\x1b[2Jb",
+	    IPS_E_INVAL, "control characters");
+	/* psk= where there is no authentication: none, not an empty list */
+	p = edit_ok(base, PE_SET, "rule", "name=r psk=", NULL);
+	assert_int_equal(policy_rule(p, 0)->nauth, 0);
+	policy_free(p);
 }
 
 static void
