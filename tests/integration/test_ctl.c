@@ -108,7 +108,7 @@ start_daemon(const char *policy_src, const char *secrets_mode_src)
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", lab.policy, (char *)"-s",
 	    lab.sock, (char *)"-e", lab.events, (char *)"--config", config,
 	    (char *)"--ike-log", ikelog, (char *)"--audit-syslog",
-	    (char *)"none", NULL};
+	    (char *)"none", (char *)"--agentx", (char *)"none", NULL};
 
 	(void)secrets_mode_src;
 	snprintf(config, sizeof(config), "%s/config.json", lab.dir);

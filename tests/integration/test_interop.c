@@ -184,7 +184,8 @@ start_ours(void)
 	    (char *)tl_env("IPSECMOND"), (char *)"-v", (char *)"-p", NULL,
 	    (char *)"-s", lab.sock, (char *)"-e", NULL, (char *)"-t", lab.tun,
 	    (char *)"--config", NULL, (char *)"--ike-log", NULL,
-	    (char *)"--audit-syslog", (char *)"none", NULL};
+	    (char *)"--audit-syslog", (char *)"none", (char *)"--agentx",
+	    (char *)"none", NULL};
 	char policy[600], events[600], cmd[200], config[600], ikelog[600];
 	int st = 1;
 

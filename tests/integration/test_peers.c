@@ -171,7 +171,8 @@ start(struct peer *p)
 	    (char *)tl_env("IPSECMOND"), (char *)"-p", policy, (char *)"-s",
 	    p->sock, (char *)"-e", events, (char *)"-t", p->tun,
 	    (char *)"--config", config, (char *)"--ike-log", ikelog,
-	    (char *)"--audit-syslog", p->syslog, NULL};
+	    (char *)"--audit-syslog", p->syslog, (char *)"--agentx",
+	    (char *)"none", NULL};
 	int st = 1;
 
 	snprintf(config, sizeof(config), "%s/config.json", p->dir);
