@@ -211,13 +211,19 @@ crl_default(const struct settings *s)
 }
 
 ips_res
-engine_check_policy(const char *policy_path, char *errbuf, size_t errlen)
+engine_check_policy(const char *policy_path, const char *settings_path,
+    char *errbuf, size_t errlen)
 {
+	struct settings s;
 	struct loaded l;
 	time_t mtime;
 
+	settings_defaults(&s);
+	/* as the daemon would start: under the kept strongcrlcheck */
+	if (settings_path != NULL)
+		GUARD(settings_load(settings_path, &s, errbuf, errlen));
 	GUARD(load_file(
-	    policy_path, POL_CRL_REVOKED, NULL, &l, &mtime, errbuf, errlen));
+	    policy_path, crl_default(&s), NULL, &l, &mtime, errbuf, errlen));
 	loaded_free(&l);
 	return IPS_OK;
 }

@@ -101,8 +101,9 @@ IPS_MUST_USE ips_res engine_set_config(struct engine *e,
 void engine_export_keys(
     struct engine *e, Ipsm__Response *resp, struct arena *a);
 
-/* Check a policy file and its secrets without starting anything. */
-IPS_MUST_USE ips_res engine_check_policy(
-    const char *policy_path, char *errbuf, size_t errlen);
+/* Check a policy file and its secrets without starting anything, under
+ * the settings kept at settings_path (strongcrlcheck), if it names one. */
+IPS_MUST_USE ips_res engine_check_policy(const char *policy_path,
+    const char *settings_path, char *errbuf, size_t errlen);
 
 #endif

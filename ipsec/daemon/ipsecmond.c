@@ -923,7 +923,8 @@ main(int argc, char **argv)
 	ips_log_setup(
 	    "ipsecmond", use_syslog, verbose ? IPS_LOG_DEBUG : IPS_LOG_INFO);
 	if (check) {
-		if (!ips_ok(engine_check_policy(policy, err, sizeof(err)))) {
+		if (!ips_ok(engine_check_policy(
+			policy, config, err, sizeof(err)))) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
