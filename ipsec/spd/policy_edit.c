@@ -263,7 +263,7 @@ pn_read(struct ectx *c, const char *in, size_t len, struct pnode **out)
 {
 	yaml_parser_t ps;
 	yaml_document_t d;
-	struct pnode *root;
+	struct pnode *root = NULL;
 
 	if (!yaml_parser_initialize(&ps))
 		return fail(c, IPS_E_NOMEM, "out of memory");
@@ -679,7 +679,7 @@ policy_edit(const char *in, size_t len, enum pe_op op, const char *object,
 	struct ectx c = {msg, msglen, 0};
 	const struct pe_kind *k = NULL;
 	struct parsed p;
-	struct pnode *root;
+	struct pnode *root = NULL;
 	ips_res r;
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)

@@ -539,6 +539,51 @@ lines_with(const char *text, const char *line)
  * every ESP packet's inner ICMP, each ICV correct.  Without the keys,
  * neither; and the daemon gives them to root alone.
  */
+/*
+ * The exported keys (every hex run of 32 digits or more: cookies are 16,
+ * SPIs 8) appear in nothing else the daemon shows or writes: no view in
+ * any format, not its log, its event log nor its trace.
+ */
+static void
+no_key_elsewhere(const char *keys)
+{
+	static const char *const views[] = {"show all", "show all format=json",
+	    "show all format=list", "show events format=json",
+	    "show qmsas format=list"};
+	char path[600], *texts[8];
+	size_t nt = 0;
+
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+		texts[nt++] = ourd_cli(&lab.a, views[i]);
+	texts[nt++] = tl_read_file(lab.a.log, NULL);
+	snprintf(path, sizeof(path), "%s/events.jsonl", lab.a.dir);
+	texts[nt++] = tl_read_file(path, NULL);
+	snprintf(path, sizeof(path), "%s/oakley.log", lab.a.dir);
+	texts[nt++] = tl_read_file(path, NULL);
+	assert_non_null(texts[nt - 1]); /* ikelogging=1: traced */
+	for (const char *k = keys; *k != '\0'; k++) {
+		size_t run = strspn(k, "0123456789abcdef");
+		char key[33];
+
+		if (run < 32) {
+			k += run;
+			if (*k == '\0')
+				break;
+			continue;
+		}
+		memcpy(key, k, 32);
+		key[32] = '\0';
+		for (size_t t = 0; t < nt; t++)
+			if (texts[t] != NULL && strstr(texts[t], key) != NULL)
+				fail_msg("key %s... found outside export-keys "
+					 "(text %zu)",
+				    key, t);
+		k += run - 1;
+	}
+	for (size_t t = 0; t < nt; t++)
+		free(texts[t]);
+}
+
 static void
 test_wireshark_keys(void **state)
 {
@@ -555,6 +600,8 @@ test_wireshark_keys(void **state)
 	policy(&lab.b, "esp: aes256-sha256", "10.98.2.0/24", "10.98.1.0/24",
 	    "10.99.0.1");
 	start_both("10.98.2.0/24", "10.98.1.1", "10.98.1.0/24", "10.98.2.1");
+	/* the trace on too: it must not hold a key either */
+	free(ourd_cli(&lab.a, "set config ikelogging=1"));
 	snprintf(cap, sizeof(cap), "%s/ws.pcapng", lab.dir);
 	snprintf(tlog, sizeof(tlog), "%s/ws.log", lab.dir);
 	snprintf(iface, sizeof(iface), "ta%d", lab.tag);
@@ -633,6 +680,7 @@ test_wireshark_keys(void **state)
 		    keys);
 	free(out);
 	free(opts);
+	no_key_elsewhere(keys);
 	free(keys);
 	/* anyone but root: refused by the daemon itself */
 	tl_sh("chmod 0711 %s && chmod 0666 %s", lab.dir, lab.a.sock);
