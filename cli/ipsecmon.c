@@ -17,6 +17,7 @@
 
 #include "base/addr.h"
 #include "spd/policy.h"
+#include "spd/policy_edit.h"
 #include "ctl/ctl_client.h"
 #include "names.h"
 #include "remote.h"
@@ -194,10 +195,14 @@ command_help(const struct command *c, FILE *f)
 		    "peer=IP  max=N\n"
 		    "  follow=yes (or --since T --id N --peer IP "
 		    "--follow)\n");
-	if (c->opts & OPT_EDIT)
+	if (c->opts & OPT_EDIT) {
+		fprintf(f, " ");
+		for (const char *const *k = pe_keys(c->noun); k && *k; k++)
+			fprintf(f, " %s=", *k);
 		fprintf(f,
-		    "  the object's keys; see docs/CLI.md, Dynamic "
-		    "changes\n");
+		    "\n  (values as in the policy file; docs/CLI.md, "
+		    "Dynamic changes)\n");
+	}
 	if (c->opts & OPT_SETTINGS)
 		fprintf(f,
 		    "  NAME=VALUE ...   (ipsecmon show config lists "
@@ -260,6 +265,10 @@ complete(int argc, char **argv)
 				printf("srcmask=\ndstmask=\n");
 			if (c->opts & OPT_DNS)
 				printf("resolvedns=yes\n");
+			for (const char *const *k =
+				 c->opts & OPT_EDIT ? pe_keys(c->noun) : NULL;
+			     k != NULL && *k != NULL; k++)
+				printf("%s=\n", *k);
 			if (c->opts & OPT_TRAFFIC)
 				printf("protocol=\nsrcport=\ndstport=\n");
 			if (c->opts & OPT_RULE)

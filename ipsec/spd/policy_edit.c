@@ -32,6 +32,7 @@ struct alias {
 
 struct pe_kind {
 	const char *object; /* as the command names it */
+	const char *const *keys; /* what --help and completion offer */
 	const char *section; /* top-level key */
 	const char *owner; /* nested kinds: the key naming the owner */
 	const char *child; /* nested kinds: the owner's sequence */
@@ -57,16 +58,38 @@ static const struct alias cert_alias[] = {{"ca", "ca"}, {"cert", "cert"},
     {"key", "key"}, {"crl", "crl"}, {"crlcheck", "crl-check"},
     {"peerid", "peer-id"}, {NULL, NULL}};
 
+static const char *const rule_keys[] = {"name", "filterlist", "filteraction",
+    "mmpolicy", "tunnel", "tunnellocal", "conntype", "description", "psk", "ca",
+    "cert", "key", "crl", "crlcheck", "peerid", NULL};
+static const char *const action_keys[] = {"name", "action", "qmpolicy", NULL};
+static const char *const filter_keys[] = {"filterlist", "position", "srcaddr",
+    "dstaddr", "protocol", "srcport", "dstport", "mirrored", "description",
+    NULL};
+static const char *const mm_keys[] = {"mmpolicy", "position", "encryption",
+    "integrity", "dhgroup", "lifetime", "qmlimit", NULL};
+static const char *const qm_keys[] = {
+    "qmpolicy", "position", "esp", "ah", "lifetime", "lifetimekb", "esn", NULL};
+
 static const struct pe_kind kinds[] = {
-    {"rule", "rules", NULL, NULL, "rule", rule_alias},
-    {"filteraction", "filter-actions", NULL, NULL, "filter action",
+    {"rule", rule_keys, "rules", NULL, NULL, "rule", rule_alias},
+    {"filteraction", action_keys, "filter-actions", NULL, NULL, "filter action",
 	action_alias},
-    {"filter", "filter-lists", "filterlist", "filters", "filter", filter_alias},
-    {"mmoffer", "ike-policies", "mmpolicy", "offers", "Main Mode offer",
-	mm_alias},
-    {"qmoffer", "negotiation-policies", "qmpolicy", "offers",
+    {"filter", filter_keys, "filter-lists", "filterlist", "filters", "filter",
+	filter_alias},
+    {"mmoffer", mm_keys, "ike-policies", "mmpolicy", "offers",
+	"Main Mode offer", mm_alias},
+    {"qmoffer", qm_keys, "negotiation-policies", "qmpolicy", "offers",
 	"Quick Mode offer", qm_alias},
 };
+
+const char *const *
+pe_keys(const char *object)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].object, object) == 0)
+			return kinds[i].keys;
+	return NULL;
+}
 
 struct ectx {
 	char *msg;

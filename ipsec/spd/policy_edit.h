@@ -44,5 +44,8 @@ IPS_MUST_USE ips_res policy_edit(const char *in, size_t len, enum pe_op op,
     char *done, size_t donelen, char *msg, size_t msglen);
 
 const char *pe_op_name(enum pe_op op);
+/* The keys an object takes, by their netsh names (for --help and shell
+ * completion): NULL-terminated, or NULL for no such object. */
+const char *const *pe_keys(const char *object);
 
 #endif

@@ -805,6 +805,16 @@ test_cli_conveniences(void **state)
 	assert_int_equal(st, 0);
 	assert_string_equal(out, "qmfilter qmpolicy qmsas\n");
 	free(out);
+	/* and a dynamic change's keys */
+	snprintf(cmd, sizeof(cmd),
+	    "PATH=$(dirname %s):$PATH timeout -k 2 20 bash -c 'source %s/cli/"
+	    "ipsecmon-completion.bash; COMP_WORDS=(ipsecmon add mmoffer d); "
+	    "COMP_CWORD=3; _ipsecmon; echo \"${COMPREPLY[*]}\"'",
+	    tl_env("IPSECMON"), tl_env("IPS_SOURCE_DIR"));
+	out = tl_run(cmd, true, &st);
+	assert_int_equal(st, 0);
+	assert_string_equal(out, "dhgroup=\n");
+	free(out);
 }
 
 /* One setting's value in `show config format=json`; -1 if absent. */
