@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/addr.h"
@@ -706,6 +708,23 @@ follow_events(struct ctl_client *cl, Ipsm__Request *req, Ipsm__ShowEvents *se,
 	return rc;
 }
 
+/* export-keys' answer: its key texts wiped before they are freed. */
+static void
+wipe_keys(Ipsm__Response *resp)
+{
+	if (resp->view_case != IPSM__RESPONSE__VIEW_KEYS)
+		return;
+	for (size_t i = 0; i < resp->keys->n_ike; i++)
+		explicit_bzero(
+		    resp->keys->ike[i]->key, strlen(resp->keys->ike[i]->key));
+	for (size_t i = 0; i < resp->keys->n_esp; i++) {
+		Ipsm__EspKey *k = resp->keys->esp[i];
+
+		explicit_bzero(k->encryption_key, strlen(k->encryption_key));
+		explicit_bzero(k->integrity_key, strlen(k->integrity_key));
+	}
+}
+
 /* One request and its view: over SNMP when host, else the socket. */
 static int
 run_once(const char *host, const struct remote_auth *auth, const char *sock,
@@ -750,6 +769,7 @@ run_once(const char *host, const struct remote_auth *auth, const char *sock,
 	rc = show(resp, fmt, ea, f) == 0 ? 0 : EXIT_REFUSED;
 	if (rc != 0)
 		fprintf(stderr, "ipsecmon: the daemon sent no view\n");
+	wipe_keys(resp);
 	ipsm__response__free_unpacked(resp, NULL);
 	return rc;
 }
@@ -1013,6 +1033,13 @@ main(int argc, char **argv)
 		    "can read this host's protected traffic.  Keep them "
 		    "private and delete\n"
 		    "them when the capture is read.\n");
+		/* the keys will be in this process: never in a core dump */
+		{
+			const struct rlimit none = {0, 0};
+
+			(void)setrlimit(RLIMIT_CORE, &none);
+			(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		}
 		req.op_case = IPSM__REQUEST__OP_EXPORT_KEYS;
 		req.export_keys = &exk;
 	} else if (cmd->opts & OPT_EDIT) {

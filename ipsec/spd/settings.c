@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,25 @@ settings_save(
 		    strerror(errno));
 		(void)unlink(tmp);
 		return IPS_ERR(IO);
+	}
+	/* the rename is in the directory: kept only once it is synced, or
+	 * a power cut could bring back the previous settings */
+	{
+		char dir[4096];
+		int dfd;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		if ((dfd = open(dirname(dir),
+			 O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+		    fsync(dfd) != 0) {
+			snprintf(errbuf, errlen,
+			    "cannot sync the directory of %s: %s", path,
+			    strerror(errno));
+			if (dfd >= 0)
+				close(dfd);
+			return IPS_ERR(IO);
+		}
+		close(dfd);
 	}
 	return IPS_OK;
 }
