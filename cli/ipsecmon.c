@@ -558,23 +558,20 @@ parse_opts(const struct command *cmd, int argc, char **argv,
 			else
 				sf->dst_port = (uint32_t)port;
 		} else if (strcmp(argv[i], "protocol") == 0 &&
-		    cmd->opts & OPT_TRAFFIC) {
+		    (cmd->opts & OPT_TRAFFIC ||
+			(cmd->opts & OPT_SAQ &&
+			    strcmp(cmd->noun, "qmsas") == 0))) {
+			/* qmfilter's traffic, or qmsas's selectors */
 			uint8_t pn;
 
 			if (!pol_proto_parse(v, &pn))
 				return bad("protocol must be any, icmp, tcp, "
 					   "udp, ipv6-icmp or 0-255, not '%s'",
 				    v);
-			sf->protocol = (char *)v;
-		} else if (strcmp(argv[i], "protocol") == 0 &&
-		    cmd->opts & OPT_SAQ && strcmp(cmd->noun, "qmsas") == 0) {
-			uint8_t pn;
-
-			if (!pol_proto_parse(v, &pn))
-				return bad("protocol must be any, icmp, tcp, "
-					   "udp, ipv6-icmp or 0-255, not '%s'",
-				    v);
-			ea->protocol = v;
+			if (cmd->opts & OPT_TRAFFIC)
+				sf->protocol = (char *)v;
+			else
+				ea->protocol = v;
 		} else if (strcmp(argv[i], "rule") == 0 &&
 		    cmd->opts & OPT_RULE) {
 			in->rule = (char *)v;
